@@ -1,0 +1,1 @@
+"""The partner API and the member page: parse, authenticate, call one service, render."""

@@ -1,0 +1,92 @@
+"""Wiring: the Flask app factory, the process runtime, logging and the ``flask`` commands."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+import settings as settings_module
+from api import partner as partner_api
+from models import Database
+from services import health, runtime
+from services import shopify_events  # noqa: F401  (registers the Shopify topic handlers)
+from services.errors import ServiceError
+from webhooks import shopify as shopify_webhooks
+from workers.queues import RQDispatcher, connect
+
+WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024
+
+
+def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -> runtime.Runtime:
+    """The database, queue and clients of one process."""
+    # Connecting is lazy: commands that never touch the queue work without Redis,
+    # and /healthz reports it when it is missing.
+    url = redis_url or cfg.redis_url or "redis://127.0.0.1:6379/0"
+    return runtime.Runtime(db=Database(cfg.database_url), dispatcher=RQDispatcher(connect(url)),
+                           public_base_url=cfg.public_base_url, secret_key=cfg.secret_key)
+
+
+def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime | None = None) -> Flask:
+    """The web application (gunicorn: ``app:create_app()``)."""
+    cfg = cfg or settings_module.load()
+    configure_logging(cfg)
+    rt = rt or build_runtime(cfg)
+    runtime.install(rt)
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=cfg.secret_key, MAX_CONTENT_LENGTH=WEBHOOK_BODY_LIMIT, JSON_SORT_KEYS=False)
+    app.extensions["punchcard.runtime"] = rt
+    app.register_blueprint(shopify_webhooks.bp)
+    app.register_blueprint(partner_api.bp)
+    app.add_url_rule("/healthz", "healthz", _healthz)
+    _register_errors(app)
+    _register_commands(app)
+    return app
+
+
+def _healthz():
+    checks = health.check(runtime.current())
+    ok = all(v == "ok" for v in checks.values())
+    return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError):
+        body = {"error": exc.code, "message": exc.message}
+        if exc.details:
+            body["details"] = exc.details
+        return jsonify(body), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = (exc.name or "error").upper().replace(" ", "_")
+        if exc.code == 413:
+            code = "PAYLOAD_TOO_LARGE"
+        return jsonify({"error": code, "message": exc.description or exc.name}), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        return jsonify({"error": "INTERNAL_ERROR", "message": "An unexpected error occurred."}), 500
+
+
+def configure_logging(cfg: settings_module.Settings) -> None:
+    """Text logs for people, JSON logs for production (``LOG_FORMAT``)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if cfg.log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(cfg.log_level)
+
+
+def _register_commands(app: Flask) -> None:
+    import cli
+
+    cli.register(app)

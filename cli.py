@@ -1,0 +1,82 @@
+"""``flask`` commands: merchants validate/sync, db upgrade, worker, members export."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+import settings as settings_module
+from services import runtime
+from services.merchant_config import ConfigError, load_config_file
+
+merchants = AppGroup("merchants", help="Merchant onboarding from the config file.")
+db = AppGroup("db", help="Database migrations.")
+
+
+def register(app: Flask) -> None:
+    """Attach the command groups to ``app``."""
+    app.cli.add_command(merchants)
+    app.cli.add_command(db)
+    app.cli.add_command(worker)
+
+
+def _load(path: str):
+    try:
+        return load_config_file(path, os.environ)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        click.echo(f"{path}: {len(exc.problems)} problem(s); nothing was written", err=True)
+        sys.exit(1)
+
+
+@merchants.command("validate")
+@click.argument("path", required=False)
+def validate_merchants(path: str | None) -> None:
+    """Check the merchants file; print every problem with its path."""
+    path = path or settings_module.load().merchants_config
+    config = _load(path)
+    click.echo(f"{path}: OK ({len(config.merchants)} merchant(s))")
+
+
+@merchants.command("sync")
+@click.argument("path", required=False)
+def sync_merchants(path: str | None) -> None:
+    """Validate, then upsert merchants, tiers and rewards (idempotent)."""
+    from services.merchant_sync import sync
+
+    path = path or settings_module.load().merchants_config
+    report = sync(runtime.current(), _load(path))
+    click.echo(f"{path}: created {report.created or '-'}, updated {report.updated or '-'}, "
+               f"deactivated {report.deactivated or '-'}")
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Apply Alembic migrations up to ``revision``."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(Path(__file__).with_name("alembic.ini")))
+    config.set_main_option("sqlalchemy.url", settings_module.load().database_url)
+    command.upgrade(config, revision)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--name", default=None)
+def worker(burst: bool, name: str | None) -> None:
+    """Run an RQ worker on every Punchcard queue, with RQ's scheduler for retries."""
+    from rq import Worker
+
+    from workers.queues import QUEUES
+
+    dispatcher = runtime.current().dispatcher
+    rq_worker = Worker([dispatcher.queue(q) for q in QUEUES], connection=dispatcher.connection, name=name)
+    rq_worker.work(burst=burst, with_scheduler=True, logging_level=settings_module.load().log_level)

@@ -1,0 +1,1 @@
+"""Local services for ``make run`` and the test suite: a Redis server and a throwaway PostgreSQL."""

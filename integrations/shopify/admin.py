@@ -1,0 +1,300 @@
+"""Shopify GraphQL Admin API client: find a customer, add loyalty tags.
+
+Only what wallet tagging needs (see spec "Wallet tagging (Shopify)"). The
+client makes one HTTP request per call and never sleeps or retries: it
+classifies failures into retryable/permanent errors carrying a machine
+``reason`` (and a ``retry_after`` hint), and the RQ job decides what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_GID_PREFIX = "gid://shopify/Customer/"
+
+# Selecting only ids keeps the query cost minimal and version-proof:
+# Customer.email is deprecated from 2025-04 in favour of defaultEmailAddress.
+FIND_CUSTOMER_QUERY = """
+query FindCustomerByEmail($query: String!) {
+  customers(first: 1, query: $query) {
+    edges { node { id } }
+  }
+}
+""".strip()
+
+TAGS_ADD_MUTATION = """
+mutation AddCustomerTags($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) {
+    node { id }
+    userErrors { field message }
+  }
+}
+""".strip()
+
+# Shopify documents INTERNAL_SERVER_ERROR as what GraphQL returns "instead of
+# 500 Internal Server Error in most circumstances", so it is as transient as a 5xx.
+_RETRYABLE_GRAPHQL_CODES = {"INTERNAL_SERVER_ERROR": "internal_error"}
+_PERMANENT_STATUS_REASONS = {401: "unauthorized", 402: "shop_frozen", 403: "forbidden", 404: "not_found"}
+_MIN_THROTTLE_WAIT = 1.0
+
+
+class ShopifyAdminError(Exception):
+    """A Shopify Admin API call failed; ``reason`` is a stable machine code."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ShopifyRetryableError(ShopifyAdminError):
+    """Transient failure (throttled, 429, 5xx, network); retry after ``retry_after`` s if known."""
+
+    def __init__(self, message: str, *, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after = retry_after
+
+
+class ShopifyPermanentError(ShopifyAdminError):
+    """Failure that repeating the same call will not fix (auth, scopes, bad query, bad body)."""
+
+
+@dataclass(frozen=True)
+class TagResult:
+    """Outcome of ``tagsAdd``; ``user_errors`` are Shopify's userErrors, empty on success."""
+
+    customer_gid: str
+    user_errors: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when Shopify reported no userErrors."""
+        return not self.user_errors
+
+
+class ShopifyAdmin(Protocol):
+    """What services need from the Shopify Admin API (fakes in tests follow this shape)."""
+
+    def find_customer_gid(self, *, email: str) -> str | None:
+        """Return the GID of the shop's customer with this email, or None."""
+        ...
+
+    def add_tags(self, *, customer_gid: str, tags: list[str]) -> TagResult:
+        """Add ``tags`` to the customer, keeping the tags it already has."""
+        ...
+
+
+class ShopifyAdminClient:
+    """``ShopifyAdmin`` over HTTP, one shop and one access token per instance."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        access_token: str,
+        api_version: str,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        """Build a client for ``base_url`` (e.g. ``https://shop.myshopify.com``)."""
+        self._endpoint = f"{base_url.rstrip('/')}/admin/api/{api_version}/graphql.json"
+        self._access_token = access_token
+        self._session = session or requests.Session()
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        # Never the token: reprs end up in tracebacks and RQ job logs.
+        return f"ShopifyAdminClient(endpoint={self._endpoint!r})"
+
+    @staticmethod
+    def customer_gid(customer_id: str | int) -> str:
+        """Return ``gid://shopify/Customer/<id>`` for a numeric REST/webhook customer id."""
+        text = str(customer_id).strip()
+        if isinstance(customer_id, bool) or not text.isdigit():
+            raise ValueError(f"not a Shopify customer id: {customer_id!r}")
+        return f"{CUSTOMER_GID_PREFIX}{text}"
+
+    def find_customer_gid(self, *, email: str) -> str | None:
+        """Search the shop's customers by exact email; return the first match's GID or None."""
+        if not email.strip():
+            raise ValueError("email must not be blank")  # email:"" would be a useless search
+        data = self._execute(FIND_CUSTOMER_QUERY, {"query": email_search_query(email)})
+        connection = _dig(data, "customers")
+        if not isinstance(connection, dict):
+            raise ShopifyPermanentError("customers missing from response", reason="malformed_response")
+        ids = _connection_ids(connection)
+        return ids[0] if ids else None
+
+    def add_tags(self, *, customer_gid: str, tags: list[str]) -> TagResult:
+        """Add ``tags`` to a customer with ``tagsAdd``; userErrors come back in the result.
+
+        ``tagsAdd`` is idempotent (re-adding a tag is a no-op), which is what
+        makes retrying after a timeout safe.
+        """
+        _check_tag_arguments(customer_gid, tags)
+        data = self._execute(TAGS_ADD_MUTATION, {"id": customer_gid, "tags": list(tags)})
+        payload = _dig(data, "tagsAdd")
+        if not isinstance(payload, dict) or not isinstance(payload.get("userErrors", []), list):
+            raise ShopifyPermanentError("tagsAdd missing from response", reason="malformed_response")
+        node_id = _dig(payload, "node", "id")
+        return TagResult(
+            customer_gid=node_id if isinstance(node_id, str) else customer_gid,
+            user_errors=list(payload.get("userErrors") or []),
+        )
+
+    def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """POST one GraphQL document; return ``data`` or raise a classified error."""
+        response = self._post({"query": query, "variables": variables})
+        if response.status_code >= 300:
+            raise self._http_error(response)
+        body = _json_object(response)
+        if body.get("errors"):
+            raise self._graphql_error(body)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise ShopifyPermanentError("response has no data", reason="malformed_response")
+        return data
+
+    def _post(self, payload: dict[str, Any]) -> requests.Response:
+        # Headers go on the request, not the session: the session may be shared
+        # with other hosts and must not carry this shop's token to them.
+        headers = {"X-Shopify-Access-Token": self._access_token, "Accept": "application/json"}
+        try:
+            return self._session.post(self._endpoint, json=payload, headers=headers, timeout=self._timeout)
+        except requests.Timeout as exc:
+            raise ShopifyRetryableError("Shopify request timed out", reason="timeout") from exc
+        except requests.RequestException as exc:
+            # Only the class name: some requests errors embed request details.
+            raise ShopifyRetryableError(f"network error: {type(exc).__name__}", reason="network_error") from exc
+
+    def _http_error(self, response: requests.Response) -> ShopifyAdminError:
+        status = response.status_code
+        if status == 429:
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            if wait is None:
+                wait = _throttle_wait(_json_object_or_empty(response))
+            return ShopifyRetryableError("HTTP 429 Too Many Requests", reason="rate_limited", retry_after=wait)
+        if status >= 500:
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            return ShopifyRetryableError(f"HTTP {status} from Shopify", reason="server_error", retry_after=wait)
+        reason = _PERMANENT_STATUS_REASONS.get(status, f"http_{status}")
+        return ShopifyPermanentError(f"HTTP {status} from Shopify", reason=reason)
+
+    def _graphql_error(self, body: dict[str, Any]) -> ShopifyAdminError:
+        errors = body["errors"] if isinstance(body["errors"], list) else [body["errors"]]
+        codes = [_error_code(error) for error in errors]
+        message = self._scrub("; ".join(_error_message(error) for error in errors))
+        if "THROTTLED" in codes:
+            wait = _throttle_wait(body)
+            logger.info("Shopify GraphQL throttled; retry in %ss", wait)
+            return ShopifyRetryableError(message, reason="throttled", retry_after=wait)
+        for code in codes:
+            if code in _RETRYABLE_GRAPHQL_CODES:
+                return ShopifyRetryableError(message, reason=_RETRYABLE_GRAPHQL_CODES[code])
+        code = next((c for c in codes if c), None)
+        return ShopifyPermanentError(message, reason=code.lower() if code else "graphql_error")
+
+    def _scrub(self, text: str) -> str:
+        # Shopify's messages are echoed into exceptions; never let a token through.
+        return text.replace(self._access_token, "[redacted]") if self._access_token else text
+
+
+def email_search_query(email: str) -> str:
+    """Return the Shopify search string ``email:"<email>"`` with the value safely quoted.
+
+    Quoting keeps ``:``, ``(``, ``)``, spaces and ``OR``/``-`` inside the value
+    instead of being parsed as search syntax; backslash and double quote are
+    the two characters that must be escaped inside a quoted value.
+    """
+    escaped = email.strip().replace("\\", "\\\\").replace('"', '\\"')
+    return f'email:"{escaped}"'
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Parse a ``Retry-After`` header given in seconds (Shopify sends e.g. ``"2.0"``)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None  # an HTTP-date or garbage: let the job's own backoff decide
+    if not math.isfinite(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+def _check_tag_arguments(customer_gid: str, tags: list[str]) -> None:
+    # tagsAdd accepts any taggable GID; refuse anything but a customer so a
+    # mixed-up id can never tag an order or a product.
+    if not customer_gid.startswith(CUSTOMER_GID_PREFIX):
+        raise ValueError(f"not a customer GID: {customer_gid!r}")
+    if not tags:
+        raise ValueError("tags must not be empty")
+
+
+def _throttle_wait(body: dict[str, Any]) -> float | None:
+    """Seconds until the bucket holds the requested cost, per the cost extension."""
+    cost = _dig(body, "extensions", "cost")
+    status = _dig(cost, "throttleStatus")
+    try:
+        requested = float(cost["requestedQueryCost"])
+        available = float(status["currentlyAvailable"])
+        restore_rate = float(status["restoreRate"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    if restore_rate <= 0:
+        return None
+    return max((requested - available) / restore_rate, _MIN_THROTTLE_WAIT)
+
+
+def _connection_ids(connection: dict[str, Any]) -> list[str]:
+    """Node ids from a connection, whether it was selected with ``edges`` or ``nodes``."""
+    nodes = connection.get("nodes")
+    if nodes is None:
+        nodes = [_dig(edge, "node") for edge in connection.get("edges") or []]
+    return [node["id"] for node in nodes if isinstance(node, dict) and isinstance(node.get("id"), str)]
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ShopifyPermanentError("response is not JSON", reason="malformed_response") from exc
+    if not isinstance(body, dict):
+        raise ShopifyPermanentError("response is not a JSON object", reason="malformed_response")
+    return body
+
+
+def _json_object_or_empty(response: requests.Response) -> dict[str, Any]:
+    try:
+        return _json_object(response)
+    except ShopifyPermanentError:
+        return {}
+
+
+def _error_code(error: Any) -> str | None:
+    code = _dig(error, "extensions", "code")
+    if isinstance(code, str):
+        return code
+    # The rate-limit docs show throttling as a bare {"message": "Throttled"}.
+    return "THROTTLED" if _dig(error, "message") == "Throttled" else None
+
+
+def _error_message(error: Any) -> str:
+    message = _dig(error, "message")
+    return message if isinstance(message, str) else "GraphQL error"
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]...`` or None as soon as a level is missing or not a dict."""
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value

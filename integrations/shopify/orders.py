@@ -1,0 +1,176 @@
+"""Shopify order, refund and customer payloads -> ``loyalty`` types.
+
+Money arrives as decimal strings ("10.00"); numbers are parsed as Decimal, and
+ids (which exceed 2**53) stay exact as Python ints, then strings.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+from loyalty.identity import normalize_email, normalize_phone
+from loyalty.orders import Identity, Line, Order, Refund
+
+EARNING_STATUSES = {"paid", "partially_paid", "partially_refunded", "refunded"}
+
+
+class PayloadError(ValueError):
+    """A payload we cannot use; ``reason`` is a stable machine code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def loads(body: bytes) -> dict:
+    """Parse a JSON object body exactly (Decimal for fractions, int for ids)."""
+    try:
+        data = json.loads(body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("invalid_json", f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PayloadError("invalid_payload", "body is not a JSON object")
+    return data
+
+
+def order_key(order_id) -> str:
+    """The ledger business key of a Shopify order."""
+    return f"shopify:order:{order_id}"
+
+
+def parse_order(data: dict, *, region: str | None, eligible: str, fallback_time: datetime) -> Order:
+    """The accountable state of a Shopify order payload."""
+    order_id = _required_id(data, "id")
+    status = str(data.get("financial_status") or "").lower()
+    paid = status in EARNING_STATUSES
+    return Order(
+        key=order_key(order_id),
+        modified_at=parse_time(data.get("updated_at")) or fallback_time,
+        eligible_spend=_eligible_spend(data, eligible, status) if paid else Decimal(0),
+        paid=paid,
+        cancelled=bool(data.get("cancelled_at")) or status == "voided",
+        identity=parse_identity(data, region=region),
+        currency=data.get("currency"),
+        lines=tuple(_line(item) for item in data.get("line_items") or ()),
+        refunds=tuple(parse_refund(r)[1] for r in data.get("refunds") or ()),
+    )
+
+
+def parse_refund(data: dict) -> tuple[str, Refund]:
+    """(order key, refund) of a ``refunds/create`` payload or an order's ``refunds[]`` entry."""
+    refund_id = _required_id(data, "id")
+    order_id = _required_id(data, "order_id")
+    amount = sum((_money(i.get("subtotal"), "refund_line_items.subtotal")
+                  for i in data.get("refund_line_items") or ()), Decimal(0))
+    return order_key(order_id), Refund(key=f"shopify:refund:{refund_id}", amount=amount)
+
+
+def parse_identity(data: dict, *, region: str | None) -> Identity:
+    """Who placed the order: customer link, email, phone (E.164), names, wallet address."""
+    customer = data.get("customer") or {}
+    return Identity(
+        provider_customer_id=_opt_id(customer.get("id")),
+        email=normalize_email(customer.get("email") or data.get("email")),
+        phone=normalize_phone(customer.get("phone") or data.get("phone"), region),
+        first_name=customer.get("first_name") or None,
+        last_name=customer.get("last_name") or None,
+        wallet_address=wallet_address(data.get("note_attributes")),
+    )
+
+
+def parse_customer(data: dict, *, region: str | None) -> Identity:
+    """Identity fields of a ``customers/*`` payload."""
+    return Identity(
+        provider_customer_id=_opt_id(data.get("id")),
+        email=normalize_email(data.get("email")),
+        phone=normalize_phone(data.get("phone"), region),
+        first_name=data.get("first_name") or None,
+        last_name=data.get("last_name") or None,
+    )
+
+
+def wallet_address(note_attributes) -> str | None:
+    """The ``wallet_address`` note attribute (name compared case-insensitively)."""
+    for attribute in note_attributes or ():
+        if isinstance(attribute, dict) and str(attribute.get("name", "")).strip().lower() == "wallet_address":
+            value = str(attribute.get("value") or "").strip()
+            return value or None
+    return None
+
+
+def parse_time(value) -> datetime | None:
+    """An ISO 8601 instant as aware UTC, or None."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise PayloadError("invalid_payload", f"not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _eligible_spend(data: dict, eligible: str, status: str) -> Decimal:
+    if eligible == "total":
+        spend = _money(data.get("total_price"), "total_price")
+    else:
+        # subtotal_price is after discounts, before shipping and tax; where prices
+        # include tax, the line taxes are inside it and come out here.
+        spend = _money(data.get("subtotal_price"), "subtotal_price")
+        if data.get("taxes_included"):
+            spend -= _line_taxes(data)
+    if status == "partially_paid":
+        paid = _money(data.get("total_price"), "total_price") - _money(data.get("total_outstanding"), "total_outstanding")
+        spend = min(spend, paid)
+    return max(spend, Decimal(0))
+
+
+def _line_taxes(data: dict) -> Decimal:
+    return sum((_money(t.get("price"), "tax_lines.price")
+                for item in data.get("line_items") or ()
+                for t in item.get("tax_lines") or ()), Decimal(0))
+
+
+def _line(item: dict) -> Line:
+    quantity = int(item.get("quantity") or 0)
+    price = _money(item.get("price"), "line_items.price") * quantity
+    discount = _money(item.get("total_discount"), "line_items.total_discount")
+    return Line(
+        key=str(item.get("id")),
+        quantity=quantity,
+        price=price - discount,
+        # rewards.md compares product_id and variant_id with reward item ids.
+        item_id=_opt_id(item.get("product_id")),
+        variant_id=_opt_id(item.get("variant_id")),
+    )
+
+
+def _money(value, field: str) -> Decimal:
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, bool):
+        raise PayloadError("invalid_payload", f"{field} is not an amount")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise PayloadError("invalid_payload", f"{field} is not an amount: {value!r}") from None
+    if not amount.is_finite():
+        raise PayloadError("invalid_payload", f"{field} is not a finite amount")
+    return amount
+
+
+def _required_id(data: dict, field: str) -> str:
+    value = _opt_id(data.get(field))
+    if value is None:
+        raise PayloadError("invalid_payload", f"{field} is missing")
+    return value
+
+
+def _opt_id(value) -> str | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        raise PayloadError("invalid_payload", "an id must be an integer or a string")
+    return str(value)

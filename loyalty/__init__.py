@@ -1,0 +1,1 @@
+"""The domain, pure: orders, points rules, rounding. No I/O, no clock: time is a parameter."""

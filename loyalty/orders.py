@@ -1,0 +1,66 @@
+"""Normalized orders, whichever provider they came from."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who placed an order, as far as the provider tells us."""
+
+    provider_customer_id: str | None = None
+    email: str | None = None
+    phone: str | None = None  # already E.164, or None
+    first_name: str | None = None
+    last_name: str | None = None
+    wallet_address: str | None = None
+    member_id: str | None = None  # a member id of ours (Toast loyaltyIdentifier)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing identifies a person."""
+        return not (self.provider_customer_id or self.email or self.phone or self.member_id)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One order line (Shopify line item, Toast top-level selection)."""
+
+    key: str
+    quantity: int
+    price: Decimal  # net of discounts, modifiers included
+    item_id: str | None = None
+    group_id: str | None = None
+    variant_id: str | None = None
+    voided: bool = False
+    deferred: bool = False
+
+
+@dataclass(frozen=True)
+class Refund:
+    """A refund of part of an order's eligible spend."""
+
+    key: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Order:
+    """One accountable order state: a Shopify order or a Toast check.
+
+    ``key`` is the business key (``shopify:order:<id>``); ``eligible_spend`` is
+    what earns points in this state (0 when it is not paid); ``cancelled`` is
+    final: a cancelled or voided order never earns again.
+    """
+
+    key: str
+    modified_at: datetime
+    eligible_spend: Decimal
+    paid: bool
+    cancelled: bool
+    identity: Identity
+    currency: str | None = None
+    lines: tuple[Line, ...] = ()
+    refunds: tuple[Refund, ...] = field(default=())

@@ -1,0 +1,20 @@
+"""Tables, sessions and the metadata that migrations target."""
+from models.base import Base, metadata
+from models.db import Database
+from models.tables import (
+    ApiKey,
+    Delivery,
+    LedgerEntry,
+    Member,
+    Merchant,
+    OrderAccount,
+    PrivacyRequest,
+    Reward,
+    Tier,
+    ToastRestaurant,
+)
+
+__all__ = [
+    "ApiKey", "Base", "Database", "Delivery", "LedgerEntry", "Member", "Merchant",
+    "OrderAccount", "PrivacyRequest", "Reward", "Tier", "ToastRestaurant", "metadata",
+]

@@ -1,0 +1,103 @@
+"""Engine and session factory, created by the wiring (never at import time)."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, exc, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class Database:
+    """One engine and its session factory for a process."""
+
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        self.url = url
+        self.engine = _make_engine(url, pool_size)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the backend is SQLite (no row locks: writes are serialised)."""
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        session = self.sessionmaker()
+        try:
+            if self.is_sqlite:
+                # Take the write lock up front so read-then-write cannot interleave.
+                session.execute(text("BEGIN IMMEDIATE"))
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A read-only session; its objects stay readable (detached, not expired) afterwards."""
+        session = self.sessionmaker()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def ping(self) -> None:
+        """Raise when the database cannot answer a trivial query."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _make_engine(url: str, pool_size: int) -> Engine:
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
+        engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True,
+                               connect_args={"connect_timeout": 5})
+    _guard_against_fork(engine)
+    return engine
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # isolation_level=None hands transaction control to us (BEGIN IMMEDIATE above);
+    # WAL lets the web process read while a worker writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _guard_against_fork(engine: Engine) -> None:
+    """RQ forks a work horse per job: a pooled connection must never cross a fork.
+
+    This is SQLAlchemy's documented recipe for pools and os.fork().
+    """
+
+    @event.listens_for(engine, "connect")
+    def _remember_pid(_dbapi_connection, record):
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _refuse_foreign(_dbapi_connection, record, proxy):
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise exc.DisconnectionError("connection belongs to another process")

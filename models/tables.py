@@ -1,0 +1,192 @@
+"""The tables. Money is Decimal (``Money``), points are integers, instants are UTC."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Money, UTCDateTime, new_id, utcnow
+
+_ID = String(32)
+_SEQ = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class Merchant(Base):
+    """A merchant and its program settings, upserted from the config file by ``slug``."""
+
+    __tablename__ = "merchants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The validated config blocks as JSON (program, toast, shopify). Secrets are kept
+    # here because verifying a signature needs them; partner API keys are hashed instead.
+    program: Mapped[dict] = mapped_column(JSON, default=dict)
+    shopify: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    toast: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    shopify_shop_domain: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ApiKey(Base):
+    """A partner API key, stored as its SHA-256 (keys are long random strings)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ToastRestaurant(Base):
+    """A Toast restaurant GUID owned by a merchant."""
+
+    __tablename__ = "toast_restaurants"
+    guid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Tier(Base):
+    """A tier reached by lifetime earned points."""
+
+    __tablename__ = "tiers"
+    __table_args__ = (UniqueConstraint("merchant_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    min_lifetime_points: Mapped[int] = mapped_column(BigInteger)
+    multiplier: Mapped[Decimal] = mapped_column(Money)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Reward(Base):
+    """A reward; ``definition`` holds every configured property as JSON."""
+
+    __tablename__ = "rewards"
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    points_price: Mapped[int] = mapped_column(BigInteger, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    definition: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Member(Base):
+    """A program membership. Balances are derived from the ledger and kept here under a row lock."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "phone"),
+        UniqueConstraint("merchant_id", "external_user_id"),
+        UniqueConstraint("merchant_id", "email_normalized"),
+        UniqueConstraint("merchant_id", "shopify_customer_id"),
+    )
+    id: Mapped[str] = mapped_column(_ID, primary_key=True, default=lambda: new_id("mem"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    external_user_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    email_normalized: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    first_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    last_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    birthday: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    wallet_address: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    shopify_customer_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    shopify_tagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    points: Mapped[int] = mapped_column(BigInteger, default=0)  # spendable
+    pending_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    held_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    lifetime_earned: Mapped[int] = mapped_column(BigInteger, default=0)
+    tier: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class LedgerEntry(Base):
+    """One append-only ledger entry; ``business_key`` is unique per merchant."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (UniqueConstraint("merchant_id", "business_key"),)
+    # seq orders the ledger exactly (instants can tie); id is the public handle.
+    seq: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(_ID, unique=True, default=lambda: new_id("txn"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    business_key: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(BigInteger)
+    shortfall: Mapped[int] = mapped_column(BigInteger, default=0)
+    reference: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    reverses_id: Mapped[str | None] = mapped_column(_ID, nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    activates_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OrderAccount(Base):
+    """What one order (Shopify order, Toast check) holds in the ledger, settled to its latest state."""
+
+    __tablename__ = "order_accounts"
+    __table_args__ = (UniqueConstraint("merchant_id", "order_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    order_key: Mapped[str] = mapped_column(String(255))
+    member_id: Mapped[str | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    last_modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    eligible_spend: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    multiplier: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    earned: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds: Mapped[dict] = mapped_column(JSON, default=dict)  # refund id -> amount (str)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    held: Mapped[int] = mapped_column(BigInteger, default=0)  # net points actually posted
+    shortfall: Mapped[int] = mapped_column(BigInteger, default=0)  # reversals that found no points
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Delivery(Base):
+    """A webhook delivery exactly as received, with its processing state."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("merchant_id", "provider", "delivery_id"),)
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    provider: Mapped[str] = mapped_column(String(16))
+    topic: Mapped[str] = mapped_column(String(64))
+    delivery_id: Mapped[str] = mapped_column(String(128))
+    event_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # received -> queued -> processed | failed | ignored
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PrivacyRequest(Base):
+    """A GDPR request from Shopify (data request, customer or shop redaction)."""
+
+    __tablename__ = "privacy_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    member_id: Mapped[str | None] = mapped_column(_ID, nullable=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,140 @@
+"""Receiving a webhook delivery: identify the merchant, verify, store durably, enqueue after commit.
+
+One service for every provider; what differs (how the merchant is found and
+how the signature is checked) is a small ``Provider`` entry.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.orm import Session
+
+from integrations.shopify import signature as shopify_signature
+from models import Delivery, Merchant
+from services.errors import Unauthorized, Unavailable
+from services.runtime import QueueUnavailable, Runtime
+
+log = logging.getLogger(__name__)
+PROCESS_JOB = "process_delivery"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A delivery as the HTTP edge read it."""
+
+    provider: str
+    merchant_ref: str | None  # shop domain, restaurant GUID
+    topic: str
+    delivery_id: str | None
+    signature: str | None
+    body: bytes
+    event_id: str | None = None
+    triggered_at: datetime | None = None
+    headers: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the edge answers: the stored delivery and whether it was a repeat."""
+
+    delivery_pk: int
+    duplicate: bool
+    status: str
+
+
+@dataclass(frozen=True)
+class Provider:
+    """How a provider's merchant is found and its signature checked."""
+
+    find_merchant: Callable[[Session, str], Merchant | None]
+    verify: Callable[[Merchant, bytes, str | None], bool]
+
+
+def _shopify_merchant(session: Session, shop_domain: str) -> Merchant | None:
+    query = select(Merchant).where(Merchant.shopify_shop_domain == shop_domain.strip().lower(), Merchant.active)
+    return session.execute(query).scalar_one_or_none()
+
+
+def _shopify_verify(merchant: Merchant, body: bytes, signature: str | None) -> bool:
+    return shopify_signature.verify(body, (merchant.shopify or {}).get("webhook_secret", ""), signature)
+
+
+PROVIDERS: dict[str, Provider] = {"shopify": Provider(_shopify_merchant, _shopify_verify)}
+
+
+def register_provider(name: str, provider: Provider) -> None:
+    """Add a provider (Toast registers itself next to its receiver's service)."""
+    PROVIDERS[name] = provider
+
+
+def receive(rt: Runtime, inbound: Inbound) -> Receipt:
+    """Verify and durably store ``inbound``, then enqueue its processing.
+
+    Raises ``Unauthorized`` (unknown merchant, bad signature: nothing stored)
+    and ``Unavailable`` (database or queue down: the sender must retry).
+    A body that is not JSON is stored as ``failed`` and acknowledged.
+    """
+    try:
+        receipt, dispatch = _store(rt, inbound)
+    except (OperationalError, InterfaceError) as exc:
+        log.warning("database unavailable while receiving a %s delivery: %s", inbound.provider, type(exc).__name__)
+        raise Unavailable("DATABASE_UNAVAILABLE", "The database is unavailable; retry later.") from None
+    if dispatch:
+        try:
+            rt.dispatcher.dispatch(PROCESS_JOB, receipt.delivery_pk)
+        except QueueUnavailable:
+            # Stored but not queued: the sweeper will enqueue it; 503 makes the sender retry too.
+            raise Unavailable("QUEUE_UNAVAILABLE", "The queue is unavailable; retry later.") from None
+    return receipt
+
+
+def _store(rt: Runtime, inbound: Inbound) -> tuple[Receipt, bool]:
+    provider = PROVIDERS[inbound.provider]
+    with rt.db.transaction() as session:
+        merchant = provider.find_merchant(session, inbound.merchant_ref) if inbound.merchant_ref else None
+        if merchant is None:
+            raise Unauthorized("UNKNOWN_MERCHANT", "No merchant is configured for this delivery.")
+        if not provider.verify(merchant, inbound.body, inbound.signature):
+            raise Unauthorized("INVALID_SIGNATURE", "The signature does not match the body.")
+        delivery = _new_delivery(merchant, inbound, rt.clock())
+        try:
+            with session.begin_nested():
+                session.add(delivery)
+                session.flush()
+        except IntegrityError:
+            return _repeat(session, merchant, inbound)
+        return Receipt(delivery.id, False, delivery.status), delivery.status == "received"
+
+
+def _new_delivery(merchant: Merchant, inbound: Inbound, now: datetime) -> Delivery:
+    status, error = "received", None
+    try:
+        json.loads(inbound.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        status, error = "failed", f"invalid_json: {exc}"
+    return Delivery(merchant_id=merchant.id, provider=inbound.provider, topic=inbound.topic[:64],
+                    delivery_id=dedupe_key(inbound), event_id=inbound.event_id, triggered_at=inbound.triggered_at,
+                    received_at=now, body=inbound.body, headers=inbound.headers, status=status, error=error)
+
+
+def dedupe_key(inbound: Inbound) -> str:
+    """The delivery id, or a digest of the body when the sender gave none."""
+    if inbound.delivery_id:
+        return inbound.delivery_id[:128]
+    return "sha256:" + hashlib.sha256(inbound.body).hexdigest()
+
+
+def _repeat(session: Session, merchant: Merchant, inbound: Inbound) -> tuple[Receipt, bool]:
+    existing = session.execute(select(Delivery).where(
+        Delivery.merchant_id == merchant.id, Delivery.provider == inbound.provider,
+        Delivery.delivery_id == dedupe_key(inbound))).scalar_one()
+    # A repeat of a delivery that never reached the queue is our chance to enqueue it.
+    return Receipt(existing.id, True, existing.status), existing.status == "received"

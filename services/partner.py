@@ -1,0 +1,79 @@
+"""Partner API use cases: authenticate a key, find members, read a member's level."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loyalty.identity import normalize_email, normalize_phone, region_for_currency
+from loyalty.tiers import next_tier
+from models import ApiKey, Member, Merchant
+from services import ledger
+from services.errors import BadRequest, NotFound, Unauthorized
+from services.runtime import Runtime
+
+
+def hash_key(key: str) -> str:
+    """How partner API keys are stored: SHA-256 hex (keys are long random strings)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def authenticate(rt: Runtime, key: str) -> int:
+    """The merchant id a partner API key belongs to; ``Unauthorized`` when it is unknown."""
+    with rt.db.reader() as session:
+        row = session.execute(select(ApiKey.merchant_id).join(Merchant, Merchant.id == ApiKey.merchant_id)
+                              .where(ApiKey.key_hash == hash_key(key), ApiKey.active, Merchant.active)).first()
+    if row is None:
+        raise Unauthorized("INVALID_API_KEY", "The API key is not valid.")
+    return row[0]
+
+
+def search_member(rt: Runtime, merchant_id: int, *, phone: str | None = None, external_user_id: str | None = None,
+                  email: str | None = None) -> Member:
+    """The merchant's member with this phone, external id or email; ``NotFound`` otherwise."""
+    if not (phone or external_user_id or email):
+        raise BadRequest("MISSING_REQUIRED_PARAMETERS", "Missing required parameters.",
+                         [{"field": "phone", "problem": "phone, external_user_id or email is required"}])
+    with rt.db.reader() as session:
+        merchant = session.get(Merchant, merchant_id)
+        clauses = []
+        if phone:
+            clauses.append(Member.phone == (normalize_phone(phone, region_for_currency(merchant.currency)) or phone))
+        if external_user_id:
+            clauses.append(Member.external_user_id == external_user_id)
+        if email:
+            clauses.append(Member.email_normalized == normalize_email(email))
+        member = session.execute(select(Member).where(Member.merchant_id == merchant_id, Member.status != "DELETED",
+                                                      *clauses)).scalars().first()
+    if member is None:
+        raise NotFound("PROGRAM_MEMBERSHIP_NOT_FOUND", "No program membership matches.")
+    return member
+
+
+@dataclass(frozen=True)
+class Level:
+    """A member's tier and balances."""
+
+    tier: str | None
+    lifetime_points: int
+    spendable: int
+    next_tier: tuple[str, int] | None
+
+
+def get_member(session: Session, merchant_id: int, member_id: str) -> Member:
+    """The merchant's member ``member_id``; another merchant's id is simply not found."""
+    member = session.get(Member, member_id)
+    if member is None or member.merchant_id != merchant_id or member.status == "DELETED":
+        raise NotFound("PROGRAM_MEMBERSHIP_NOT_FOUND", "No program membership matches.")
+    return member
+
+
+def level(rt: Runtime, merchant_id: int, member_id: str) -> Level:
+    """The member's tier, lifetime and spendable points, and the next tier."""
+    with rt.db.reader() as session:
+        member = get_member(session, merchant_id, member_id)
+        upcoming = next_tier(member.lifetime_earned, ledger.tier_rules(session, merchant_id), member.tier)
+        return Level(member.tier, member.lifetime_earned, member.points,
+                     (upcoming[0].name, upcoming[1]) if upcoming else None)

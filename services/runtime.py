@@ -1,0 +1,74 @@
+"""What a use case needs from the process: database, queue, clock, outbound HTTP.
+
+The wiring (``app.py``) builds one ``Runtime`` per process and installs it with
+:func:`install`; Flask views and RQ jobs fetch it with :func:`current`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Protocol
+
+import requests
+
+from integrations.shopify.admin import ShopifyAdmin, ShopifyAdminClient
+from models import Database
+
+
+class Dispatcher(Protocol):
+    """Puts a named job on its queue. Implemented by ``workers`` and injected by the wiring."""
+
+    def dispatch(self, job: str, *args: Any) -> None:
+        """Enqueue ``job`` with JSON-safe ``args``; raises ``QueueUnavailable`` when Redis is down."""
+
+    def pending(self, job: str, *args: Any) -> bool:
+        """True while the queue holds a live (queued, scheduled or running) ``job`` for ``args``."""
+
+    def ping(self) -> None:
+        """Raise ``QueueUnavailable`` when the queue cannot be reached."""
+
+
+class QueueUnavailable(Exception):
+    """The queue (Redis) cannot be reached."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _shopify_admin(config: dict, session: requests.Session) -> ShopifyAdmin:
+    return ShopifyAdminClient(base_url=config["base_url"], access_token=config["access_token"],
+                              api_version=str(config["version"]), session=session)
+
+
+@dataclass
+class Runtime:
+    """Process-wide collaborators of the services."""
+
+    db: Database
+    dispatcher: Dispatcher
+    clock: Callable[[], datetime] = _utcnow
+    http: requests.Session = field(default_factory=requests.Session)
+    shopify_admin_factory: Callable[[dict, requests.Session], ShopifyAdmin] = _shopify_admin
+    public_base_url: str = "http://localhost:5000"
+    secret_key: str = ""
+
+    def shopify_admin(self, config: dict) -> ShopifyAdmin:
+        """A Shopify Admin client for a merchant's ``shopify.admin_api`` block."""
+        return self.shopify_admin_factory(config, self.http)
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    """Make ``runtime`` the process's runtime (called by the wiring)."""
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    """The process's runtime; fails loudly when the wiring has not installed one."""
+    if _current is None:
+        raise RuntimeError("no Runtime installed: start the process through app.py")
+    return _current

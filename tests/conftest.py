@@ -1,0 +1,165 @@
+"""Real services for the suite: a Redis server, SQLite files and a throwaway PostgreSQL cluster."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+from redis import Redis
+from sqlalchemy import text
+
+from devtools.services import TempPostgres, free_port, postgres_bindir, start_redis
+from models import Database, metadata
+from services import runtime
+from services.merchant_config import parse_config
+from services.merchant_sync import sync
+from settings import normalize_database_url
+from workers.queues import RQDispatcher
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config" / "merchants.example.yaml"
+TEST_ENV = {
+    "DEMO_CAFE_API_KEY": "test-demo-key",
+    "DEMO_CAFE_SHOPIFY_SECRET": "test-shopify-secret",
+    "DEMO_CAFE_SHOPIFY_TOKEN": "shpat_test_token",
+    "DEMO_CAFE_TOAST_WEBHOOK_SECRET": "test-toast-secret",
+    "DEMO_CAFE_TOAST_LOYALTY_KEY": "test-toast-loyalty-key",
+}
+SHOP = "demo-cafe.myshopify.com"
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real redis-server for the whole session."""
+    workdir = tempfile.mkdtemp(prefix="punchcard-redis-")
+    port = free_port()
+    proc = start_redis(port, workdir)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    """A PostgreSQL server: ``TEST_POSTGRES_URL`` when given, else a throwaway cluster we start."""
+    given = os.environ.get("TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    if postgres_bindir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is required in CI (apt-get install postgresql)")
+        pytest.skip("PostgreSQL server binaries not installed")
+    cluster = TempPostgres().start()
+    yield cluster.url
+    cluster.stop()
+
+
+def create_database(kind: str, request) -> str:
+    """A fresh, migrated database of ``kind`` (sqlite | postgresql); returns its SQLAlchemy URL."""
+    name = f"punchcard_{uuid.uuid4().hex[:10]}"
+    if kind == "sqlite":
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='punchcard-db-')}/{name}.db"
+    else:
+        admin = request.getfixturevalue("postgres_admin_url")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = normalize_database_url(admin.rsplit("/", 1)[0] + f"/{name}")
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head")
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request):
+    """A migrated database per backend, shared by the session's tests of that backend."""
+    return create_database(request.param, request)
+
+
+@pytest.fixture
+def database(database_url):
+    """The database, emptied before the test."""
+    db = Database(database_url)
+    with db.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def redis_conn(redis_url):
+    """A client on the session's Redis, flushed before the test."""
+    conn = Redis.from_url(redis_url)
+    conn.flushdb()
+    yield conn
+    conn.close()
+
+
+class FrozenClock:
+    """A clock tests can move."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def rt(database, redis_conn, clock):
+    """A runtime on the real database and Redis, installed for jobs run in this process."""
+    instance = runtime.Runtime(db=database, dispatcher=RQDispatcher(redis_conn), clock=clock)
+    runtime.install(instance)
+    return instance
+
+
+@pytest.fixture
+def demo_config():
+    """The shipped example config with the test secrets."""
+    return parse_config(EXAMPLE_CONFIG.read_text(), TEST_ENV)
+
+
+@pytest.fixture
+def demo_merchant(rt, demo_config):
+    """The demo merchant synced into the database; returns its slug."""
+    sync(rt, demo_config)
+    return "demo-cafe"
+
+
+@pytest.fixture
+def work(rt):
+    """Run a real RQ worker (SimpleWorker, in this process) until the queues are empty."""
+    from rq import SimpleWorker
+
+    from workers.queues import QUEUES
+
+    def run() -> None:
+        queues = [rt.dispatcher.queue(name) for name in QUEUES]
+        SimpleWorker(queues, connection=rt.dispatcher.connection).work(burst=True, logging_level="WARNING")
+
+    return run
+
+
+@pytest.fixture
+def client(rt):
+    """A Flask test client of the app on the test runtime."""
+    from app import create_app
+    from settings import load
+
+    app = create_app(load({"DATABASE_URL": "sqlite://", "LOG_LEVEL": "WARNING"}), rt)
+    return app.test_client()

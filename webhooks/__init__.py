@@ -1,0 +1,1 @@
+"""HTTP receivers for order webhooks: parse, verify through a service, store, answer fast."""

@@ -1,0 +1,1 @@
+"""RQ jobs: take ids, reload rows, call one service. Queues and retry policies are declared here once."""

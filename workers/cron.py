@@ -1,0 +1,8 @@
+"""Periodic jobs for ``rq cron`` (the scheduler process)."""
+from rq import cron
+
+from workers import jobs
+from workers.queues import MAINTENANCE
+
+# Stored-but-unqueued deliveries (Redis was down after the commit, a worker died).
+cron.register(jobs.sweep_deliveries, queue_name=MAINTENANCE, interval=60)

@@ -1,0 +1,42 @@
+"""The RQ job functions. Each takes JSON-safe ids and calls one service."""
+from __future__ import annotations
+
+import math
+
+from rq import get_current_job
+
+from services import deliveries, tagging
+from services.errors import RetryLater
+from services.runtime import current
+
+
+def process_delivery(delivery_pk: int) -> str:
+    """Process one stored webhook delivery."""
+    return deliveries.process(current(), delivery_pk)
+
+
+def tag_shopify_customer(member_id: str) -> str:
+    """Tag a wallet-holding member's Shopify customer; a throttled call waits what Shopify asks."""
+    try:
+        return tagging.tag_member(current(), member_id)
+    except RetryLater as exc:
+        _respect_retry_after(exc.retry_after)
+        raise
+
+
+def sweep_deliveries() -> int:
+    """Re-enqueue deliveries that were stored but never reached the queue."""
+    return deliveries.sweep(current())
+
+
+def _respect_retry_after(retry_after: float | None) -> None:
+    # RQ's Retry picks the next interval from a fixed list; when Shopify names a
+    # longer wait (Retry-After, throttle cost), stretch that one interval.
+    job = get_current_job()
+    if job is None or retry_after is None or not job.retry_intervals or not job.retries_left:
+        return
+    index = max(len(job.retry_intervals) - job.retries_left, 0)
+    if index < len(job.retry_intervals):
+        intervals = list(job.retry_intervals)
+        intervals[index] = max(intervals[index], math.ceil(retry_after))
+        job.retry_intervals = intervals

@@ -1,0 +1,89 @@
+"""Queue names, job routing and retry policies, declared once; the ``Dispatcher`` services use."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from redis import Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry as RedisRetry
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from services.runtime import QueueUnavailable
+from workers import jobs
+
+# Order matters: a worker drains webhooks before integrations before maintenance.
+WEBHOOKS, INTEGRATIONS, MAINTENANCE = "webhooks", "integrations", "maintenance"
+QUEUES = (WEBHOOKS, INTEGRATIONS, MAINTENANCE)
+_LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Where a job runs and how it is retried."""
+
+    func: Callable[..., Any]
+    queue: str
+    retry: Retry | None
+    timeout: int = 60
+
+
+JOBS: dict[str, JobSpec] = {
+    # Transient failures (database restarts) back off up to half an hour.
+    "process_delivery": JobSpec(jobs.process_delivery, WEBHOOKS, Retry(max=6, interval=[2, 10, 30, 120, 600, 1800])),
+    "tag_shopify_customer": JobSpec(jobs.tag_shopify_customer, INTEGRATIONS,
+                                    Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])),
+    "sweep_deliveries": JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
+}
+
+
+def connect(url: str) -> Redis:
+    """A Redis client that fails fast: a webhook must get its 503 well inside the sender's budget."""
+    return Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5, health_check_interval=30,
+                          retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.02), 2))
+
+
+def job_id(name: str, args: tuple) -> str:
+    """A stable job id, so a job can be found (and is not piled up) by its name and arguments."""
+    return "-".join([name, *(str(a) for a in args)])
+
+
+class RQDispatcher:
+    """Enqueues named jobs on RQ."""
+
+    def __init__(self, connection: Redis) -> None:
+        self.connection = connection
+        self._queues = {name: Queue(name, connection=connection) for name in QUEUES}
+
+    def queue(self, name: str) -> Queue:
+        """The RQ queue called ``name``."""
+        return self._queues[name]
+
+    def dispatch(self, job: str, *args: Any) -> None:
+        """Enqueue ``job`` on its queue with its retry policy."""
+        spec = JOBS[job]
+        try:
+            self._queues[spec.queue].enqueue(spec.func, *args, job_id=job_id(job, args), retry=spec.retry,
+                                             job_timeout=spec.timeout, result_ttl=600, failure_ttl=7 * 86400)
+        except RedisError as exc:
+            raise QueueUnavailable(type(exc).__name__) from None
+
+    def pending(self, job: str, *args: Any) -> bool:
+        """True while RQ holds a live job for ``job`` and ``args``."""
+        try:
+            status = Job.fetch(job_id(job, args), connection=self.connection).get_status(refresh=False)
+        except NoSuchJobError:
+            return False
+        except RedisError as exc:
+            raise QueueUnavailable(type(exc).__name__) from None
+        return status in _LIVE
+
+    def ping(self) -> None:
+        """Raise ``QueueUnavailable`` when Redis does not answer."""
+        try:
+            self.connection.ping()
+        except RedisError as exc:
+            raise QueueUnavailable(type(exc).__name__) from None
