@@ -40,15 +40,23 @@ def main() -> int:
 
 def _foreground(env: dict) -> int:
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    # Its own session: a terminal's Ctrl-C reaches only us, and we pass one SIGTERM on.
+    # A second signal would make the RQ worker abandon its job (cold shutdown).
     honcho = subprocess.Popen([str(BIN / "honcho"), "-f", "Procfile", "start", "web", "worker", "scheduler"],
-                              env=env, cwd=ROOT)
+                              env=env, cwd=ROOT, start_new_session=True)
+
+    stopping = []
 
     def stop(signum, _frame):
-        honcho.send_signal(signal.SIGTERM)
+        if not stopping:
+            stopping.append(signum)
+            honcho.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    return honcho.wait()
+    code = honcho.wait()
+    # honcho answers our SIGTERM with 128+15 even when every process stopped cleanly.
+    return 0 if stopping and code in (128 + signal.SIGTERM, -signal.SIGTERM) else code
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ def start_redis(port: int, workdir: str, *, persist: bool = False) -> subprocess
     args = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
             "--protected-mode", "yes"]
     args += ["--appendonly", "yes"] if persist else ["--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    # Its own session, so a terminal's Ctrl-C does not stop Redis under a worker that is still finishing.
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     _wait_for_port(port, proc, "redis-server")
     return proc
 

@@ -1,0 +1,127 @@
+"""The running system as processes (release phase, gunicorn web, RQ worker) and a fake Shopify over HTTP."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from support import ROOT, TEST_ENV
+from devtools.services import free_port
+
+BIN = Path(sys.executable).parent
+
+
+class FakeShopifyAdmin:
+    """Shopify's GraphQL Admin endpoint over real HTTP, answering tagsAdd in its documented shape."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        self.port = free_port()
+        self.server = make_server("127.0.0.1", self.port, self.app)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @Request.application
+    def app(self, request: Request) -> Response:
+        body = request.get_json()
+        self.calls.append({"path": request.path, "token": request.headers.get("X-Shopify-Access-Token"), **body})
+        gid = body["variables"].get("id", "gid://shopify/Customer/1")
+        answer = {"data": {"tagsAdd": {"node": {"id": gid}, "userErrors": []}},
+                  "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10,
+                                          "throttleStatus": {"maximumAvailable": 2000.0,
+                                                             "currentlyAvailable": 1990, "restoreRate": 100.0}}}}
+        return Response(__import__("json").dumps(answer), content_type="application/json")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class Stack:
+    """Web and worker processes started the way the Procfile starts them."""
+
+    def __init__(self, database_url: str, redis_url: str, shopify: FakeShopifyAdmin) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.logdir = tempfile.mkdtemp(prefix="punchcard-e2e-")
+        config = (ROOT / "config" / "merchants.example.yaml").read_text().replace(
+            "https://demo-cafe.myshopify.com   #", f"{shopify.base_url}   #")
+        config_path = Path(self.logdir) / "merchants.yaml"
+        config_path.write_text(config)
+        self.env = {**os.environ, **TEST_ENV, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                    "MERCHANTS_CONFIG": str(config_path), "PORT": str(self.port), "LOG_LEVEL": "INFO",
+                    "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.procs: list[subprocess.Popen] = []
+
+    def release(self) -> None:
+        flask = [str(BIN / "flask"), "--app", "app"]
+        for args in (["db", "upgrade"], ["merchants", "sync"]):
+            subprocess.run([*flask, *args], env=self.env, cwd=ROOT, check=True, capture_output=True)
+
+    def start(self) -> "Stack":
+        self.release()
+        self._spawn("web", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
+                            "app:create_app()"])
+        self._spawn("worker", [str(BIN / "flask"), "--app", "app", "worker"])
+        try:
+            self._wait_healthy()
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = open(Path(self.logdir) / f"{name}.log", "wb")
+        self.procs.append(subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+
+    def _wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.1)
+        raise RuntimeError(f"web did not become healthy; logs in {self.logdir}")
+
+    def logs(self, name: str) -> str:
+        return (Path(self.logdir) / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+
+def wait_for(predicate, timeout: float = 20, interval: float = 0.1):
+    """Poll ``predicate`` until it returns a truthy value; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met within %.0fs" % timeout)
+
+
+def signed_post(stack: Stack, topic: str, payload: dict, webhook_id: str | None = None) -> requests.Response:
+    """POST a delivery to the running app exactly as Shopify signs it."""
+    from factories import encode, shopify_headers
+
+    body = encode(payload)
+    webhook_id = webhook_id or f"wh-{time.monotonic_ns()}"
+    return requests.post(f"{stack.base_url}/webhooks/shopify", data=body,
+                         headers=shopify_headers(body, topic, webhook_id), timeout=10)
