@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, abort, current_app, g, request
 
 from services import partner
 from services.errors import BadRequest
@@ -18,7 +18,10 @@ def _rt():
 
 @bp.before_request
 def _limit_body() -> None:
+    # Refuse by the declared length before anything else; the read limit covers chunked bodies.
     request.max_content_length = API_BODY_LIMIT
+    if (request.content_length or 0) > API_BODY_LIMIT:
+        abort(413)
 
 
 def authenticated(view):

@@ -4,35 +4,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
-import psycopg
 import pytest
-from alembic import command
-from alembic.config import Config
 from redis import Redis
-from sqlalchemy import text
 
 from devtools.services import TempPostgres, free_port, postgres_bindir, start_redis
+from support import EXAMPLE_CONFIG, TEST_ENV, create_database
 from models import Database, metadata
 from services import runtime
 from services.merchant_config import parse_config
 from services.merchant_sync import sync
-from settings import normalize_database_url
 from workers.queues import RQDispatcher
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_CONFIG = ROOT / "config" / "merchants.example.yaml"
-TEST_ENV = {
-    "DEMO_CAFE_API_KEY": "test-demo-key",
-    "DEMO_CAFE_SHOPIFY_SECRET": "test-shopify-secret",
-    "DEMO_CAFE_SHOPIFY_TOKEN": "shpat_test_token",
-    "DEMO_CAFE_TOAST_WEBHOOK_SECRET": "test-toast-secret",
-    "DEMO_CAFE_TOAST_LOYALTY_KEY": "test-toast-loyalty-key",
-}
-SHOP = "demo-cafe.myshopify.com"
 
 
 @pytest.fixture(scope="session")
@@ -61,22 +44,6 @@ def postgres_admin_url():
     cluster = TempPostgres().start()
     yield cluster.url
     cluster.stop()
-
-
-def create_database(kind: str, request) -> str:
-    """A fresh, migrated database of ``kind`` (sqlite | postgresql); returns its SQLAlchemy URL."""
-    name = f"punchcard_{uuid.uuid4().hex[:10]}"
-    if kind == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='punchcard-db-')}/{name}.db"
-    else:
-        admin = request.getfixturevalue("postgres_admin_url")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = normalize_database_url(admin.rsplit("/", 1)[0] + f"/{name}")
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "head")
-    return url
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

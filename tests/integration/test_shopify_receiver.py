@@ -1,7 +1,7 @@
 """The Shopify receiving edge: verification, dedupe, durable store, honest status codes."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import create_app
 from devtools.services import free_port
