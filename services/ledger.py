@@ -28,11 +28,6 @@ class Posting:
     counts_as_earning: bool = False  # reversals of earnings lower lifetime points
 
 
-def lock_member(session: Session, member_id: str) -> Member:
-    """Load a member under a row lock (PostgreSQL); SQLite writers are already serialised."""
-    return session.execute(select(Member).where(Member.id == member_id).with_for_update()).scalar_one()
-
-
 def post(session: Session, member: Member, posting: Posting, now: datetime) -> LedgerEntry | None:
     """Append ``posting`` for a locked ``member`` and update the stored balances.
 

@@ -35,15 +35,29 @@ def resolve_member(session: Session, merchant_id: int, identity: Identity, now: 
     """Find or create the member for ``identity`` and fill in what it lacks; None without identity.
 
     A concurrent worker creating the same member trips a unique constraint:
-    the insert is retried as a lookup, so one person is one member.
+    the insert is retried as a lookup, so one person is one member. The
+    member comes back row-locked, before anything refers to it: a foreign key
+    written first would take a share lock, and two workers upgrading their
+    share locks deadlock.
     """
     if identity.is_empty:
         return None
     member = find_member(session, merchant_id, identity)
     if member is None:
         member = _create(session, merchant_id, identity, now)
+    member = lock(session, member.id)
     fill_identity(session, member, identity)
     return member
+
+
+def lock(session: Session, member_id: str) -> Member:
+    """Load a member under a row lock (PostgreSQL); SQLite writers are already serialised.
+
+    ``populate_existing`` matters: the member may already sit in the session
+    from an unlocked read, and its balances must be the ones read under the lock.
+    """
+    query = select(Member).where(Member.id == member_id).with_for_update()
+    return session.execute(query.execution_options(populate_existing=True)).scalar_one()
 
 
 def fill_identity(session: Session, member: Member, identity: Identity, *, overwrite: bool = False) -> bool:

@@ -13,6 +13,7 @@ from loyalty.orders import Order, Refund
 from loyalty.points import OrderPosition, points_for_spend
 from models import Member, Merchant, OrderAccount
 from services import ledger
+from services.members import lock as lock_member
 from services.members import resolve_member
 
 
@@ -52,14 +53,15 @@ def apply_refund(session: Session, merchant: Merchant, order_key: str, refund: R
     account = lock_account(session, merchant.id, order_key, now)
     if not _record_refund(account, refund):
         return Settlement(account.member_id, 0)
-    member = session.get(Member, account.member_id) if account.member_id else None
+    member = lock_member(session, account.member_id) if account.member_id else None
     return Settlement(account.member_id, _post_delta(session, account, member, channel, now, key=refund.key))
 
 
 def lock_account(session: Session, merchant_id: int, order_key: str, now: datetime) -> OrderAccount:
     """The order's account row, created when first seen, locked for this transaction."""
     query = select(OrderAccount).where(OrderAccount.merchant_id == merchant_id,
-                                       OrderAccount.order_key == order_key).with_for_update()
+                                       OrderAccount.order_key == order_key).with_for_update() \
+        .execution_options(populate_existing=True)
     account = session.execute(query).scalar_one_or_none()
     if account is not None:
         return account
@@ -75,11 +77,11 @@ def lock_account(session: Session, merchant_id: int, order_key: str, now: dateti
 def _member_for(session: Session, merchant: Merchant, account: OrderAccount, order: Order,
                 now: datetime) -> Member | None:
     member = resolve_member(session, merchant.id, order.identity, now)
-    if account.member_id is None and member is not None:
-        account.member_id = member.id
     if account.member_id is not None and (member is None or member.id != account.member_id):
         # An order belongs to the member who first earned on it.
-        member = session.get(Member, account.member_id)
+        member = lock_member(session, account.member_id)
+    elif member is not None:
+        account.member_id = member.id
     return member
 
 
@@ -114,7 +116,6 @@ def _post_delta(session: Session, account: OrderAccount, member: Member | None, 
     delta = _position(account).delta()
     if delta == 0 or member is None:
         return 0
-    member = ledger.lock_member(session, member.id)
     account.revision += 1
     posting = ledger.Posting(key=key or f"{account.order_key}:r{account.revision}", points=delta,
                              type="ACCRUAL" if delta > 0 else "REVERSAL", channel=channel,

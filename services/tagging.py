@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from integrations.shopify.admin import ShopifyAdminClient, ShopifyPermanentError, ShopifyRetryableError
 from models import Member, Merchant
 from services.errors import RetryLater
-from services.members import needs_shopify_tag
+from services.members import lock, needs_shopify_tag
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -58,5 +56,4 @@ def _tag(rt: Runtime, slug: str, member_id: str, client, email: str, customer_id
 
 def _mark_tagged(rt: Runtime, member_id: str) -> None:
     with rt.db.transaction() as session:
-        member = session.execute(select(Member).where(Member.id == member_id).with_for_update()).scalar_one()
-        member.shopify_tagged_at = rt.clock()
+        lock(session, member_id).shopify_tagged_at = rt.clock()

@@ -135,12 +135,12 @@ def test_cancellation_after_a_refund_reverses_the_rest(rt, demo_merchant, client
 
 
 def test_a_reversal_never_takes_the_balance_below_zero(rt, demo_merchant, client, work):
-    from services import ledger
+    from services import ledger, members
 
     deliver(client, "orders/paid", shopify_order(subtotal="40.00"), "w1")
     work()
     with rt.db.transaction() as s:
-        m = ledger.lock_member(s, member(rt).id)
+        m = members.lock(s, member(rt).id)
         ledger.post(s, m, ledger.Posting(key="spend-1", points=-350, type="REDEMPTION", channel="partner_api"), rt.clock())
     deliver(client, "orders/cancelled", shopify_order(subtotal="40.00", cancelled_at="2026-06-02T11:00:00Z",
                                                       updated_at="2026-06-02T11:00:00Z"), "w2")
