@@ -16,12 +16,14 @@ from services.merchant_config import ConfigError, load_config_file
 
 merchants = AppGroup("merchants", help="Merchant onboarding from the config file.")
 db = AppGroup("db", help="Database migrations.")
+members = AppGroup("members", help="Members' personal data (privacy requests).")
 
 
 def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     app.cli.add_command(merchants)
     app.cli.add_command(db)
+    app.cli.add_command(members)
     app.cli.add_command(worker)
 
 
@@ -66,6 +68,25 @@ def upgrade(revision: str) -> None:
     config = Config(str(Path(__file__).with_name("alembic.ini")))
     config.set_main_option("sqlalchemy.url", settings_module.load().database_url)
     command.upgrade(config, revision)
+
+
+@members.command("export")
+@click.option("--merchant", "merchant_slug", required=True, help="The merchant's slug.")
+@click.option("--customer-id", default=None, help="The member's Shopify customer id.")
+@click.option("--member-id", default=None, help="Our member id.")
+def export_member(merchant_slug: str, customer_id: str | None, member_id: str | None) -> None:
+    """Print a member's personal data, balances and ledger as JSON (a customers/data_request answer)."""
+    from services.errors import ServiceError
+    from services.privacy import export_member as export
+
+    if (customer_id is None) == (member_id is None):
+        raise click.UsageError("give exactly one of --customer-id or --member-id")
+    try:
+        data = export(runtime.current(), merchant_slug=merchant_slug, customer_id=customer_id, member_id=member_id)
+    except ServiceError as exc:
+        click.echo(f"{exc.code}: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(data, indent=2))
 
 
 @click.command("worker")

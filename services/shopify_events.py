@@ -4,12 +4,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrations.shopify import orders as payloads
 from loyalty.identity import region_for_currency
-from models import Delivery, Member, Merchant, PrivacyRequest
+from models import Delivery, Member, Merchant
 from services import deliveries, privacy
 from services.deliveries import Outcome
 from services.members import fill_identity, find_member, needs_shopify_tag
