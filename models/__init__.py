@@ -8,7 +8,9 @@ from models.tables import (
     Member,
     Merchant,
     OrderAccount,
+    LoyaltyTransaction,
     PrivacyRequest,
+    Redemption,
     Reward,
     Tier,
     ToastRestaurant,
@@ -16,5 +18,5 @@ from models.tables import (
 
 __all__ = [
     "ApiKey", "Base", "Database", "Delivery", "LedgerEntry", "Member", "Merchant",
-    "OrderAccount", "PrivacyRequest", "Reward", "Tier", "ToastRestaurant", "metadata",
+    "LoyaltyTransaction", "OrderAccount", "PrivacyRequest", "Redemption", "Reward", "Tier", "ToastRestaurant", "metadata",
 ]

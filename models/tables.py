@@ -29,6 +29,8 @@ class Merchant(Base):
     shopify: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     toast: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     shopify_shop_domain: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    # A digest of the synced config: caches of parsed rewards key on it.
+    config_version: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -190,3 +192,46 @@ class PrivacyRequest(Base):
     member_id: Mapped[str | None] = mapped_column(_ID, nullable=True)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Redemption(Base):
+    """A reward redeemed (or being redeemed) by a member; its points are a ledger hold until committed."""
+
+    __tablename__ = "redemptions"
+    __table_args__ = (UniqueConstraint("merchant_id", "source_key"),)
+    seq: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(_ID, unique=True, default=lambda: new_id("rdm"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    reward_uuid: Mapped[str] = mapped_column(String(36))
+    # initiated (points held) -> redeemed (spent) | voided (returned)
+    state: Mapped[str] = mapped_column(String(16), default="initiated")
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)  # money off, when known
+    hold_entry_id: Mapped[str | None] = mapped_column(_ID, nullable=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    # What created it, unique per merchant: "toast:<transaction guid>:<n>", an API idempotency key.
+    source_key: Mapped[str] = mapped_column(String(255))
+    check_guid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)  # Toast discount guids, item application
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LoyaltyTransaction(Base):
+    """A Toast Loyalty Integration call and our answer, kept for idempotent replays and reversal."""
+
+    __tablename__ = "loyalty_transactions"
+    __table_args__ = (UniqueConstraint("merchant_id", "transaction_guid", "loyalty_identifier"),)
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    transaction_guid: Mapped[str] = mapped_column(String(64))
+    loyalty_identifier: Mapped[str] = mapped_column(String(64), default="")
+    transaction_type: Mapped[str] = mapped_column(String(32))
+    check_guid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    http_status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    reversed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

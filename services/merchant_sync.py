@@ -6,6 +6,8 @@ deactivated, and members and ledger history are never touched.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -57,6 +59,7 @@ def _upsert_merchant(session: Session, cfg: MerchantConfig, report: SyncReport) 
     merchant.shopify = _plain(cfg.shopify)
     merchant.toast = _plain(cfg.toast)
     merchant.shopify_shop_domain = cfg.shopify.shop_domain if cfg.shopify else None
+    merchant.config_version = _digest(cfg)
     session.flush()
     _sync_api_keys(session, merchant, [k.get_secret_value() if isinstance(k, SecretStr) else k for k in cfg.api_keys])
     _sync_restaurants(session, merchant, cfg.toast.restaurant_guids if cfg.toast else [])
@@ -67,19 +70,27 @@ def _upsert_merchant(session: Session, cfg: MerchantConfig, report: SyncReport) 
                     "the full ledger (points are spendable at once and do not expire yet)", cfg.slug)
 
 
+def _digest(cfg: MerchantConfig) -> str:
+    """A fingerprint of everything configured for the merchant (secrets included, never shown)."""
+    text = json.dumps(_plain(cfg), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _plain(block) -> dict | None:
     """A config block as JSON with its secrets revealed (they are needed to verify and call)."""
     if block is None:
         return None
-    data = {}
-    for name in type(block).model_fields:
-        value = getattr(block, name)
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, BaseModel):
-            value = _plain(value)
-        data[name] = value
-    return data
+    return {name: _reveal(getattr(block, name)) for name in type(block).model_fields}
+
+
+def _reveal(value):
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, BaseModel):
+        return _plain(value)
+    if isinstance(value, list):
+        return [_reveal(v) for v in value]
+    return value
 
 
 def _sync_api_keys(session: Session, merchant: Merchant, keys: list[str]) -> None:
