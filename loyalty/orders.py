@@ -26,16 +26,25 @@ class Identity:
 
 @dataclass(frozen=True)
 class Line:
-    """One order line (Shopify line item, Toast top-level selection)."""
+    """One order line (Shopify line item, Toast top-level selection).
+
+    ``key`` is the line's own id (Shopify line item id, Toast selection guid).
+    ``item_id``/``group_id`` are the menu item and group multiLocationIds (for
+    Shopify, ``item_id`` is the product id); ``item_guid``/``group_guid`` are the
+    Toast menu item and group guids, compared instead when a multiLocationId
+    is missing (rewards.md).
+    """
 
     key: str
-    quantity: int
+    quantity: Decimal | int  # Toast quantities can be fractional
     price: Decimal  # net of discounts, modifiers included
     item_id: str | None = None
     group_id: str | None = None
     variant_id: str | None = None
     voided: bool = False
     deferred: bool = False
+    item_guid: str | None = None
+    group_guid: str | None = None
 
 
 @dataclass(frozen=True)
