@@ -1,0 +1,1 @@
+"""Toast: webhook signatures, order payload parsing and the Orders API client."""
