@@ -11,9 +11,11 @@ import settings as settings_module
 from api import partner as partner_api
 from models import Database
 from services import health, runtime
-from services import shopify_events  # noqa: F401  (registers the Shopify topic handlers)
+from services import shopify_events, toast_events  # noqa: F401  (register the topic handlers)
 from services.errors import ServiceError
 from webhooks import shopify as shopify_webhooks
+from webhooks import toast as toast_webhooks
+from webhooks import toast_loyalty as toast_loyalty_webhooks
 from workers.queues import RQDispatcher, connect
 
 WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024
@@ -38,6 +40,8 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     app.config.update(SECRET_KEY=cfg.secret_key, MAX_CONTENT_LENGTH=WEBHOOK_BODY_LIMIT, JSON_SORT_KEYS=False)
     app.extensions["punchcard.runtime"] = rt
     app.register_blueprint(shopify_webhooks.bp)
+    app.register_blueprint(toast_webhooks.bp)
+    app.register_blueprint(toast_loyalty_webhooks.bp)
     app.register_blueprint(partner_api.bp)
     app.add_url_rule("/healthz", "healthz", _healthz)
     _register_errors(app)

@@ -18,7 +18,9 @@ from sqlalchemy.exc import InterfaceError
 from sqlalchemy.orm import Session
 
 from integrations.shopify import signature as shopify_signature
+from integrations.toast import signature as toast_signature
 from models import Delivery, Merchant
+from services import merchant_lookup
 from services.errors import Unauthorized, Unavailable
 from services.runtime import QueueUnavailable, Runtime
 
@@ -39,6 +41,11 @@ class Inbound:
     event_id: str | None = None
     triggered_at: datetime | None = None
     headers: dict = field(default_factory=dict)
+    # Set by an edge that already parsed the body: its JSON error (None when valid)
+    # and, for Toast, the envelope timestamp the signature covers.
+    parsed: bool = False
+    json_error: str | None = None
+    signed_timestamp: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,24 +62,24 @@ class Provider:
     """How a provider's merchant is found and its signature checked."""
 
     find_merchant: Callable[[Session, str], Merchant | None]
-    verify: Callable[[Merchant, bytes, str | None], bool]
+    verify: Callable[[Merchant, "Inbound"], bool]
 
 
-def _shopify_merchant(session: Session, shop_domain: str) -> Merchant | None:
-    query = select(Merchant).where(Merchant.shopify_shop_domain == shop_domain.strip().lower(), Merchant.active)
-    return session.execute(query).scalar_one_or_none()
+def _shopify_verify(merchant: Merchant, inbound: Inbound) -> bool:
+    return shopify_signature.verify(inbound.body, (merchant.shopify or {}).get("webhook_secret", ""),
+                                    inbound.signature)
 
 
-def _shopify_verify(merchant: Merchant, body: bytes, signature: str | None) -> bool:
-    return shopify_signature.verify(body, (merchant.shopify or {}).get("webhook_secret", ""), signature)
+def _toast_verify(merchant: Merchant, inbound: Inbound) -> bool:
+    timestamp = inbound.signed_timestamp if inbound.parsed else toast_signature.envelope_timestamp(inbound.body)
+    return toast_signature.verify(inbound.body, timestamp, (merchant.toast or {}).get("webhook_secret", ""),
+                                  inbound.signature)
 
 
-PROVIDERS: dict[str, Provider] = {"shopify": Provider(_shopify_merchant, _shopify_verify)}
-
-
-def register_provider(name: str, provider: Provider) -> None:
-    """Add a provider (Toast registers itself next to its receiver's service)."""
-    PROVIDERS[name] = provider
+PROVIDERS: dict[str, Provider] = {
+    "shopify": Provider(merchant_lookup.by_shop_domain, _shopify_verify),
+    "toast": Provider(merchant_lookup.by_restaurant_guid, _toast_verify),
+}
 
 
 def receive(rt: Runtime, inbound: Inbound) -> Receipt:
@@ -102,7 +109,7 @@ def _store(rt: Runtime, inbound: Inbound) -> tuple[Receipt, bool]:
         merchant = provider.find_merchant(session, inbound.merchant_ref) if inbound.merchant_ref else None
         if merchant is None:
             raise Unauthorized("UNKNOWN_MERCHANT", "No merchant is configured for this delivery.")
-        if not provider.verify(merchant, inbound.body, inbound.signature):
+        if not provider.verify(merchant, inbound):
             raise Unauthorized("INVALID_SIGNATURE", "The signature does not match the body.")
         delivery = _new_delivery(merchant, inbound, rt.clock())
         try:
@@ -115,14 +122,19 @@ def _store(rt: Runtime, inbound: Inbound) -> tuple[Receipt, bool]:
 
 
 def _new_delivery(merchant: Merchant, inbound: Inbound, now: datetime) -> Delivery:
-    status, error = "received", None
-    try:
-        json.loads(inbound.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        status, error = "failed", f"invalid_json: {exc}"
+    error = inbound.json_error if inbound.parsed else _json_error(inbound.body)
+    status = "failed" if error else "received"
     return Delivery(merchant_id=merchant.id, provider=inbound.provider, topic=inbound.topic[:64],
                     delivery_id=dedupe_key(inbound), event_id=inbound.event_id, triggered_at=inbound.triggered_at,
                     received_at=now, body=inbound.body, headers=inbound.headers, status=status, error=error)
+
+
+def _json_error(body: bytes) -> str | None:
+    try:
+        json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"invalid_json: {exc}"
+    return None
 
 
 def dedupe_key(inbound: Inbound) -> str:

@@ -26,6 +26,7 @@ class Posting:
     reference: str | None = None
     reverses_id: str | None = None
     counts_as_earning: bool = False  # reversals of earnings lower lifetime points
+    status: str = "ACTIVE"
 
 
 def post(session: Session, member: Member, posting: Posting, now: datetime) -> LedgerEntry | None:
@@ -39,7 +40,7 @@ def post(session: Session, member: Member, posting: Posting, now: datetime) -> L
     if points < 0 and -points > member.points:
         points, shortfall = -member.points, -points - member.points
     entry = LedgerEntry(merchant_id=member.merchant_id, member_id=member.id, business_key=posting.key,
-                        type=posting.type, status="ACTIVE", channel=posting.channel, points=points,
+                        type=posting.type, status=posting.status, channel=posting.channel, points=points,
                         shortfall=shortfall, reference=posting.reference, reverses_id=posting.reverses_id,
                         created_at=now)
     try:
@@ -54,10 +55,17 @@ def post(session: Session, member: Member, posting: Posting, now: datetime) -> L
 
 def _apply(session: Session, member: Member, posting: Posting, points: int) -> None:
     member.points += points
+    if posting.type == "HOLD":
+        member.held_points -= points
     if posting.type in EARNING_TYPES or posting.counts_as_earning:
         member.lifetime_earned = max(0, member.lifetime_earned + points)
-        reached = tier_for(member.lifetime_earned, tier_rules(session, member.merchant_id), member.tier)
-        member.tier = reached.name if reached else None
+        refresh_tier(session, member)
+
+
+def refresh_tier(session: Session, member: Member) -> None:
+    """Move the member up to the tier its lifetime points reach (never down)."""
+    reached = tier_for(member.lifetime_earned, tier_rules(session, member.merchant_id), member.tier)
+    member.tier = reached.name if reached else None
 
 
 def tier_rules(session: Session, merchant_id: int) -> list[TierRule]:
@@ -70,3 +78,49 @@ def multiplier_for(session: Session, member: Member) -> Decimal:
     """The accrual multiplier of the member's current tier (1 without tiers)."""
     rule = next((t for t in tier_rules(session, member.merchant_id) if t.name == member.tier), None)
     return rule.multiplier if rule else Decimal(1)
+
+
+class InsufficientPoints(Exception):
+    """The spendable balance does not cover a hold or a debit."""
+
+
+def hold(session: Session, member: Member, *, key: str, points: int, channel: str, reference: str | None,
+         now: datetime) -> LedgerEntry | None:
+    """Take ``points`` out of a locked member's spendable balance until committed or released.
+
+    Returns the HELD entry, None when ``key`` was already posted; raises
+    ``InsufficientPoints`` rather than ever going below zero.
+    """
+    if points > member.points:
+        raise InsufficientPoints(f"needs {points}, has {member.points}")
+    posting = Posting(key=key, points=-points, type="HOLD", channel=channel, reference=reference, status="HELD")
+    return post(session, member, posting, now)
+
+
+def commit_hold(member: Member, entry: LedgerEntry) -> bool:
+    """Spend a held entry for good; False when it was not held any more."""
+    if entry.status != "HELD":
+        return False
+    entry.status = "COMMITTED"  # the lifecycle moves; the amount never changes
+    member.held_points += entry.points
+    return True
+
+
+def release_hold(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
+                 now: datetime) -> LedgerEntry | None:
+    """Give held points back (a rolled-back or voided hold) with an opposite entry."""
+    if entry.status != "HELD":
+        return None
+    entry.status = "ROLLED_BACK"
+    member.held_points += entry.points
+    back = Posting(key=key, points=-entry.points, type="REVERSAL", channel=channel, reference=entry.reference,
+                   reverses_id=entry.id)
+    return post(session, member, back, now)
+
+
+def refund_commit(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
+                  now: datetime) -> LedgerEntry | None:
+    """Return the points of a committed (spent) hold, e.g. a redeemed reward voided at the POS."""
+    back = Posting(key=key, points=-entry.points, type="REFUND", channel=channel, reference=entry.reference,
+                   reverses_id=entry.id)
+    return post(session, member, back, now)

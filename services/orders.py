@@ -57,6 +57,14 @@ def apply_refund(session: Session, merchant: Merchant, order_key: str, refund: R
     return Settlement(account.member_id, _post_delta(session, account, member, channel, now, key=refund.key))
 
 
+def reverse_account(session: Session, merchant: Merchant, order_key: str, channel: str, now: datetime) -> Settlement:
+    """Cancel an order or check for good (a POS reversal): what it holds goes, later states earn nothing."""
+    account = lock_account(session, merchant.id, order_key, now)
+    account.cancelled = True
+    member = lock_member(session, account.member_id) if account.member_id else None
+    return Settlement(account.member_id, _post_delta(session, account, member, channel, now))
+
+
 def lock_account(session: Session, merchant_id: int, order_key: str, now: datetime) -> OrderAccount:
     """The order's account row, created when first seen, locked for this transaction."""
     query = select(OrderAccount).where(OrderAccount.merchant_id == merchant_id,

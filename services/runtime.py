@@ -12,6 +12,7 @@ from typing import Any, Callable, Protocol
 import requests
 
 from integrations.shopify.admin import ShopifyAdmin, ShopifyAdminClient
+from integrations.toast.client import ToastApi, ToastClient
 from models import Database
 
 
@@ -41,6 +42,11 @@ def _shopify_admin(config: dict, session: requests.Session) -> ShopifyAdmin:
                               api_version=str(config["version"]), session=session)
 
 
+def _toast_api(config: dict, session: requests.Session) -> ToastApi:
+    return ToastClient(base_url=config["base_url"], client_id=config["client_id"],
+                       client_secret=config["client_secret"], session=session)
+
+
 @dataclass
 class Runtime:
     """Process-wide collaborators of the services."""
@@ -50,12 +56,21 @@ class Runtime:
     clock: Callable[[], datetime] = _utcnow
     http: requests.Session = field(default_factory=requests.Session)
     shopify_admin_factory: Callable[[dict, requests.Session], ShopifyAdmin] = _shopify_admin
+    toast_api_factory: Callable[[dict, requests.Session], ToastApi] = _toast_api
     public_base_url: str = "http://localhost:5000"
     secret_key: str = ""
+    _toast_clients: dict = field(default_factory=dict, repr=False)
 
     def shopify_admin(self, config: dict) -> ShopifyAdmin:
         """A Shopify Admin client for a merchant's ``shopify.admin_api`` block."""
         return self.shopify_admin_factory(config, self.http)
+
+    def toast_api(self, config: dict) -> ToastApi:
+        """The Toast API client for a merchant's ``toast.api`` block, kept so its token is reused."""
+        key = (config["base_url"], config["client_id"])
+        if key not in self._toast_clients:
+            self._toast_clients[key] = self.toast_api_factory(config, self.http)
+        return self._toast_clients[key]
 
 
 _current: Runtime | None = None

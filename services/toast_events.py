@@ -1,0 +1,76 @@
+"""What Toast deliveries do in the worker: order webhooks and the POS's ACCRUE settle checks."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from integrations.toast import orders as payloads
+from integrations.toast.client import ToastPermanentError, ToastRetryableError
+from loyalty.identity import region_for_currency
+from models import Delivery, Merchant
+from services import deliveries
+from services.deliveries import Outcome
+from services.errors import RetryLater
+from services.orders import settle
+from services.runtime import current
+from services.toast_loyalty.checks import ACCRUE_TOPIC, commit_check_redemptions
+
+log = logging.getLogger(__name__)
+
+
+def order_updated(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+    """An order webhook: settle every check to this state; loyalty discounts on it mark redemptions redeemed."""
+    order_json = _with_guest_details(merchant, payloads.envelope_order(payloads.loads(delivery.body)))
+    region = region_for_currency(merchant.currency)
+    fallback = delivery.triggered_at or delivery.received_at
+    notes = []
+    for check_json, order in zip(_checks(order_json), payloads.parse_order(order_json, region=region,
+                                                                           fallback_time=fallback)):
+        result = settle(session, merchant, order, "toast", now)
+        if result.stale:
+            notes.append(f"{order.key}: stale")
+        elif order.paid and not order.cancelled:
+            commit_check_redemptions(session, merchant.id, check_json["guid"],
+                                     payloads.loyalty_references(check_json), now)
+    return Outcome(note="; ".join(notes) or None)
+
+
+def loyalty_accrue(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+    """The POS's LOYALTY_ACCRUE: the check is paid; it earns on the same key as the order webhook."""
+    info = json.loads(delivery.body).get("checkTransactionInformation") or {}
+    check_json = info.get("check") or {}
+    order = payloads.parse_check({**check_json, "paymentStatus": check_json.get("paymentStatus") or "CLOSED"},
+                                 region=region_for_currency(merchant.currency),
+                                 fallback_time=delivery.received_at)
+    order = replace(order, identity=replace(order.identity, member_id=str(info["loyaltyIdentifier"])))
+    settle(session, merchant, order, "toast_loyalty", now)
+    if order.paid and not order.cancelled:
+        commit_check_redemptions(session, merchant.id, check_json["guid"], [], now)
+    return Outcome()
+
+
+def _checks(order_json: dict) -> list[dict]:
+    return [check for check in order_json.get("checks") or () if isinstance(check, dict)]
+
+
+def _with_guest_details(merchant: Merchant, order_json: dict) -> dict:
+    """The order from Toast's Orders API when the webhook left out a guest's phone or name."""
+    api = (merchant.toast or {}).get("api")
+    if not api or not payloads.needs_lookup(order_json) or not order_json.get("guid"):
+        return order_json
+    restaurant = order_json.get("restaurantGuid") or (merchant.toast or {}).get("restaurant_guids", [None])[0]
+    try:
+        return current().toast_api(api).get_order(restaurant_guid=restaurant, order_guid=order_json["guid"])
+    except ToastRetryableError as exc:
+        raise RetryLater(exc.reason, exc.retry_after) from None
+    except ToastPermanentError as exc:
+        log.warning("Toast order lookup refused for %s (%s): settling on the webhook alone", merchant.slug, exc.reason)
+        return order_json
+
+
+ROUTES = {"order_updated": order_updated, "ORDER_UPDATED": order_updated, ACCRUE_TOPIC: loyalty_accrue}
+deliveries.register_handlers("toast", ROUTES.get)

@@ -1,0 +1,143 @@
+"""The Toast Loyalty Integration: authenticate the POS, replay repeats, route the seven transaction types.
+
+Every answer is ``(http_status, body)`` in Toast's ``LoyaltyTransactionResponse``
+shape. A transaction's changes and its stored answer commit together, so a
+repeated ``Toast-Transaction-GUID`` + ``loyaltyIdentifier`` replays the answer
+and changes nothing.
+"""
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import LoyaltyTransaction, Merchant
+from services import merchant_lookup
+from services.runtime import Runtime
+from services.toast_loyalty.errors import LoyaltyError
+
+log = logging.getLogger(__name__)
+TYPES = ("LOYALTY_INQUIRE", "LOYALTY_SEARCH", "LOYALTY_SIGNUP", "LOYALTY_REDEEM", "LOYALTY_ACCRUE",
+         "LOYALTY_REVERSE", "LOYALTY_TRANSFER")
+
+
+@dataclass(frozen=True)
+class LoyaltyCall:
+    """One POST from Toast, as the edge read it."""
+
+    restaurant_guid: str | None
+    authorization: str | None
+    transaction_type: str | None
+    transaction_guid: str | None
+    body: dict
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a transaction handler gets."""
+
+    rt: Runtime
+    session: Session
+    merchant: Merchant
+    call: LoyaltyCall
+
+
+Handler = Callable[[Context], dict]
+
+
+def handle(rt: Runtime, call: LoyaltyCall) -> tuple[int, dict]:
+    """Answer one Toast loyalty call: ``(http status, LoyaltyTransactionResponse)``."""
+    try:
+        with rt.db.transaction() as session:
+            merchant = _authenticate(session, call)
+            replay = _stored(session, merchant.id, call)
+            if replay is not None:
+                return replay.http_status, replay.response
+            status, body = _run(Context(rt, session, merchant, call))
+            _remember(session, merchant.id, call, status, body)
+        _after_commit(rt, call, body)
+        return status, body
+    except LoyaltyError as exc:
+        return exc.http_status, {"transactionStatus": exc.status}
+    except IntegrityError:
+        # The same transaction arrived twice at once: the other one's answer is the answer.
+        with rt.db.reader() as session:
+            merchant = _authenticate(session, call)
+            replay = _stored(session, merchant.id, call)
+        if replay is None:
+            raise
+        return replay.http_status, replay.response
+
+
+def _authenticate(session: Session, call: LoyaltyCall) -> Merchant:
+    merchant = merchant_lookup.by_restaurant_guid(session, call.restaurant_guid) if call.restaurant_guid else None
+    if merchant is None:
+        raise LoyaltyError("ERROR_INVALID_RESTAURANT")
+    expected = ((merchant.toast or {}).get("loyalty_api_key") or "").encode()
+    given = (call.authorization or "").strip()
+    if given[:7].lower() == "bearer ":
+        given = given[7:].strip()
+    if not expected or not hmac.compare_digest(expected, given.encode("utf-8", "replace")):
+        raise LoyaltyError("ERROR_INVALID_TOKEN", 401)
+    if call.transaction_type not in TYPES:
+        raise LoyaltyError("ERROR_INVALID_TOAST_TRANSACTION_TYPE")
+    if not call.transaction_guid:
+        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+    return merchant
+
+
+def loyalty_identifier(body: dict) -> str:
+    """The account a transaction is about ("" when none), part of its idempotency key."""
+    for block in ("checkTransactionInformation", "reverseTransactionInformation"):
+        info = body.get(block)
+        if isinstance(info, dict) and info.get("loyaltyIdentifier"):
+            return str(info["loyaltyIdentifier"])[:64]
+    transfer = body.get("transferTransactionInformation")
+    if isinstance(transfer, dict) and transfer.get("fromLoyaltyIdentifier"):
+        return str(transfer["fromLoyaltyIdentifier"])[:64]
+    return ""
+
+
+def _stored(session: Session, merchant_id: int, call: LoyaltyCall) -> LoyaltyTransaction | None:
+    return session.execute(select(LoyaltyTransaction).where(
+        LoyaltyTransaction.merchant_id == merchant_id, LoyaltyTransaction.transaction_guid == call.transaction_guid,
+        LoyaltyTransaction.loyalty_identifier == loyalty_identifier(call.body))).scalar_one_or_none()
+
+
+def _run(ctx: Context) -> tuple[int, dict]:
+    from services.toast_loyalty import accounts, checks, reversal
+
+    handlers: dict[str, Handler] = {
+        "LOYALTY_SEARCH": accounts.search, "LOYALTY_SIGNUP": accounts.signup, "LOYALTY_TRANSFER": accounts.transfer,
+        "LOYALTY_INQUIRE": checks.inquire, "LOYALTY_REDEEM": checks.redeem, "LOYALTY_ACCRUE": checks.accrue,
+        "LOYALTY_REVERSE": reversal.reverse,
+    }
+    try:
+        with ctx.session.begin_nested():
+            return 200, {"transactionStatus": "ACCEPT", **handlers[ctx.call.transaction_type](ctx)}
+    except LoyaltyError as exc:
+        # A refusal is an answer too: stored, so a retry gets the same one.
+        return exc.http_status, {"transactionStatus": exc.status}
+
+
+def _remember(session: Session, merchant_id: int, call: LoyaltyCall, status: int, body: dict) -> None:
+    info = call.body.get("checkTransactionInformation") or {}
+    check_guid = (info.get("check") or {}).get("guid") if isinstance(info, dict) else None
+    with session.begin_nested():
+        session.add(LoyaltyTransaction(
+            merchant_id=merchant_id, transaction_guid=call.transaction_guid[:64],
+            loyalty_identifier=loyalty_identifier(call.body), transaction_type=call.transaction_type,
+            check_guid=str(check_guid)[:64] if check_guid else None, http_status=status, response=body))
+        session.flush()
+
+
+def _after_commit(rt: Runtime, call: LoyaltyCall, body: dict) -> None:
+    from services.toast_loyalty import checks
+
+    if call.transaction_type == "LOYALTY_ACCRUE" and body.get("transactionStatus") == "ACCEPT":
+        checks.enqueue_accrual(rt, call)

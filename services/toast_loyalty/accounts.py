@@ -1,0 +1,123 @@
+"""LOYALTY_SEARCH, LOYALTY_SIGNUP and LOYALTY_TRANSFER."""
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from loyalty.identity import normalize_email, normalize_phone, region_for_currency
+from loyalty.orders import Identity
+from models import Member, OrderAccount, Redemption
+from services import ledger
+from services.members import lock, resolve_member
+from services.toast_loyalty.errors import LoyaltyError
+
+SEARCH_LIMIT = 20
+
+
+def account_info(member: Member) -> dict:
+    """Toast's ``AccountInfo`` for a member; the identifier is our opaque member id."""
+    info = {"identifier": member.id, "pointsBalance": str(member.points)}
+    for key, value in (("firstName", member.first_name), ("lastName", member.last_name),
+                       ("phone", member.phone), ("email", member.email)):
+        if value:
+            info[key] = value
+    return info
+
+
+def active_member(ctx, member_id) -> Member:
+    """The merchant's live member ``member_id``, locked; ``ERROR_ACCOUNT_INVALID`` otherwise."""
+    if not member_id:
+        raise LoyaltyError("ERROR_ACCOUNT_INVALID")
+    member = ctx.session.get(Member, str(member_id))
+    if member is None or member.merchant_id != ctx.merchant.id or member.status != "ACTIVE":
+        raise LoyaltyError("ERROR_ACCOUNT_INVALID")
+    return lock(ctx.session, member.id)
+
+
+def search(ctx) -> dict:
+    """Members matching every given criterion (phone as digits, email and names case-insensitively)."""
+    criteria = (ctx.call.body.get("searchTransactionInformation") or {}).get("searchCriteria")
+    if not isinstance(criteria, dict) or not any(criteria.get(k) for k in ("phone", "email", "firstName", "lastName")):
+        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+    clauses = [Member.merchant_id == ctx.merchant.id, Member.status == "ACTIVE"]
+    region = region_for_currency(ctx.merchant.currency)
+    if criteria.get("phone"):
+        clauses.append(Member.phone == (normalize_phone(str(criteria["phone"]), region) or "-"))
+    if criteria.get("email"):
+        clauses.append(Member.email_normalized == normalize_email(str(criteria["email"])))
+    for key, column in (("firstName", Member.first_name), ("lastName", Member.last_name)):
+        if criteria.get(key):
+            clauses.append(func.lower(column) == str(criteria[key]).strip().lower())
+    members = ctx.session.execute(select(Member).where(*clauses).order_by(Member.created_at)
+                                  .limit(SEARCH_LIMIT)).scalars().all()
+    if not members:
+        raise LoyaltyError("ERROR_ACCOUNT_INVALID", 404)
+    return {"searchResponse": {"accounts": [account_info(m) for m in members]}}
+
+
+def signup(ctx) -> dict:
+    """Get-or-create a member by exactly one of phone (ten digits) or email."""
+    info = ctx.call.body.get("signupTransactionInformation")
+    if not isinstance(info, dict):
+        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+    phone, email = info.get("phone"), info.get("email")
+    if bool(phone) == bool(email):
+        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+    identity = Identity(phone=normalize_phone(str(phone), region_for_currency(ctx.merchant.currency)) if phone else None,
+                        email=normalize_email(str(email)) if email else None,
+                        first_name=info.get("firstName") or None, last_name=info.get("lastName") or None)
+    if identity.is_empty:
+        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+    member = resolve_member(ctx.session, ctx.merchant.id, identity, ctx.rt.clock())
+    return {"signupResponse": {"loyaltyIdentifier": member.id}}
+
+
+def transfer(ctx) -> dict:
+    """Merge one account into another: balances and links move, the source is closed."""
+    info = ctx.call.body.get("transferTransactionInformation") or {}
+    source_id, target_id = info.get("fromLoyaltyIdentifier"), info.get("toLoyaltyIdentifier")
+    if not source_id or not target_id or source_id == target_id:
+        raise LoyaltyError("ERROR_INVALID_TRANSFER")
+    # Lock in a fixed order so two opposite transfers cannot deadlock.
+    first, second = sorted([source_id, target_id])
+    locked = {m.id: m for m in (active_member(ctx, first), active_member(ctx, second))}
+    merge(ctx.session, locked[source_id], locked[target_id], key=f"toast-loyalty:{ctx.call.transaction_guid}",
+          channel="toast_loyalty", now=ctx.rt.clock())
+    return {"transferResponse": {"loyaltyIdentifier": target_id}}
+
+
+def merge(session, source: Member, target: Member, *, key: str, channel: str, now) -> None:
+    """Move ``source``'s balance, lifetime points and order links to ``target`` and close ``source``.
+
+    Refused while ``source`` has points held by an unfinished redemption.
+    """
+    if source.held_points:
+        raise LoyaltyError("ERROR_INVALID_TRANSFER")
+    points, lifetime = source.points, source.lifetime_earned
+    if points:
+        ledger.post(session, source, ledger.Posting(key=f"{key}:out", points=-points, type="TRANSFER_OUT",
+                                                    channel=channel, reference=target.id), now)
+        ledger.post(session, target, ledger.Posting(key=f"{key}:in", points=points, type="TRANSFER_IN",
+                                                    channel=channel, reference=source.id), now)
+    target.lifetime_earned += lifetime
+    ledger.refresh_tier(session, target)
+    _move_links(session, source, target)
+    target.pending_points += source.pending_points
+    source.pending_points = 0
+    session.execute(update(OrderAccount).where(OrderAccount.member_id == source.id).values(member_id=target.id))
+    session.execute(update(Redemption).where(Redemption.member_id == source.id).values(member_id=target.id))
+    target.extra = {**(target.extra or {}), "merged_from": [*(target.extra or {}).get("merged_from", []), source.id]}
+    source.status, source.updated_at, target.updated_at = "MERGED", now, now
+
+
+def _move_links(session, source: Member, target: Member) -> None:
+    # Unique per merchant: the source gives a link up (flushed) before the target takes it.
+    for name in ("shopify_customer_id", "external_user_id", "email", "phone", "wallet_address"):
+        value = getattr(source, name)
+        if value and not getattr(target, name):
+            setattr(source, name, None)
+            if name == "email":
+                source.email_normalized = None
+            session.flush()
+            setattr(target, name, value)
+            if name == "email":
+                target.email_normalized = value.lower()

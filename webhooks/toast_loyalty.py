@@ -1,0 +1,38 @@
+"""``POST /webhooks/toast/loyalty``: the Toast Loyalty Integration (rewards at the POS)."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from services import toast_loyalty
+
+bp = Blueprint("toast_loyalty", __name__)
+
+
+@bp.post("/webhooks/toast/loyalty")
+def transaction():
+    """Answer one loyalty transaction in Toast's ``LoyaltyTransactionResponse`` shape."""
+    try:
+        body = json.loads(request.get_data(cache=False) or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        return jsonify({"transactionStatus": "ERROR_INVALID_INPUT_PROPERTIES"}), 400
+    headers = request.headers
+    call = toast_loyalty.LoyaltyCall(
+        restaurant_guid=headers.get("Toast-Restaurant-External-ID"), authorization=headers.get("Authorization"),
+        transaction_type=headers.get("Toast-Transaction-Type") or body.get("toastTransactionType"),
+        transaction_guid=headers.get("Toast-Transaction-GUID"), body=body)
+    status, answer = toast_loyalty.handle(current_app.extensions["punchcard.runtime"], call)
+    return jsonify(answer), status
+
+
+@bp.errorhandler(Exception)
+def unexpected(exc: Exception):
+    """Toast's shape for a failure we did not foresee; the transaction was rolled back."""
+    if isinstance(exc, HTTPException):  # e.g. a body over the size limit: the caller's fault
+        return jsonify({"transactionStatus": "ERROR_INVALID_INPUT_PROPERTIES"}), exc.code
+    current_app.logger.exception("toast loyalty transaction failed")
+    return jsonify({"transactionStatus": "ERROR"}), 500
