@@ -6,3 +6,5 @@ from workers.queues import MAINTENANCE
 
 # Stored-but-unqueued deliveries (Redis was down after the commit, a worker died).
 cron.register(jobs.sweep_deliveries, queue_name=MAINTENANCE, interval=60)
+# Toast retries a webhook only twice: poll for what an outage made us miss.
+cron.register(jobs.reconcile_toast, queue_name=MAINTENANCE, interval=300)

@@ -5,7 +5,7 @@ import math
 
 from rq import get_current_job
 
-from services import deliveries, tagging
+from services import deliveries, tagging, toast_reconcile
 from services.errors import RetryLater
 from services.runtime import current
 
@@ -27,6 +27,11 @@ def tag_shopify_customer(member_id: str) -> str:
 def sweep_deliveries() -> int:
     """Re-enqueue deliveries that were stored but never reached the queue."""
     return deliveries.sweep(current())
+
+
+def reconcile_toast() -> int:
+    """Queue Toast orders the webhooks missed (merchants with ``toast.api``)."""
+    return toast_reconcile.reconcile(current())
 
 
 def _respect_retry_after(retry_after: float | None) -> None:

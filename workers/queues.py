@@ -37,6 +37,7 @@ JOBS: dict[str, JobSpec] = {
     "tag_shopify_customer": JobSpec(jobs.tag_shopify_customer, INTEGRATIONS,
                                     Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])),
     "sweep_deliveries": JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
+    "reconcile_toast": JobSpec(jobs.reconcile_toast, MAINTENANCE, None, timeout=600),
 }
 
 
