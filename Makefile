@@ -20,3 +20,6 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
+
+bench: $(STAMP)
+	$(BIN)/python -m bench

@@ -9,146 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from typing import Any, NamedTuple
 
 from .orders import Line
-
-CENT = Decimal("0.01")
-REWARD_TYPES = ("redemption", "discount_percent_based", "discount_value_based", "access")
-
-INACTIVE = "INACTIVE"
-NOT_STARTED = "NOT_STARTED"
-ENDED = "ENDED"
-LIMIT_REACHED = "LIMIT_REACHED"
-INTERVAL = "INTERVAL"
-INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
-
-
-@dataclass(frozen=True)
-class RewardRule:
-    """The rules of one configured reward; ``start``/``end`` are aware UTC instants."""
-
-    uuid: str
-    name: str
-    reward_type: str
-    points_price: int
-    priority: int = 0
-    reward_value: Decimal = Decimal(0)
-    interval: int = 0  # days between two redemptions by one member; 0: no limit
-    limit: int = 0  # redemptions per member; 0: unlimited
-    start: datetime | None = None
-    end: datetime | None = None
-    minimum_quantity: Decimal = Decimal(1)
-    maximum_discount_value: Decimal | None = None
-    combinable: bool = True
-    item_ids: frozenset[str] = frozenset()
-    group_ids: frozenset[str] = frozenset()
-    active: bool = True
-    description: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.reward_type not in REWARD_TYPES:
-            raise ValueError(f"unknown reward_type {self.reward_type!r}")
-
-    @property
-    def check_level(self) -> bool:
-        """True when the reward names no item and no group: every line matches."""
-        return not (self.item_ids or self.group_ids)
-
-    @classmethod
-    def from_definition(cls, definition: Mapping[str, Any]) -> RewardRule:
-        """Build the rule from ``RewardConfig.model_dump(mode="json")`` (``Reward.definition``).
-
-        Money arrives as strings or numbers and becomes ``Decimal`` through ``str``;
-        instants arrive as ISO strings (or epoch seconds) and become aware UTC.
-        ``points_price`` is required, so a forgotten price never makes a reward free.
-        """
-        d = definition
-        return cls(
-            uuid=str(d["uuid"]), name=str(d["name"]), reward_type=str(d["reward_type"]),
-            points_price=int(d["points_price"]), priority=int(d.get("priority") or 0),
-            reward_value=_decimal(d.get("reward_value")) or Decimal(0),
-            interval=int(d.get("interval") or 0), limit=int(d.get("limit") or 0),
-            start=_instant(d.get("start_date")), end=_instant(d.get("end_date")),
-            minimum_quantity=_decimal(d.get("minimum_quantity")) or Decimal(1),
-            maximum_discount_value=_decimal(d.get("maximum_discount_value")),
-            combinable=bool(d.get("can_be_combined_with_other_rewards", True)),
-            item_ids=_ids(d.get("applicable_menu_item_multi_location_ids")),
-            group_ids=_ids(d.get("applicable_menu_group_multi_location_ids")),
-            active=bool(d.get("active", True)), description=d.get("description"),
-        )
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError("an amount cannot be a boolean")
-    return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-
-
-def _instant(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc)
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-def _ids(values: Iterable[Any] | None) -> frozenset[str]:
-    return frozenset(str(value) for value in values or ())
-
-
-# --- availability ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MemberUsage:
-    """How often, and when last, one member redeemed one reward."""
-
-    redemption_count: int = 0
-    last_redeemed_at: datetime | None = None
-
-
-class Availability(NamedTuple):
-    """Whether a member may redeem a reward now, and the reason when not."""
-
-    available: bool
-    reason: str | None
-
-
-def availability(rule: RewardRule, usage: MemberUsage, spendable_points: int, now: datetime) -> Availability:
-    """Whether the member may redeem ``rule`` at ``now`` (an aware instant).
-
-    The first failing check gives the reason, in this order: INACTIVE,
-    NOT_STARTED (``now < start``), ENDED (``now >= end``), LIMIT_REACHED,
-    INTERVAL (fewer than ``interval`` days since the last redemption),
-    INSUFFICIENT_POINTS (``points_price`` above the spendable balance).
-    """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    reason = _unavailable_reason(rule, usage, spendable_points, now)
-    return Availability(reason is None, reason)
-
-
-def _unavailable_reason(rule: RewardRule, usage: MemberUsage, spendable: int, now: datetime) -> str | None:
-    last = usage.last_redeemed_at
-    if not rule.active:
-        return INACTIVE
-    if rule.start is not None and now < rule.start:
-        return NOT_STARTED
-    if rule.end is not None and now >= rule.end:
-        return ENDED
-    if rule.limit and usage.redemption_count >= rule.limit:
-        return LIMIT_REACHED
-    if rule.interval and last is not None and now - last < timedelta(days=rule.interval):
-        return INTERVAL
-    if rule.points_price > spendable:
-        return INSUFFICIENT_POINTS
-    return None
+from .reward_rules import (  # noqa: F401  (the rules are part of this module's interface)
+    CENT, ENDED, INACTIVE, INSUFFICIENT_POINTS, INTERVAL, LIMIT_REACHED, NOT_STARTED, REWARD_TYPES, Availability,
+    MemberUsage, RewardRule, availability,
+)
 
 
 # --- matching --------------------------------------------------------------
@@ -160,10 +27,14 @@ class Match:
 
     lines: tuple[Line, ...]
     quantity: Decimal
+    total: Decimal | None = None  # ``M`` when the caller already knows it
+    top_unit: Decimal | None = None  # ``U`` when the caller already knows it
 
     @property
     def amount(self) -> Decimal:
         """``M``: the net price of the matching lines."""
+        if self.total is not None:
+            return self.total
         return sum((line.price for line in self.lines), Decimal(0))
 
 
@@ -188,14 +59,56 @@ def _group_ids(line: Line) -> set[str]:
     return {group} if group is not None else set()
 
 
-def _matching(rule: RewardRule, lines: Iterable[Line]) -> tuple[tuple[Line, ...], Decimal]:
-    found = tuple(sorted((line for line in lines if line_matches(rule, line)), key=lambda line: line.key))
-    return found, sum((Decimal(line.quantity) for line in found), Decimal(0))
+class CheckIndex:
+    """A check's lines indexed by item and group id, built once and matched against many rewards.
+
+    INQUIRE weighs a whole catalogue against one check: looking ids up beats
+    scanning every line for every reward.
+    """
+
+    def __init__(self, lines: Iterable[Line]) -> None:
+        self.lines = tuple(lines)
+        keys = [line.key for line in self.lines]
+        if len(set(keys)) != len(keys):
+            raise ValueError("line keys must be unique on a check")
+        check_level = CheckLevel()
+        self.eligible = tuple(sorted((line for line in self.lines if line_matches(check_level, line)),
+                                     key=lambda line: line.key))
+        self.eligible_amount = sum((line.price for line in self.eligible), Decimal(0))
+        self.eligible_quantity = sum((Decimal(line.quantity) for line in self.eligible), Decimal(0))
+        self.eligible_top_unit = max((_unit_price(line) for line in self.eligible), default=None)
+        self.by_item: dict[str, list[int]] = {}
+        self.by_group: dict[str, list[int]] = {}
+        for position, line in enumerate(self.eligible):
+            for id_ in _item_ids(line):
+                self.by_item.setdefault(id_, []).append(position)
+            for id_ in _group_ids(line):
+                self.by_group.setdefault(id_, []).append(position)
+
+    def matching(self, rule: RewardRule) -> tuple[tuple[Line, ...], Decimal]:
+        """The lines ``rule`` applies to (sorted by key) and their summed quantity."""
+        if rule.check_level:
+            return self.eligible, self.eligible_quantity
+        else:
+            positions = {p for id_ in rule.item_ids for p in self.by_item.get(id_, ())}
+            positions.update(p for id_ in rule.group_ids for p in self.by_group.get(id_, ()))
+            found = tuple(self.eligible[p] for p in sorted(positions))
+        return found, sum((Decimal(line.quantity) for line in found), Decimal(0))
 
 
-def match(rule: RewardRule, lines: Iterable[Line]) -> Match | None:
+class CheckLevel:
+    """Stands in for a reward that lists no ids: every eligible line matches it."""
+
+    check_level = True
+
+
+def _index(lines: Iterable[Line] | CheckIndex) -> CheckIndex:
+    return lines if isinstance(lines, CheckIndex) else CheckIndex(lines)
+
+
+def match(rule: RewardRule, lines: Iterable[Line] | CheckIndex) -> Match | None:
     """The lines ``rule`` applies to, or None when their quantity is below ``minimum_quantity``."""
-    found, quantity = _matching(rule, lines)
+    found, quantity = _index(lines).matching(rule)
     if not found or quantity < rule.minimum_quantity:
         return None
     return Match(found, quantity)
@@ -221,7 +134,8 @@ class Discount:
 
 
 def discount(rule: RewardRule, found: Match, remaining: Mapping[str, Decimal] | None = None,
-             minor_unit: Decimal = CENT, ceiling: Decimal | None = None) -> Discount:
+             minor_unit: Decimal = CENT, ceiling: Decimal | None = None, *,
+             left_total: Decimal | None = None) -> Discount:
     """What ``rule`` takes off the ``found`` lines, and how it splits over them.
 
     The amount is computed from the lines' net prices (``M``, ``U``), capped by
@@ -230,13 +144,19 @@ def discount(rule: RewardRule, found: Match, remaining: Mapping[str, Decimal] | 
     price when absent) still holds, and to ``ceiling`` when given. A free item
     lands on the dearest unit first; other discounts split pro rata to what is
     left of each line, the rounding remainder going to the largest.
+
+    ``left_total``, when given, is what the lines still hold in all (floored):
+    the split over lines is then skipped (a check-level offer needs none).
     """
-    left = {line.key: _floor(_left_of(line, remaining), minor_unit) for line in found.lines}
-    limit = sum(left.values(), Decimal(0))
+    if left_total is not None:
+        left, limit = None, left_total
+    else:
+        left = {line.key: _floor(_left_of(line, remaining), minor_unit) for line in found.lines}
+        limit = sum(left.values(), Decimal(0))
     if ceiling is not None:
         limit = min(limit, _floor(max(ceiling, Decimal(0)), minor_unit))
     amount = max(Decimal(0), min(_rounded(rule, _raw_amount(rule, found), minor_unit), limit)).quantize(minor_unit)
-    return Discount(amount, _allocate(rule, found, amount, left, minor_unit))
+    return Discount(amount, _allocate(rule, found, amount, left, minor_unit) if left is not None else ())
 
 
 def _left_of(line: Line, remaining: Mapping[str, Decimal] | None) -> Decimal:
@@ -254,7 +174,7 @@ def _raw_amount(rule: RewardRule, found: Match) -> Decimal:
     if rule.reward_type == "discount_value_based":
         return min(rule.reward_value, found.amount)
     if rule.reward_type == "redemption":
-        return max(_unit_price(line) for line in found.lines)
+        return found.top_unit if found.top_unit is not None else max(_unit_price(line) for line in found.lines)
     return Decimal(0)  # access: an entitlement, no money off
 
 
@@ -319,6 +239,7 @@ class _Check:
     total_left: Decimal
     applied: int = 0
     blocker: str | None = None  # name of an applied reward that combines with nothing
+    eligible_left: Decimal | None = None  # cache: what the untouched eligible lines hold, floored
 
     def take(self, rule: RewardRule, result: Discount) -> None:
         for share in result.shares:
@@ -334,7 +255,7 @@ def ordered(rules: Iterable[RewardRule]) -> list[RewardRule]:
     return sorted(rules, key=lambda rule: (rule.priority, rule.uuid))
 
 
-def plan(rules: Iterable[RewardRule], lines: Sequence[Line], *,
+def plan(rules: Iterable[RewardRule], lines: Sequence[Line] | CheckIndex, *,
          applied: Sequence[RewardRule] = (), minor_unit: Decimal = CENT) -> list[Offer]:
     """Apply ``rules`` to a check one after the other, in ``ordered`` order.
 
@@ -346,37 +267,51 @@ def plan(rules: Iterable[RewardRule], lines: Sequence[Line], *,
     prices of its lines that are neither voided nor deferred). Line keys must
     be unique.
     """
-    check = _start(lines, applied, minor_unit)
-    return [_offer(rule, lines, check, minor_unit) for rule in ordered(rules)]  # in turn: each updates check
+    index = _index(lines)
+    check = _start(index, applied, minor_unit)
+    return [_offer(rule, index, check, minor_unit) for rule in ordered(rules)]  # in turn: each updates check
 
 
-def inquire(rules: Iterable[RewardRule], lines: Sequence[Line], *,
+def inquire(rules: Iterable[RewardRule], lines: Sequence[Line] | CheckIndex, *,
             applied: Sequence[RewardRule] = (), minor_unit: Decimal = CENT) -> list[Offer]:
     """Each reward on its own against the check (the alternatives a guest can pick), in ``ordered`` order."""
-    return [plan([rule], lines, applied=applied, minor_unit=minor_unit)[0] for rule in ordered(rules)]
+    index = _index(lines)
+    check = _start(index, applied, minor_unit)
+    # Each reward is weighed alone: the shared starting point is never updated.
+    return [_offer(rule, index, check, minor_unit, take=False) for rule in ordered(rules)]
 
 
-def _start(lines: Sequence[Line], applied: Sequence[RewardRule], minor_unit: Decimal) -> _Check:
-    keys = [line.key for line in lines]
-    if len(set(keys)) != len(keys):
-        raise ValueError("line keys must be unique on a check")
-    counted = [line.price for line in lines if not (line.voided or line.deferred)]
+def _start(index: CheckIndex, applied: Sequence[RewardRule], minor_unit: Decimal) -> _Check:
+    counted = [line.price for line in index.lines if not (line.voided or line.deferred)]
     blocker = next((rule.name for rule in applied if not rule.combinable), None)
     total = _floor(max(sum(counted, Decimal(0)), Decimal(0)), minor_unit)
-    return _Check({line.key: max(line.price, Decimal(0)) for line in lines}, total, len(applied), blocker)
+    return _Check({line.key: max(line.price, Decimal(0)) for line in index.lines}, total, len(applied), blocker)
 
 
-def _offer(rule: RewardRule, lines: Sequence[Line], check: _Check, minor_unit: Decimal) -> Offer:
-    found, quantity = _matching(rule, lines)
+def _offer(rule: RewardRule, index: CheckIndex, check: _Check, minor_unit: Decimal, take: bool = True) -> Offer:
+    found, quantity = index.matching(rule)
     rejection = _rejection(rule, found, quantity, check)
     if rejection is None:
-        result = discount(rule, Match(found, quantity), check.left, minor_unit, check.total_left)
+        if not take and rule.check_level:
+            # Weighed alone on an untouched check: M and what is left are the same for every such reward.
+            result = discount(rule, Match(found, quantity, index.eligible_amount, index.eligible_top_unit), None, minor_unit,
+                              check.total_left, left_total=_untouched_left(index, check, minor_unit))
+        else:
+            result = discount(rule, Match(found, quantity), check.left, minor_unit, check.total_left)
         if result.amount > 0 or rule.reward_type == "access":
-            check.take(rule, result)
+            if take:
+                check.take(rule, result)
             return Offer(rule.uuid, rule.name, True, result.amount, _selection_type(rule), result.shares)
         rejection = "Nothing is left to discount on the items this reward applies to."
     zero = Decimal(0).quantize(minor_unit)
     return Offer(rule.uuid, rule.name, False, zero, _selection_type(rule), (), rejection)
+
+
+def _untouched_left(index: CheckIndex, check: _Check, minor_unit: Decimal) -> Decimal:
+    if check.eligible_left is None:
+        check.eligible_left = sum((_floor(max(line.price, Decimal(0)), minor_unit) for line in index.eligible),
+                                  Decimal(0))
+    return check.eligible_left
 
 
 def _selection_type(rule: RewardRule) -> str:

@@ -22,6 +22,7 @@ from services.runtime import Runtime
 from services.toast_loyalty.errors import LoyaltyError
 
 log = logging.getLogger(__name__)
+READ_ONLY = ("LOYALTY_INQUIRE", "LOYALTY_SEARCH")
 TYPES = ("LOYALTY_INQUIRE", "LOYALTY_SEARCH", "LOYALTY_SIGNUP", "LOYALTY_REDEEM", "LOYALTY_ACCRUE",
          "LOYALTY_REVERSE", "LOYALTY_TRANSFER")
 
@@ -51,7 +52,14 @@ Handler = Callable[[Context], dict]
 
 
 def handle(rt: Runtime, call: LoyaltyCall) -> tuple[int, dict]:
-    """Answer one Toast loyalty call: ``(http status, LoyaltyTransactionResponse)``."""
+    """Answer one Toast loyalty call: ``(http status, LoyaltyTransactionResponse)``.
+
+    INQUIRE and SEARCH only read: they run without a write transaction and
+    are not stored (answering a repeat afresh changes nothing either), which
+    keeps the POS's most frequent call fast.
+    """
+    if call.transaction_type in READ_ONLY:
+        return _read(rt, call)
     try:
         with rt.db.transaction() as session:
             merchant = _authenticate(session, call)
@@ -72,6 +80,14 @@ def handle(rt: Runtime, call: LoyaltyCall) -> tuple[int, dict]:
         if replay is None:
             raise
         return replay.http_status, replay.response
+
+
+def _read(rt: Runtime, call: LoyaltyCall) -> tuple[int, dict]:
+    try:
+        with rt.db.reader() as session:
+            return _run(Context(rt, session, _authenticate(session, call), call), savepoint=False)
+    except LoyaltyError as exc:
+        return exc.http_status, {"transactionStatus": exc.status}
 
 
 def _authenticate(session: Session, call: LoyaltyCall) -> Merchant:
@@ -109,7 +125,7 @@ def _stored(session: Session, merchant_id: int, call: LoyaltyCall) -> LoyaltyTra
         LoyaltyTransaction.loyalty_identifier == loyalty_identifier(call.body))).scalar_one_or_none()
 
 
-def _run(ctx: Context) -> tuple[int, dict]:
+def _run(ctx: Context, savepoint: bool = True) -> tuple[int, dict]:
     from services.toast_loyalty import accounts, checks, reversal
 
     handlers: dict[str, Handler] = {
@@ -117,9 +133,12 @@ def _run(ctx: Context) -> tuple[int, dict]:
         "LOYALTY_INQUIRE": checks.inquire, "LOYALTY_REDEEM": checks.redeem, "LOYALTY_ACCRUE": checks.accrue,
         "LOYALTY_REVERSE": reversal.reverse,
     }
+    handler = handlers[ctx.call.transaction_type]
     try:
+        if not savepoint:
+            return 200, {"transactionStatus": "ACCEPT", **handler(ctx)}
         with ctx.session.begin_nested():
-            return 200, {"transactionStatus": "ACCEPT", **handlers[ctx.call.transaction_type](ctx)}
+            return 200, {"transactionStatus": "ACCEPT", **handler(ctx)}
     except LoyaltyError as exc:
         # A refusal is an answer too: stored, so a retry gets the same one.
         return exc.http_status, {"transactionStatus": exc.status}

@@ -23,14 +23,14 @@ def account_info(member: Member) -> dict:
     return info
 
 
-def active_member(ctx, member_id) -> Member:
-    """The merchant's live member ``member_id``, locked; ``ERROR_ACCOUNT_INVALID`` otherwise."""
+def active_member(ctx, member_id, *, locked: bool = True) -> Member:
+    """The merchant's live member ``member_id`` (row-locked for writers); ``ERROR_ACCOUNT_INVALID`` otherwise."""
     if not member_id:
         raise LoyaltyError("ERROR_ACCOUNT_INVALID")
     member = ctx.session.get(Member, str(member_id))
     if member is None or member.merchant_id != ctx.merchant.id or member.status != "ACTIVE":
         raise LoyaltyError("ERROR_ACCOUNT_INVALID")
-    return lock(ctx.session, member.id)
+    return lock(ctx.session, member.id) if locked else member
 
 
 def search(ctx) -> dict:

@@ -31,11 +31,11 @@ class CheckCall:
     redemptions: list[dict]
 
 
-def _check_call(ctx) -> CheckCall:
+def _check_call(ctx, *, locked: bool = True) -> CheckCall:
     info = ctx.call.body.get("checkTransactionInformation")
     if not isinstance(info, dict) or not isinstance(info.get("check"), dict):
         raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
-    member = active_member(ctx, info.get("loyaltyIdentifier"))
+    member = active_member(ctx, info.get("loyaltyIdentifier"), locked=locked)
     try:
         lines = toast_orders.parse_loyalty_check(info["check"])
     except toast_orders.PayloadError:
@@ -48,7 +48,7 @@ def _check_call(ctx) -> CheckCall:
 
 def inquire(ctx) -> dict:
     """The member's account and one offer per available reward, evaluated on the open check."""
-    call = _check_call(ctx)
+    call = _check_call(ctx, locked=False)
     now, unit = ctx.rt.clock(), minor_unit(ctx.merchant.currency)
     catalogue = rewards_catalog.rules(ctx.session, ctx.merchant)
     used = rewards_catalog.usage(ctx.session, call.member.id)
