@@ -15,6 +15,10 @@ from services.errors import BadRequest, NotFound, Unauthorized
 from services.runtime import Runtime
 
 
+# Erased (DELETED) and merged-away (MERGED) members are gone for partners.
+VISIBLE = ("ACTIVE", "INACTIVE")
+
+
 def hash_key(key: str) -> str:
     """How partner API keys are stored: SHA-256 hex (keys are long random strings)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
@@ -45,8 +49,8 @@ def search_member(rt: Runtime, merchant_id: int, *, phone: str | None = None, ex
             clauses.append(Member.external_user_id == external_user_id)
         if email:
             clauses.append(Member.email_normalized == normalize_email(email))
-        member = session.execute(select(Member).where(Member.merchant_id == merchant_id, Member.status != "DELETED",
-                                                      *clauses)).scalars().first()
+        member = session.execute(select(Member).where(Member.merchant_id == merchant_id,
+                                                      Member.status.in_(VISIBLE), *clauses)).scalars().first()
     if member is None:
         raise NotFound("PROGRAM_MEMBERSHIP_NOT_FOUND", "No program membership matches.")
     return member
@@ -65,7 +69,7 @@ class Level:
 def get_member(session: Session, merchant_id: int, member_id: str) -> Member:
     """The merchant's member ``member_id``; another merchant's id is simply not found."""
     member = session.get(Member, member_id)
-    if member is None or member.merchant_id != merchant_id or member.status == "DELETED":
+    if member is None or member.merchant_id != merchant_id or member.status not in VISIBLE:
         raise NotFound("PROGRAM_MEMBERSHIP_NOT_FOUND", "No program membership matches.")
     return member
 

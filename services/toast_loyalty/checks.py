@@ -70,9 +70,10 @@ def redeem(ctx) -> dict:
     catalogue = rewards_catalog.rules(ctx.session, ctx.merchant)
     applied, rejected = [], []
     charged = _already_charged(ctx, call)
-    verdicts = _verdicts(ctx, call, catalogue, charged)
+    verdicts, amounts = _verdicts(ctx, call, catalogue, charged)
     for index, redemption in enumerate(call.redemptions):
-        message = verdicts.get(index) or (None if index in charged else _charge(ctx, call, catalogue, redemption, index))
+        message = verdicts.get(index) or (None if index in charged else
+                                          _charge(ctx, call, catalogue, redemption, index, amounts[index]))
         if message:
             rejected.append({"redemption": redemption, "message": message})
         else:
@@ -82,8 +83,8 @@ def redeem(ctx) -> dict:
                               "userMessage": f"{call.member.points} points available"}}
 
 
-def _verdicts(ctx, call: CheckCall, catalogue: dict, charged: set[int]) -> dict[int, str]:
-    """Rejection messages by redemption index: availability, then the new ones planned on the check.
+def _verdicts(ctx, call: CheckCall, catalogue: dict, charged: set[int]) -> tuple[dict[int, str], dict]:
+    """Rejection messages and planned amounts by redemption index: availability, then the new ones planned on the check.
 
     Redemptions already charged for this check count only for combinability:
     their money is already out of the selections' net prices.
@@ -106,10 +107,12 @@ def _verdicts(ctx, call: CheckCall, catalogue: dict, charged: set[int]) -> dict[
     # plan() applies rules by (priority, uuid), stably: sort the same way to pair offers with requests.
     wanted.sort(key=lambda pair: (pair[1].priority, pair[1].uuid))
     offers = rewards.plan([rule for _, rule in wanted], call.lines, applied=applied, minor_unit=unit)
+    amounts = {}
     for (index, _), offer in zip(wanted, offers):
+        amounts[index] = offer.amount
         if not offer.applicable:
             messages[index] = offer.rejection
-    return messages
+    return messages, amounts
 
 
 _REASONS = {
@@ -143,7 +146,7 @@ def _already_charged(ctx, call: CheckCall) -> set[int]:
     return charged
 
 
-def _charge(ctx, call: CheckCall, catalogue: dict, redemption: dict, index: int) -> str | None:
+def _charge(ctx, call: CheckCall, catalogue: dict, redemption: dict, index: int, amount) -> str | None:
     rule, now = catalogue[str(redemption["identifier"])], ctx.rt.clock()
     source = _source_key(call, redemption, index)
     try:
@@ -153,20 +156,11 @@ def _charge(ctx, call: CheckCall, catalogue: dict, redemption: dict, index: int)
         return _REASONS["INSUFFICIENT_POINTS"]
     ctx.session.add(Redemption(
         merchant_id=ctx.merchant.id, member_id=call.member.id, reward_uuid=rule.uuid, points=rule.points_price,
-        amount=_amount(redemption.get("amount")), hold_entry_id=entry.id if entry else None, channel="toast_loyalty",
+        amount=amount, hold_entry_id=entry.id if entry else None, channel="toast_loyalty",
         source_key=source, check_guid=str(call.check.get("guid")), created_at=now,
         details={"toast_transaction": ctx.call.transaction_guid, "redemption": redemption}))
     ctx.session.flush()
     return None
-
-
-def _amount(value):
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        return Decimal(str(value)) if value is not None else None
-    except InvalidOperation:
-        return None
 
 
 def _offer(offer: rewards.Offer, rule: rewards.RewardRule) -> dict:
