@@ -9,7 +9,10 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 import settings as settings_module
-from api import partner as partner_api
+from api import docs as api_docs
+from api import memberships as api_memberships
+from api import points as api_points
+from api import rewards as api_rewards
 from models import Database
 from services import health, runtime
 from services import shopify_events, toast_events  # noqa: F401  (register the topic handlers)
@@ -46,7 +49,8 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     app.register_blueprint(shopify_webhooks.bp)
     app.register_blueprint(toast_webhooks.bp)
     app.register_blueprint(toast_loyalty_webhooks.bp)
-    app.register_blueprint(partner_api.bp)
+    for blueprint in (api_memberships.bp, api_points.bp, api_rewards.bp, api_docs.bp):
+        app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", _healthz)
     _register_errors(app)
     _register_commands(app)
