@@ -4,6 +4,7 @@ from models.db import Database
 from models.tables import (
     ApiKey,
     Delivery,
+    IdempotentRequest,
     LedgerEntry,
     Member,
     Merchant,
@@ -17,6 +18,6 @@ from models.tables import (
 )
 
 __all__ = [
-    "ApiKey", "Base", "Database", "Delivery", "LedgerEntry", "Member", "Merchant",
+    "ApiKey", "Base", "Database", "Delivery", "IdempotentRequest", "LedgerEntry", "Member", "Merchant",
     "LoyaltyTransaction", "OrderAccount", "PrivacyRequest", "Redemption", "Reward", "Tier", "ToastRestaurant", "metadata",
 ]

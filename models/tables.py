@@ -235,3 +235,17 @@ class LoyaltyTransaction(Base):
     response: Mapped[dict] = mapped_column(JSON)
     reversed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotentRequest(Base):
+    """A partner API write and its first answer, replayed for a retry with the same key."""
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("merchant_id", "key"),)
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    http_status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
