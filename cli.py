@@ -1,4 +1,4 @@
-"""``flask`` commands: merchants validate/sync, db upgrade, worker, members export."""
+"""``flask`` commands: merchants validate/sync, db upgrade, worker, members export, ledger rebuild."""
 from __future__ import annotations
 
 import json
@@ -17,6 +17,7 @@ from services.merchant_config import ConfigError, load_config_file
 merchants = AppGroup("merchants", help="Merchant onboarding from the config file.")
 db = AppGroup("db", help="Database migrations.")
 members = AppGroup("members", help="Members' personal data (privacy requests).")
+ledger = AppGroup("ledger", help="The points ledger: checks and repairs of stored balances.")
 
 
 def register(app: Flask) -> None:
@@ -24,6 +25,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(merchants)
     app.cli.add_command(db)
     app.cli.add_command(members)
+    app.cli.add_command(ledger)
     app.cli.add_command(worker)
 
 
@@ -87,6 +89,25 @@ def export_member(merchant_slug: str, customer_id: str | None, member_id: str | 
         click.echo(f"{exc.code}: {exc.message}", err=True)
         sys.exit(1)
     click.echo(json.dumps(data, indent=2))
+
+
+@ledger.command("rebuild")
+@click.option("--fix", is_flag=True, help="Correct the stored balances that differ.")
+def rebuild_ledger(fix: bool) -> None:
+    """Recompute every member's balances from the ledger and print the differences.
+
+    Exits 1 when there are differences and --fix was not given.
+    """
+    from services.ledger_rebuild import rebuild
+
+    found = rebuild(runtime.current(), fix=fix)
+    for d in found:
+        click.echo(f"{d.member_id} {d.balance}: stored {d.stored}, rebuilt {d.rebuilt}"
+                   f"{' (fixed)' if fix else ''}")
+    members_count = len({d.member_id for d in found})
+    click.echo(f"{len(found)} difference(s) in {members_count} member(s)" + ("; fixed" if fix and found else ""))
+    if found and not fix:
+        sys.exit(1)
 
 
 @click.command("worker")

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money, UTCDateTime, new_id, utcnow
@@ -249,3 +250,39 @@ class IdempotentRequest(Base):
     http_status: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointLot(Base):
+    """What is left of one earning, and when it becomes spendable and expires (services/ledger_lots.py).
+
+    A cache of the ledger kept under the member's row lock, like the balances:
+    ``remaining`` is ``points`` plus this lot's moves.
+    """
+
+    __tablename__ = "point_lots"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    # The entry that opened the lot; None for the opening lot of a balance older than lots.
+    entry_id: Mapped[str | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True, nullable=True)
+    points: Mapped[int] = mapped_column(BigInteger)
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    pending: Mapped[bool] = mapped_column(Boolean, default=False)  # not spendable before activates_at
+    activates_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)  # None: never
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointLotMove(Base):
+    """Points one ledger entry took from a lot (negative) or gave back to it (positive)."""
+
+    __tablename__ = "point_lot_moves"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("point_lots.id"), index=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    points: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The hold-expiry job looks for HELD entries past their time to live every minute.
+Index("ix_ledger_entries_status_expires_at", LedgerEntry.status, LedgerEntry.expires_at)

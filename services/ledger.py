@@ -1,23 +1,75 @@
-"""Posting points: append-only entries, idempotent on (merchant, business key), balances under a row lock."""
+"""Posting points: append-only entries, idempotent on (merchant, business key), balances under a row lock.
+
+How the stored balances follow from the entries (``flask ledger rebuild``
+recomputes them this way, services/ledger_rebuild.py):
+
+- ``pending_points``: the sum of the entries whose status is ``PENDING``
+  (pending earnings, and the reversals that took points back from them);
+- ``points`` (spendable): the sum of every other entry, whatever its status
+  (a ``HELD``, ``COMMITTED``, ``ROLLED_BACK`` or ``CANCELED`` entry moved its
+  points when posted; what undoes it is another entry);
+- ``held_points``: minus the sum of the ``HELD`` entries;
+- ``lifetime_earned``: ACCRUAL and ADDITION, minus negative REVERSALs (the
+  reversals of earnings), replayed in order and never below zero.
+
+Every credit opens a lot (services/ledger_lots.py) unless it gives a debit
+back, which restores that debit's lots; every debit takes lots
+soonest-expiring first.
+
+Decisions where spec/ledger.md is silent:
+
+- "End of the day" is the last microsecond before the next local midnight in
+  the merchant's time zone. An accrual posted on day D with
+  ``pending_days = n`` activates at the end of D+n; its lot expires at the end
+  of (activation day + ``expiration_days``). Both instants are fixed on the
+  entry when it is posted, so a later change of the program does not move
+  points already earned.
+- Pending applies to ACCRUAL and ADDITION only; explicit ``activates_at`` /
+  ``expires_at`` on a posting win over the program.
+- Pending points cannot be spent or held. A reversal of an order takes the
+  order's own pending points first (newest earning first), by ``PENDING``
+  REVERSAL entries that activate with (and net against) the earning they
+  reverse; what is left of a pending earning activates, or the earning and
+  its reversals become ``CANCELED`` when nothing is left.
+- Due pending lots of a member are also activated whenever that member is
+  posted to, so the activation job lagging never blocks a spend.
+- A reversal of earnings is an ordinary debit and takes lots
+  soonest-expiring first, not the reversed earning's own lot.
+- The expiry job's entry is keyed by the local date it runs on
+  (``expiration:<member>:<YYYY-MM-DD>``, status ``EXPIRED``, channel
+  ``admin``); points refunded to an already expired lot after that entry
+  expire with the next day's.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from loyalty import lots
 from loyalty.tiers import TierRule, tier_for
-from models import LedgerEntry, Member, Tier
+from models import LedgerEntry, Member, Merchant, Tier
+from models.tables import PointLot
+from services import ledger_lots
 
-EARNING_TYPES = {"ACCRUAL", "ADDITION"}
+EARNING_TYPES = {"ACCRUAL", "ADDITION"}  # count toward lifetime points; pending during program.pending_days
+CANCELLABLE = {"ACCRUAL", "ADDITION", "REMOVAL", "REDEMPTION", "HOLD"}
 
 
 @dataclass(frozen=True)
 class Posting:
-    """A request to move points for one member."""
+    """A request to move points for one member.
+
+    ``activates_at`` and ``expires_at`` are instants. On a credit they
+    override the program's dates (an earning pending until ``activates_at``,
+    its lot expiring at ``expires_at``); on a HOLD, ``expires_at`` is its time
+    to live.
+    """
 
     key: str
     points: int
@@ -25,40 +77,88 @@ class Posting:
     channel: str
     reference: str | None = None
     reverses_id: str | None = None
-    counts_as_earning: bool = False  # reversals of earnings lower lifetime points
+    # Kept for existing callers: lifetime points follow the type and sign (see the module
+    # docstring), so that a rebuild from the entries alone agrees with what was posted.
+    counts_as_earning: bool = False
     status: str = "ACTIVE"
+    activates_at: datetime | None = None
+    expires_at: datetime | None = None
+    idempotency_key: str | None = None
 
 
 def post(session: Session, member: Member, posting: Posting, now: datetime) -> LedgerEntry | None:
-    """Append ``posting`` for a locked ``member`` and update the stored balances.
+    """Append ``posting`` for a locked ``member`` and update the stored balances and lots.
 
     Returns the new entry, or None when an entry with the same business key
-    already exists (the posting was already made). A negative posting takes
-    only what is spendable; the rest is recorded as the entry's ``shortfall``.
+    already exists (the posting was already made). A credit is ``PENDING``
+    until its activation date, if it has one; a negative posting takes only
+    what is spendable; the rest is recorded as the entry's ``shortfall``.
     """
-    points, shortfall = posting.points, 0
-    if points < 0 and -points > member.points:
-        points, shortfall = -member.points, -points - member.points
-    entry = LedgerEntry(merchant_id=member.merchant_id, member_id=member.id, business_key=posting.key,
-                        type=posting.type, status=posting.status, channel=posting.channel, points=points,
-                        shortfall=shortfall, reference=posting.reference, reverses_id=posting.reverses_id,
-                        created_at=now)
+    activate_due(session, member, now)
+    entry = _entry(session, member, posting, now)
     try:
         with session.begin_nested():
             session.add(entry)
             session.flush()
     except IntegrityError:
         return None
-    _apply(session, member, posting, points)
+    _apply(session, member, entry)
+    ledger_lots.book(session, member, entry)
     return entry
 
 
-def _apply(session: Session, member: Member, posting: Posting, points: int) -> None:
-    member.points += points
-    if posting.type == "HOLD":
-        member.held_points -= points
-    if posting.type in EARNING_TYPES or posting.counts_as_earning:
-        member.lifetime_earned = max(0, member.lifetime_earned + points)
+def _entry(session: Session, member: Member, posting: Posting, now: datetime) -> LedgerEntry:
+    status, activates_at, expires_at = posting.status, posting.activates_at, posting.expires_at
+    points, shortfall = posting.points, 0
+    if points > 0 and posting.reverses_id is None:
+        status, activates_at, expires_at = _schedule(session, member, posting, now)
+    elif points < 0 and status != "PENDING" and -points > member.points:
+        points, shortfall = -member.points, -points - member.points
+    return LedgerEntry(merchant_id=member.merchant_id, member_id=member.id, business_key=posting.key,
+                       type=posting.type, status=status, channel=posting.channel, points=points,
+                       shortfall=shortfall, reference=posting.reference, reverses_id=posting.reverses_id,
+                       idempotency_key=posting.idempotency_key, created_at=now, activates_at=activates_at,
+                       expires_at=expires_at)
+
+
+def _schedule(session: Session, member: Member, posting: Posting, now: datetime):
+    """Status, activation and expiry of a credit that opens a lot: the posting's dates, else the program's."""
+    program, tz = program_of(session, member.merchant_id)
+    activates_at = posting.activates_at
+    pending_days = int(program.get("pending_days") or 0)
+    if activates_at is None and posting.type in EARNING_TYPES and pending_days > 0:
+        activates_at = lots.end_of_day_after(now, pending_days, tz)
+    expiration_days = int(program.get("expiration_days") or 0)
+    expires_at = posting.expires_at
+    if expires_at is None and expiration_days > 0:
+        # Points expire counted from the day they become spendable.
+        expires_at = lots.end_of_day_after(activates_at or now, expiration_days, tz)
+    if activates_at is not None and expires_at is not None and expires_at <= activates_at:
+        raise ValueError("a credit cannot expire before it activates")
+    pending = activates_at is not None and activates_at > now
+    return ("PENDING" if pending else posting.status), activates_at, expires_at
+
+
+def program_of(session: Session, merchant_id: int) -> tuple[dict, ZoneInfo]:
+    """The merchant's program settings and time zone."""
+    merchant = session.get(Merchant, merchant_id)
+    return merchant.program or {}, ZoneInfo(merchant.timezone or "UTC")
+
+
+def counts_as_earning(entry_type: str, points: int) -> bool:
+    """True for the entries that move lifetime points: earnings, and reversals of earnings (negative)."""
+    return entry_type in EARNING_TYPES or (entry_type == "REVERSAL" and points < 0)
+
+
+def _apply(session: Session, member: Member, entry: LedgerEntry) -> None:
+    if entry.status == "PENDING":
+        member.pending_points += entry.points
+    else:
+        member.points += entry.points
+    if entry.status == "HELD":
+        member.held_points -= entry.points
+    if counts_as_earning(entry.type, entry.points):
+        member.lifetime_earned = max(0, member.lifetime_earned + entry.points)
         refresh_tier(session, member)
 
 
@@ -80,20 +180,104 @@ def multiplier_for(session: Session, member: Member) -> Decimal:
     return rule.multiplier if rule else Decimal(1)
 
 
+# --- reversals of earnings --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The entries one operation posted (a reversal of earnings may post several); None: key already posted."""
+
+    entries: list[LedgerEntry | None]
+
+    @property
+    def points(self) -> int:
+        """Points taken back in all (negative)."""
+        return sum(e.points for e in self.entries if e is not None)
+
+    @property
+    def shortfall(self) -> int:
+        """Points that could not be taken back (already spent)."""
+        return sum(e.shortfall for e in self.entries if e is not None)
+
+
+def reverse_earnings(session: Session, member: Member, posting: Posting, now: datetime) -> Posted:
+    """Take back ``-posting.points`` earned under ``posting.reference`` (an order, a check).
+
+    The reference's own pending points go first, newest earning first, each by
+    a ``PENDING`` reversal keyed ``<key>:pending:<entry id>`` that references
+    it; what is left is taken from spendable points under ``posting.key``,
+    with a shortfall for what was already spent. A ``None`` among the entries
+    means that key had already been posted.
+    """
+    wanted, entries = -posting.points, []
+    for lot in ledger_lots.pending_of(session, member.id, posting.reference) if posting.reference else ():
+        taken = min(wanted, lot.remaining)
+        if taken <= 0:
+            break
+        entries.append(post(session, member, replace(
+            posting, key=f"{posting.key}:pending:{lot.entry_id}", points=-taken, status="PENDING",
+            reverses_id=lot.entry_id, activates_at=lot.activates_at, expires_at=None), now))
+        wanted -= taken
+    if wanted > 0 or not entries:
+        entries.append(post(session, member, replace(posting, points=-wanted), now))
+    return Posted(entries)
+
+
+def activate(session: Session, member: Member, lot: PointLot, now: datetime) -> bool:
+    """Make a due pending lot spendable; False when it is not pending or not due (a repeat).
+
+    Its earning, and the pending reversals that took from it, become ``ACTIVE``
+    together (``CANCELED`` when nothing is left): the balances move by what is
+    left of the lot.
+    """
+    if not lot.pending or lot.activates_at is None or lot.activates_at > now:
+        return False
+    _close_pending(session, lot, "ACTIVE" if lot.remaining > 0 else "CANCELED")
+    member.pending_points -= lot.remaining
+    member.points += lot.remaining
+    return True
+
+
+def activate_due(session: Session, member: Member, now: datetime) -> int:
+    """Activate the locked member's due pending lots; returns how many.
+
+    The activation job does this for everyone; doing it whenever a member is
+    posted to as well means a reversal never meets a lot that is due but not
+    yet activated, and due points are spendable even while the job lags.
+    """
+    return sum(activate(session, member, lot, now) for lot in ledger_lots.due_pending(session, member.id, now))
+
+
+def _close_pending(session: Session, lot: PointLot, status: str) -> None:
+    group = session.execute(select(LedgerEntry).where(
+        LedgerEntry.status == "PENDING",
+        or_(LedgerEntry.id == lot.entry_id, LedgerEntry.reverses_id == lot.entry_id))).scalars()
+    for entry in group:
+        entry.status = status
+    lot.pending = False
+
+
+# --- holds, commits, refunds and cancellations ------------------------------------------------
+
+
 class InsufficientPoints(Exception):
     """The spendable balance does not cover a hold or a debit."""
 
 
 def hold(session: Session, member: Member, *, key: str, points: int, channel: str, reference: str | None,
-         now: datetime) -> LedgerEntry | None:
+         now: datetime, expires_at: datetime | None = None) -> LedgerEntry | None:
     """Take ``points`` out of a locked member's spendable balance until committed or released.
 
+    ``expires_at`` is the hold's time to live: the hold-expiry job rolls it
+    back after that (None: the hold lives until settled, as Toast's do).
     Returns the HELD entry, None when ``key`` was already posted; raises
     ``InsufficientPoints`` rather than ever going below zero.
     """
+    activate_due(session, member, now)
     if points > member.points:
         raise InsufficientPoints(f"needs {points}, has {member.points}")
-    posting = Posting(key=key, points=-points, type="HOLD", channel=channel, reference=reference, status="HELD")
+    posting = Posting(key=key, points=-points, type="HOLD", channel=channel, reference=reference, status="HELD",
+                      expires_at=expires_at)
     return post(session, member, posting, now)
 
 
@@ -108,19 +292,77 @@ def commit_hold(member: Member, entry: LedgerEntry) -> bool:
 
 def release_hold(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
                  now: datetime) -> LedgerEntry | None:
-    """Give held points back (a rolled-back or voided hold) with an opposite entry."""
+    """Give held points back (a rolled-back, voided or expired hold) with an opposite entry.
+
+    The points return to the lots the hold took, with their original dates.
+    None when the entry is not held any more.
+    """
     if entry.status != "HELD":
         return None
-    entry.status = "ROLLED_BACK"
-    member.held_points += entry.points
     back = Posting(key=key, points=-entry.points, type="REVERSAL", channel=channel, reference=entry.reference,
                    reverses_id=entry.id)
-    return post(session, member, back, now)
+    posted = post(session, member, back, now)
+    if posted is not None:
+        entry.status = "ROLLED_BACK"
+        member.held_points += entry.points
+    return posted
 
 
 def refund_commit(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
                   now: datetime) -> LedgerEntry | None:
-    """Return the points of a committed (spent) hold, e.g. a redeemed reward voided at the POS."""
-    back = Posting(key=key, points=-entry.points, type="REFUND", channel=channel, reference=entry.reference,
+    """Return the points of a committed (spent) hold, e.g. a redeemed reward voided at the POS.
+
+    The points return to the lots the hold took; the hold becomes ``CANCELED``
+    so it is refunded once. None when the entry is not committed.
+    """
+    if entry.type != "HOLD" or entry.status != "COMMITTED":
+        return None
+    return _opposite(session, member, entry, key=key, channel=channel, now=now)
+
+
+def cancel(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
+           now: datetime) -> LedgerEntry | None:
+    """Cancel a committed transaction by an opposite entry that references it; the original becomes ``CANCELED``.
+
+    An earning (ACTIVE) is reversed, taking back only what is spendable (the
+    rest is the shortfall); a pending earning loses what is left of it before
+    it activates; a debit (REMOVAL, REDEMPTION, a COMMITTED hold) is refunded
+    to the lots it took. Returns the opposite entry, or None when nothing was
+    done: already canceled (a second cancel is a no-op), a type or status that
+    cannot be canceled (a HELD hold is rolled back instead), or ``key`` taken.
+    """
+    if entry.type not in CANCELLABLE or entry.status not in ("ACTIVE", "COMMITTED", "PENDING"):
+        return None
+    if entry.type == "HOLD" and entry.status != "COMMITTED":
+        return None
+    if entry.status == "PENDING":
+        return _cancel_pending(session, member, entry, key=key, channel=channel, now=now)
+    return _opposite(session, member, entry, key=key, channel=channel, now=now)
+
+
+def _opposite(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
+              now: datetime) -> LedgerEntry | None:
+    kind = "REVERSAL" if entry.points > 0 else "REFUND"
+    # A refund names the debit it gives back (its lots are restored); a reversal of an
+    # earning is a debit like any other and takes lots soonest-expiring first.
+    back = Posting(key=key, points=-entry.points, type=kind, channel=channel, reference=entry.reference,
                    reverses_id=entry.id)
-    return post(session, member, back, now)
+    posted = post(session, member, back, now)
+    if posted is not None:
+        entry.status = "CANCELED"
+    return posted
+
+
+def _cancel_pending(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
+                    now: datetime) -> LedgerEntry | None:
+    lot = ledger_lots.lot_of(session, entry.id)
+    posted = None
+    if lot.remaining > 0:
+        posted = post(session, member, Posting(key=key, points=-lot.remaining, type="REVERSAL", channel=channel,
+                                               reference=entry.reference, reverses_id=entry.id, status="PENDING",
+                                               activates_at=entry.activates_at), now)
+        if posted is None:
+            return None
+    # Nothing is left of the earning: it and its reversals close now rather than at activation.
+    _close_pending(session, lot, "CANCELED")
+    return posted

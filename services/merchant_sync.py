@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, SecretStr
@@ -19,8 +18,6 @@ from models import ApiKey, Merchant, Reward, Tier, ToastRestaurant
 from services.merchant_config import MerchantConfig, MerchantsFile
 from services.partner import hash_key
 from services.runtime import Runtime
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,9 +62,6 @@ def _upsert_merchant(session: Session, cfg: MerchantConfig, report: SyncReport) 
     _sync_restaurants(session, merchant, cfg.toast.restaurant_guids if cfg.toast else [])
     _sync_tiers(session, merchant, cfg)
     _sync_rewards(session, merchant, cfg)
-    if cfg.program.pending_days or cfg.program.expiration_days:
-        log.warning("%s: pending_days and expiration_days are stored; activation and expiry jobs come with "
-                    "the full ledger (points are spendable at once and do not expire yet)", cfg.slug)
 
 
 def _digest(cfg: MerchantConfig) -> str:

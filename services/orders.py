@@ -127,11 +127,16 @@ def _post_delta(session: Session, account: OrderAccount, member: Member | None, 
     account.revision += 1
     posting = ledger.Posting(key=key or f"{account.order_key}:r{account.revision}", points=delta,
                              type="ACCRUAL" if delta > 0 else "REVERSAL", channel=channel,
-                             reference=account.order_key, counts_as_earning=True)
-    entry = ledger.post(session, member, posting, now)
-    if entry is None:
+                             reference=account.order_key)
+    if delta > 0:
+        posted = ledger.Posted([ledger.post(session, member, posting, now)])
+    else:
+        # The order's own pending points go back first (a refund inside the return
+        # window), then spendable points, with a shortfall for what was spent.
+        posted = ledger.reverse_earnings(session, member, posting, now)
+    if None in posted.entries:
         raise RuntimeError(f"ledger key {posting.key} already posted for a newer account state")
-    account.held += entry.points
-    account.shortfall += entry.shortfall
+    account.held += posted.points
+    account.shortfall += posted.shortfall
     account.updated_at = now
-    return entry.points
+    return posted.points

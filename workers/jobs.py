@@ -5,7 +5,7 @@ import math
 
 from rq import get_current_job
 
-from services import deliveries, tagging, toast_reconcile
+from services import deliveries, ledger_jobs, tagging, toast_reconcile
 from services.errors import RetryLater
 from services.runtime import current
 
@@ -32,6 +32,21 @@ def sweep_deliveries() -> int:
 def reconcile_toast() -> int:
     """Queue Toast orders the webhooks missed (merchants with ``toast.api``)."""
     return toast_reconcile.reconcile(current())
+
+
+def activate_points() -> int:
+    """Make pending points whose activation date has come spendable."""
+    return ledger_jobs.activate_points(current())
+
+
+def expire_points() -> int:
+    """Post the day's EXPIRATION entries for points past their expiry date."""
+    return ledger_jobs.expire_points(current())
+
+
+def expire_holds() -> int:
+    """Roll back holds past their time to live (Toast holds have none)."""
+    return ledger_jobs.expire_holds(current())
 
 
 def _respect_retry_after(retry_after: float | None) -> None:

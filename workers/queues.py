@@ -38,6 +38,10 @@ JOBS: dict[str, JobSpec] = {
                                     Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])),
     "sweep_deliveries": JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
     "reconcile_toast": JobSpec(jobs.reconcile_toast, MAINTENANCE, None, timeout=600),
+    # Idempotent and rescheduled by cron: no retries; the next run picks up what one missed.
+    "activate_points": JobSpec(jobs.activate_points, MAINTENANCE, None, timeout=600),
+    "expire_points": JobSpec(jobs.expire_points, MAINTENANCE, None, timeout=1800),
+    "expire_holds": JobSpec(jobs.expire_holds, MAINTENANCE, None, timeout=600),
 }
 
 
