@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 import settings as settings_module
 from api import docs as api_docs
+from api import member_page as api_member_page
 from api import memberships as api_memberships
 from api import points as api_points
 from api import rewards as api_rewards
@@ -49,7 +50,7 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     app.register_blueprint(shopify_webhooks.bp)
     app.register_blueprint(toast_webhooks.bp)
     app.register_blueprint(toast_loyalty_webhooks.bp)
-    for blueprint in (api_memberships.bp, api_points.bp, api_rewards.bp, api_docs.bp):
+    for blueprint in (api_memberships.bp, api_points.bp, api_rewards.bp, api_docs.bp, api_member_page.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", _healthz)
     _register_errors(app)

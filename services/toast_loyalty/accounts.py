@@ -1,12 +1,12 @@
 """LOYALTY_SEARCH, LOYALTY_SIGNUP and LOYALTY_TRANSFER."""
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from loyalty.identity import normalize_email, normalize_phone, region_for_currency
 from loyalty.orders import Identity
-from models import Member, OrderAccount, Redemption
-from services import ledger
+from models import Member
+from services.member_merge import merge
 from services.members import lock, resolve_member
 from services.toast_loyalty.errors import LoyaltyError
 
@@ -80,44 +80,5 @@ def transfer(ctx) -> dict:
     # Lock in a fixed order so two opposite transfers cannot deadlock.
     first, second = sorted([source_id, target_id])
     locked = {m.id: m for m in (active_member(ctx, first), active_member(ctx, second))}
-    merge(ctx.session, locked[source_id], locked[target_id], key=f"toast-loyalty:{ctx.call.transaction_guid}",
-          channel="toast_loyalty", now=ctx.rt.clock())
+    merge(ctx.session, locked[source_id], locked[target_id], now=ctx.rt.clock())
     return {"transferResponse": {"loyaltyIdentifier": target_id}}
-
-
-def merge(session, source: Member, target: Member, *, key: str, channel: str, now) -> None:
-    """Move ``source``'s balance, lifetime points and order links to ``target`` and close ``source``.
-
-    Refused while ``source`` has points held by an unfinished redemption.
-    """
-    if source.held_points:
-        raise LoyaltyError("ERROR_INVALID_TRANSFER")
-    points, lifetime = source.points, source.lifetime_earned
-    if points:
-        ledger.post(session, source, ledger.Posting(key=f"{key}:out", points=-points, type="TRANSFER_OUT",
-                                                    channel=channel, reference=target.id), now)
-        ledger.post(session, target, ledger.Posting(key=f"{key}:in", points=points, type="TRANSFER_IN",
-                                                    channel=channel, reference=source.id), now)
-    target.lifetime_earned += lifetime
-    ledger.refresh_tier(session, target)
-    _move_links(session, source, target)
-    target.pending_points += source.pending_points
-    source.pending_points = 0
-    session.execute(update(OrderAccount).where(OrderAccount.member_id == source.id).values(member_id=target.id))
-    session.execute(update(Redemption).where(Redemption.member_id == source.id).values(member_id=target.id))
-    target.extra = {**(target.extra or {}), "merged_from": [*(target.extra or {}).get("merged_from", []), source.id]}
-    source.status, source.updated_at, target.updated_at = "MERGED", now, now
-
-
-def _move_links(session, source: Member, target: Member) -> None:
-    # Unique per merchant: the source gives a link up (flushed) before the target takes it.
-    for name in ("shopify_customer_id", "external_user_id", "email", "phone", "wallet_address"):
-        value = getattr(source, name)
-        if value and not getattr(target, name):
-            setattr(source, name, None)
-            if name == "email":
-                source.email_normalized = None
-            session.flush()
-            setattr(target, name, value)
-            if name == "email":
-                target.email_normalized = value.lower()
