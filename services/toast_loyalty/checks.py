@@ -13,6 +13,7 @@ from loyalty import rewards
 from loyalty.money import minor_unit
 from models import Delivery, Member, Redemption
 from services import ledger, rewards_catalog
+from services.redemptions import commit as commit_redemption
 from services.runtime import QueueUnavailable, Runtime
 from services.toast_loyalty.accounts import account_info, active_member
 from services.toast_loyalty.errors import LoyaltyError
@@ -213,17 +214,6 @@ def commit_check_redemptions(session, merchant_id: int, check_guid: str, referen
     for redemption in rows:
         if references and redemption.reward_uuid not in references and redemption.id not in references:
             continue
-        _commit(session, redemption, now)
+        commit_redemption(session, redemption, now)
         done += 1
     return done
-
-
-def _commit(session, redemption: Redemption, now: datetime) -> None:
-    from models import LedgerEntry
-    from services.members import lock
-
-    member = lock(session, redemption.member_id)
-    if redemption.hold_entry_id:
-        entry = session.execute(select(LedgerEntry).where(LedgerEntry.id == redemption.hold_entry_id)).scalar_one()
-        ledger.commit_hold(member, entry)
-    redemption.state, redemption.redeemed_at = "redeemed", now

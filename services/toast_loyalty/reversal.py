@@ -4,10 +4,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from integrations.toast.orders import check_key
-from models import LedgerEntry, LoyaltyTransaction, Redemption
-from services import ledger
-from services.members import lock
+from models import LoyaltyTransaction, Redemption
 from services.orders import reverse_account
+from services.redemptions import void
 from services.toast_loyalty.errors import LoyaltyError
 
 
@@ -53,15 +52,3 @@ def _listed(redemption: Redemption, only) -> bool:
         if not guid or guid == asked.get("appliedDiscountGuid"):
             return True
     return False
-
-
-def void(session, redemption: Redemption, *, key: str, channel: str, now) -> None:
-    """Void a redemption: a held one is released, a redeemed one refunded."""
-    member = lock(session, redemption.member_id)
-    if redemption.hold_entry_id:
-        entry = session.execute(select(LedgerEntry).where(LedgerEntry.id == redemption.hold_entry_id)).scalar_one()
-        if entry.status == "HELD":
-            ledger.release_hold(session, member, entry, key=key, channel=channel, now=now)
-        else:
-            ledger.refund_commit(session, member, entry, key=key, channel=channel, now=now)
-    redemption.state, redemption.voided_at = "voided", now
