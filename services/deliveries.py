@@ -9,7 +9,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from integrations.shopify.orders import PayloadError
+from integrations.common import PayloadError
 from models import Delivery, Merchant
 from services.errors import PermanentFailure
 from services.runtime import Runtime

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import requests
 
+from integrations.common import ApiError, PermanentError, RetryableError
+
 logger = logging.getLogger(__name__)
 
 CUSTOMER_GID_PREFIX = "gid://shopify/Customer/"
@@ -45,23 +47,15 @@ _PERMANENT_STATUS_REASONS = {401: "unauthorized", 402: "shop_frozen", 403: "forb
 _MIN_THROTTLE_WAIT = 1.0
 
 
-class ShopifyAdminError(Exception):
+class ShopifyAdminError(ApiError):
     """A Shopify Admin API call failed; ``reason`` is a stable machine code."""
 
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
-
-class ShopifyRetryableError(ShopifyAdminError):
+class ShopifyRetryableError(ShopifyAdminError, RetryableError):
     """Transient failure (throttled, 429, 5xx, network); retry after ``retry_after`` s if known."""
 
-    def __init__(self, message: str, *, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(message, reason=reason)
-        self.retry_after = retry_after
 
-
-class ShopifyPermanentError(ShopifyAdminError):
+class ShopifyPermanentError(ShopifyAdminError, PermanentError):
     """Failure that repeating the same call will not fix (auth, scopes, bad query, bad body)."""
 
 

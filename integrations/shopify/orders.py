@@ -5,33 +5,14 @@ ids (which exceed 2**53) stay exact as Python ints, then strings.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
+from integrations.common import PayloadError, loads  # noqa: F401  (part of this module's interface)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order, Refund
 
 EARNING_STATUSES = {"paid", "partially_paid", "partially_refunded", "refunded"}
-
-
-class PayloadError(ValueError):
-    """A payload we cannot use; ``reason`` is a stable machine code."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-def loads(body: bytes) -> dict:
-    """Parse a JSON object body exactly (Decimal for fractions, int for ids)."""
-    try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadError("invalid_json", f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise PayloadError("invalid_payload", "body is not a JSON object")
-    return data
 
 
 def order_key(order_id) -> str:

@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 import requests
 
+from integrations.common import ApiError, PermanentError, RetryableError
+
 LOGIN_PATH = "/authentication/v1/authentication/login"
 ORDER_PATH = "/orders/v2/orders/{guid}"
 BULK_PATH = "/orders/v2/ordersBulk"
@@ -31,23 +33,15 @@ _EXPIRY_MARGIN = 30.0
 _PERMANENT_STATUS_REASONS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
 
 
-class ToastApiError(Exception):
+class ToastApiError(ApiError):
     """A Toast API call failed; ``reason`` is a stable machine code."""
 
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
-
-class ToastRetryableError(ToastApiError):
+class ToastRetryableError(ToastApiError, RetryableError):
     """Transient failure (429, 5xx, timeout, network); retry after ``retry_after`` s if known."""
 
-    def __init__(self, message: str, *, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(message, reason=reason)
-        self.retry_after = retry_after
 
-
-class ToastPermanentError(ToastApiError):
+class ToastPermanentError(ToastApiError, PermanentError):
     """Failure that repeating the same call will not fix (credentials, access, bad request, bad body)."""
 
 

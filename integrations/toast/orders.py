@@ -7,10 +7,10 @@ as Python ints or strings.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
+from integrations.common import PayloadError, loads  # noqa: F401  (part of this module's interface)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order
 
@@ -20,25 +20,6 @@ EARNING_STATUSES = {"PAID", "CLOSED"}
 NON_SALE_TYPES = {"TOAST_CARD_SELL", "TOAST_CARD_RELOAD", "HOUSE_ACCOUNT_PAY_BALANCE"}
 # A loyalty discount Toast voided (or is voiding) did not consume the reward.
 VOIDED_DISCOUNT_STATES = {"VOID", "PENDING_VOID"}
-
-
-class PayloadError(ValueError):
-    """A payload we cannot use; ``reason`` is a stable machine code."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-def loads(body: bytes) -> dict:
-    """Parse a JSON object body exactly (Decimal for fractions, int for integers)."""
-    try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadError("invalid_json", f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise PayloadError("invalid_payload", "body is not a JSON object")
-    return data
 
 
 def envelope_order(envelope: dict) -> dict:

@@ -170,3 +170,17 @@ def test_reconciliation_queues_orders_the_webhooks_missed_and_skips_settled_ones
     bulk = [c.request for c in toast_api_merchant.calls if "ordersBulk" in c.request.url][0]
     assert bulk.headers["Toast-Restaurant-External-ID"] == RESTAURANT
     assert bulk.headers["Authorization"] == "Bearer toast-token"
+
+
+def test_a_signed_toast_delivery_that_cannot_be_settled_is_kept_as_failed_with_its_reason(rt, demo_merchant, client, work):
+    envelope = {"timestamp": "2026-06-01T14:00:00.123+0000", "eventType": "order_updated", "guid": "evt-broken",
+                "details": {"restaurantGuid": RESTAURANT}}  # no order
+    body = toast_body(envelope)
+    response = client.post("/webhooks/toast", data=body,
+                           headers=toast_headers(body, secret=SECRET, timestamp=envelope["timestamp"],
+                                                 restaurant_guid=RESTAURANT))
+    assert response.status_code == 200
+    work()
+    with rt.db.reader() as s:
+        delivery = s.execute(select(Delivery)).scalar_one()
+    assert delivery.status == "failed" and "details.order is missing" in delivery.error
