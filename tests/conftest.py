@@ -130,3 +130,12 @@ def client(rt):
 
     app = create_app(load({"DATABASE_URL": "sqlite://", "LOG_LEVEL": "WARNING"}), rt)
     return app.test_client()
+
+
+@pytest.fixture
+def two_merchants(rt, demo_config):
+    """The demo merchant and Other Bakery (key ``other-bakery-key``), synced together."""
+    from support import OTHER_MERCHANT
+
+    demo_config.merchants.extend(parse_config(OTHER_MERCHANT, {}).merchants)
+    sync(rt, demo_config)

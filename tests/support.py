@@ -39,3 +39,15 @@ def create_database(kind: str, request) -> str:
     return url
 
 
+
+# A second merchant, for tenancy: its key must never see the demo merchant's data, nor the reverse.
+OTHER_MERCHANT = """
+merchants:
+  - slug: other-bakery
+    name: Other Bakery
+    currency: USD
+    timezone: America/Chicago
+    api_keys: [other-bakery-key]
+    program: {points_per_currency_unit: 1}
+    shopify: {shop_domain: other-bakery.myshopify.com, webhook_secret: other-secret}
+"""

@@ -4,27 +4,8 @@ from __future__ import annotations
 import pytest
 
 from factories import encode, shopify_headers, shopify_order
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
 
-OTHER = """
-merchants:
-  - slug: other-bakery
-    name: Other Bakery
-    currency: USD
-    timezone: America/Chicago
-    api_keys: [other-bakery-key]
-    program: {points_per_currency_unit: 1}
-    shopify: {shop_domain: other-bakery.myshopify.com, webhook_secret: other-secret}
-"""
 DEMO = {"X-API-Key": "test-demo-key"}
-
-
-@pytest.fixture
-def two_merchants(rt, demo_config):
-    other = parse_config(OTHER, {})
-    demo_config.merchants.extend(other.merchants)
-    sync(rt, demo_config)
 
 
 def paid_order(client, work, **kwargs):

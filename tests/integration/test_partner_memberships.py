@@ -10,21 +10,9 @@ from sqlalchemy import select
 
 from models import LedgerEntry, Member
 from services import ledger, ledger_rebuild, members
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
 
 API = "/partner-api/v2/program-memberships"
 KEY = {"X-API-Key": "test-demo-key"}
-OTHER = """
-merchants:
-  - slug: other-bakery
-    name: Other Bakery
-    currency: USD
-    timezone: America/Chicago
-    api_keys: [other-bakery-key]
-    program: {points_per_currency_unit: 1}
-    shopify: {shop_domain: other-bakery.myshopify.com, webhook_secret: other-secret}
-"""
 # Seed document 000, verbatim but for the host (and a real key): its body misses a comma after "true".
 SEED_CURL = """curl -X POST 'http://localhost/partner-api/v2/program-memberships' \\
   -H 'X-API-Key: YOUR_API_KEY' \\
@@ -55,10 +43,8 @@ SEED_FAMILY = [{"first_name": "Anna", "last_name": "", "birth_date": "2000-02-02
 
 
 @pytest.fixture
-def merchants(rt, demo_config):
+def merchants(rt, two_merchants):
     """The demo merchant (Shopify admin API configured) and a second merchant; magic links signed."""
-    demo_config.merchants.extend(parse_config(OTHER, {}).merchants)
-    sync(rt, demo_config)
     rt.secret_key, rt.public_base_url = "test-secret-key", "https://rewards.example.com"
 
 

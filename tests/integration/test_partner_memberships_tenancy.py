@@ -3,21 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
 
 API = "/partner-api/v2/program-memberships"
 A = {"X-API-Key": "test-demo-key"}
 B = {"X-API-Key": "other-bakery-key"}
-OTHER = """
-merchants:
-  - slug: other-bakery
-    name: Other Bakery
-    currency: USD
-    timezone: America/Chicago
-    api_keys: [other-bakery-key]
-    program: {points_per_currency_unit: 1}
-"""
 # Every Memberships endpoint that names a membership, called with merchant A's key: (method, path, body).
 MATRIX = [
     ("GET", "{b}", None),
@@ -34,10 +23,8 @@ MATRIX = [
 
 
 @pytest.fixture
-def members(rt, demo_config, client):
+def members(rt, two_merchants, client):
     """One membership at merchant A and one at merchant B; returns their ids."""
-    demo_config.merchants.extend(parse_config(OTHER, {}).merchants)
-    sync(rt, demo_config)
     rt.secret_key = "test-secret-key"
     a = client.post(API, json={"external_user_id": "alice"}, headers=A).get_json()["membership"]["id"]
     b = client.post(API, json={"phone": "+14155550134", "external_user_id": "bob", "email": "bob@example.com",
