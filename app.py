@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import gc
+import io
 import logging
 import sys
 
-from flask import Flask, jsonify
+from flask import Flask, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 import settings as settings_module
@@ -14,6 +15,7 @@ from api import member_page as api_member_page
 from api import memberships as api_memberships
 from api import points as api_points
 from api import rewards as api_rewards
+from api.common import API_BODY_LIMIT
 from models import Database
 from services import health, runtime
 from services import shopify_events, toast_events  # noqa: F401  (register the topic handlers)
@@ -53,6 +55,7 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     for blueprint in (api_memberships.bp, api_points.bp, api_rewards.bp, api_docs.bp, api_member_page.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "healthz", _healthz)
+    app.before_request(_bound_streamed_body)
     _register_errors(app)
     _register_commands(app)
     _tune_gc()
@@ -70,6 +73,24 @@ def _tune_gc() -> None:
     """
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+
+
+def _bound_streamed_body() -> None:
+    """Refuse a chunked body (no Content-Length) over the limit with 413, as a declared one is.
+
+    Werkzeug cuts an undeclared body at MAX_CONTENT_LENGTH without a word, so
+    a big webhook would fail its signature (401) instead of being told it is
+    too large. Read it here, bounded, and hand the rest of the app a body of
+    known length.
+    """
+    if request.content_length is not None or not request.environ.get("wsgi.input_terminated"):
+        return
+    limit = API_BODY_LIMIT if request.path.startswith("/partner-api") else WEBHOOK_BODY_LIMIT
+    body = request.environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        abort(413)
+    request.environ["wsgi.input"] = io.BytesIO(body)
+    request.environ["CONTENT_LENGTH"] = str(len(body))
 
 
 def _healthz():
