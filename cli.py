@@ -114,11 +114,20 @@ def rebuild_ledger(fix: bool) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", default=None)
 def worker(burst: bool, name: str | None) -> None:
-    """Run an RQ worker on every Punchcard queue, with RQ's scheduler for retries."""
-    from rq import Worker
+    """Run an RQ worker on every Punchcard queue, with RQ's scheduler for retries.
+
+    SIGTERM shuts it down warm: the job in flight gets up to 20 s to finish, inside Heroku's 30 s.
+    """
+    from rq.worker import HerokuWorker
 
     from workers.queues import QUEUES
 
     dispatcher = runtime.current().dispatcher
-    rq_worker = Worker([dispatcher.queue(q) for q in QUEUES], connection=dispatcher.connection, name=name)
+    # Heroku sends SIGTERM to every process of the dyno, the work horse included. RQ's default
+    # Worker leaves the horse on SIGTERM's default action, so the job in flight died at once
+    # (a failed attempt, or a lost run for jobs without retries). HerokuWorker's horse ignores
+    # SIGTERM; on the parent's warm shutdown it has imminent_shutdown_delay seconds to finish, then
+    # the job fails cleanly (and is retried) before Heroku's SIGKILL at 30 s.
+    rq_worker = HerokuWorker([dispatcher.queue(q) for q in QUEUES], connection=dispatcher.connection, name=name)
+    rq_worker.imminent_shutdown_delay = 20
     rq_worker.work(burst=burst, with_scheduler=True, logging_level=settings_module.load().log_level)

@@ -96,7 +96,10 @@ def receive(rt: Runtime, inbound: Inbound) -> Receipt:
         raise Unavailable("DATABASE_UNAVAILABLE", "The database is unavailable; retry later.") from None
     if dispatch:
         try:
-            rt.dispatcher.dispatch(PROCESS_JOB, receipt.delivery_pk)
+            # A repeat is enqueued only when its job is not live: enqueueing a queued or running
+            # job again pushes a second copy, and a retry storm would double the workers' load.
+            if not (receipt.duplicate and rt.dispatcher.pending(PROCESS_JOB, receipt.delivery_pk)):
+                rt.dispatcher.dispatch(PROCESS_JOB, receipt.delivery_pk)
         except QueueUnavailable:
             # Stored but not queued: the sweeper will enqueue it; 503 makes the sender retry too.
             raise Unavailable("QUEUE_UNAVAILABLE", "The queue is unavailable; retry later.") from None

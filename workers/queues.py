@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from redis import Redis
@@ -10,6 +11,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
+from rq.executions import Execution
 from rq.job import Job, JobStatus
 
 from services.runtime import QueueUnavailable
@@ -56,11 +58,16 @@ def job_id(name: str, args: tuple) -> str:
     return "-".join([name, *(str(a) for a in args)])
 
 
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 class RQDispatcher:
     """Enqueues named jobs on RQ."""
 
-    def __init__(self, connection: Redis) -> None:
+    def __init__(self, connection: Redis, *, clock: Callable[[], datetime] = _utcnow) -> None:
         self.connection = connection
+        self.clock = clock  # judges whether a started job's heartbeat has lapsed
         self._queues = {name: Queue(name, connection=connection) for name in QUEUES}
 
     def queue(self, name: str) -> Queue:
@@ -77,14 +84,43 @@ class RQDispatcher:
             raise QueueUnavailable(type(exc).__name__) from None
 
     def pending(self, job: str, *args: Any) -> bool:
-        """True while RQ holds a live job for ``job`` and ``args``."""
+        """True while RQ holds a live job for ``job`` and ``args``.
+
+        A started job is live only while its worker keeps its heartbeat: see ``_abandoned``.
+        """
         try:
-            status = Job.fetch(job_id(job, args), connection=self.connection).get_status(refresh=False)
+            rq_job = Job.fetch(job_id(job, args), connection=self.connection)
+            status = rq_job.get_status(refresh=False)
+            if status == JobStatus.STARTED and self._abandoned(rq_job):
+                return False
         except NoSuchJobError:
             return False
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None
         return status in _LIVE
+
+    def _abandoned(self, rq_job: Job) -> bool:
+        """True when the worker running ``rq_job`` died without a word (SIGKILL, OOM killer, lost dyno).
+
+        Such a job stays STARTED: a worker renews its run's expiry in the started registry every 30 s
+        (to 60-90 s ahead), and RQ moves expired runs to retry only during a worker's registry maintenance,
+        every 10 minutes. Counting every STARTED job as live, the sweeper left the delivery alone until
+        then. A run whose expiry has passed is dead; its record is dropped so that, once the caller has
+        enqueued the job again, RQ's own clean-up does not retry it a second time.
+        """
+        registry = rq_job.started_job_registry
+        prefix = f"{rq_job.id}:".encode()
+        runs = [(key, expiry) for key, expiry in self.connection.zrange(registry.key, 0, -1, withscores=True)
+                if key.startswith(prefix)]
+        if any(expiry > self.clock().timestamp() for _, expiry in runs):
+            return False
+        if rq_job.get_status(refresh=True) != JobStatus.STARTED:
+            return False  # it ended between the two reads
+        with self.connection.pipeline() as pipe:
+            for key, _ in runs:
+                Execution.from_composite_key(key.decode(), self.connection).delete(rq_job, pipe)
+            pipe.execute()
+        return True
 
     def ping(self) -> None:
         """Raise ``QueueUnavailable`` when Redis does not answer."""

@@ -46,5 +46,5 @@ def test_make_run_serves_healthy_and_a_single_interrupt_stops_every_child(make_r
     gone, alive = psutil.wait_procs(children, timeout=30)
     assert alive == []
     text = log.read_text()
-    assert "warm shut down requested" in text
+    assert "warm shut down requested" in text.lower()  # RQ words it differently with and without a job in flight
     assert "Connection refused" not in text
