@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import math
+from datetime import datetime, timezone
 from decimal import Decimal
 
 
@@ -22,6 +24,30 @@ def loads(body: bytes) -> dict:
     if not isinstance(data, dict):
         raise PayloadError("invalid_payload", "body is not a JSON object")
     return data
+
+
+def parse_time(value) -> datetime | None:
+    """An ISO 8601 instant (``...Z``, ``+00:00`` or Toast's ``+0000``) as aware UTC, or None."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise PayloadError("invalid_payload", f"not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """A ``Retry-After`` given in seconds; None for an HTTP-date or garbage (the job's own backoff decides)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 class ApiError(Exception):

@@ -9,13 +9,12 @@ classifies failures into retryable/permanent errors carrying a machine
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
 
-from integrations.common import ApiError, PermanentError, RetryableError
+from integrations.common import ApiError, PermanentError, RetryableError, parse_retry_after  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -208,19 +207,6 @@ def email_search_query(email: str) -> str:
     """
     escaped = email.strip().replace("\\", "\\\\").replace('"', '\\"')
     return f'email:"{escaped}"'
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Parse a ``Retry-After`` header given in seconds (Shopify sends e.g. ``"2.0"``)."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None  # an HTTP-date or garbage: let the job's own backoff decide
-    if not math.isfinite(seconds):
-        return None
-    return max(seconds, 0.0)
 
 
 def _check_tag_arguments(customer_gid: str, tags: list[str]) -> None:

@@ -5,10 +5,10 @@ ids (which exceed 2**53) stay exact as Python ints, then strings.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from integrations.common import PayloadError, loads  # noqa: F401  (part of this module's interface)
+from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order, Refund
 
@@ -78,19 +78,6 @@ def wallet_address(note_attributes) -> str | None:
             value = str(attribute.get("value") or "").strip()
             return value or None
     return None
-
-
-def parse_time(value) -> datetime | None:
-    """An ISO 8601 instant as aware UTC, or None."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise PayloadError("invalid_payload", f"not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def _eligible_spend(data: dict, eligible: str, status: str) -> Decimal:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import requests
 
-from integrations.common import ApiError, PermanentError, RetryableError
+from integrations.common import ApiError, PermanentError, RetryableError, parse_retry_after  # noqa: F401
 
 LOGIN_PATH = "/authentication/v1/authentication/login"
 ORDER_PATH = "/orders/v2/orders/{guid}"
@@ -246,17 +246,6 @@ def toast_time(moment: datetime, *, round_up: bool = False) -> str:
     if round_up and moment.microsecond % 1000:
         moment += timedelta(microseconds=1000 - moment.microsecond % 1000)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """A ``Retry-After`` given in seconds; None for an HTTP-date or garbage (the job's backoff decides)."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _token_ttl(expires_in: float) -> float:

@@ -7,10 +7,10 @@ as Python ints or strings.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from integrations.common import PayloadError, loads  # noqa: F401  (part of this module's interface)
+from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order
 
@@ -129,19 +129,6 @@ def needs_lookup(order_json: dict) -> bool:
         if not all(_text(customer.get(field)) for field in ("phone", "firstName", "lastName")):
             return True
     return False
-
-
-def parse_time(value) -> datetime | None:
-    """A Toast ISO 8601 instant (``2026-06-01T10:00:00.000+0000``) as aware UTC, or None."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise PayloadError("invalid_payload", f"not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def _line(selection: dict, index: int) -> Line:
