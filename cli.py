@@ -113,21 +113,21 @@ def rebuild_ledger(fix: bool) -> None:
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", default=None)
-def worker(burst: bool, name: str | None) -> None:
+@click.option("--fork", is_flag=True, help="Run each job in a forked work horse (RQ's HerokuWorker) for isolation.")
+def worker(burst: bool, name: str | None, fork: bool) -> None:
     """Run an RQ worker on every Punchcard queue, with RQ's scheduler for retries.
 
-    SIGTERM shuts it down warm: the job in flight gets up to 20 s to finish, inside Heroku's 30 s.
+    Jobs run in the worker process unless ``--fork``. SIGTERM shuts it down warm: the job in
+    flight gets up to 20 s to finish, inside Heroku's 30 s (workers/runner.py).
     """
-    from rq.worker import HerokuWorker
-
     from workers.queues import QUEUES
+    from workers.runner import build_worker
 
-    dispatcher = runtime.current().dispatcher
-    # Heroku sends SIGTERM to every process of the dyno, the work horse included. RQ's default
-    # Worker leaves the horse on SIGTERM's default action, so the job in flight died at once
-    # (a failed attempt, or a lost run for jobs without retries). HerokuWorker's horse ignores
-    # SIGTERM; on the parent's warm shutdown it has imminent_shutdown_delay seconds to finish, then
-    # the job fails cleanly (and is retried) before Heroku's SIGKILL at 30 s.
-    rq_worker = HerokuWorker([dispatcher.queue(q) for q in QUEUES], connection=dispatcher.connection, name=name)
-    rq_worker.imminent_shutdown_delay = 20
+    rt = runtime.current()
+    if fork:
+        # Each horse would otherwise initialise the dialect on its first connect (-17% per job).
+        rt.db.engine.connect().close()
+        rt.db.engine.dispose()
+    dispatcher = rt.dispatcher
+    rq_worker = build_worker([dispatcher.queue(q) for q in QUEUES], dispatcher.connection, name=name, fork=fork)
     rq_worker.work(burst=burst, with_scheduler=True, logging_level=settings_module.load().log_level)

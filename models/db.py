@@ -87,7 +87,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _guard_against_fork(engine: Engine) -> None:
-    """RQ forks a work horse per job: a pooled connection must never cross a fork.
+    """A pooled connection must never cross a fork (``flask worker --fork``, RQ's scheduler process).
 
     This is SQLAlchemy's documented recipe for pools and os.fork().
     """

@@ -1,0 +1,96 @@
+"""The in-process worker's shutdown contract, on a real Redis and a real worker process.
+
+SIGTERM lets the job in flight finish; past the deadline the job fails cleanly and RQ retries it;
+an idle worker stops at once. (tests/faults drives the same contract through ``flask worker``.)
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from redis import Redis
+from rq import Queue, Retry
+from rq.job import JobStatus
+
+from support import ROOT
+
+QUEUE = "shutdown-test"
+WORKER = """
+import sys
+from redis import Redis
+from rq import Queue
+from workers.runner import InProcessWorker
+
+InProcessWorker.imminent_shutdown_delay = float(sys.argv[2])
+connection = Redis.from_url(sys.argv[1])
+worker = InProcessWorker([Queue(sys.argv[3], connection=connection)], connection=connection)
+worker.work(logging_level="INFO")
+"""
+
+
+@pytest.fixture
+def start_worker(redis_conn, redis_url, tmp_path):
+    procs = []
+
+    def start(delay: float) -> tuple[subprocess.Popen, object]:
+        log = open(tmp_path / f"worker-{len(procs)}.log", "w+")
+        proc = subprocess.Popen([sys.executable, "-c", WORKER, redis_url, str(delay), QUEUE], cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc, log
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def started(job, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while job.get_status() != JobStatus.STARTED:
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.05)
+
+
+def enqueue_sleep(redis_conn: Redis, seconds: float):
+    return Queue(QUEUE, connection=redis_conn).enqueue("time.sleep", seconds, retry=Retry(max=1), job_timeout=120)
+
+
+def test_sigterm_lets_the_job_in_flight_finish_then_the_worker_exits_cleanly(redis_conn, start_worker):
+    job = enqueue_sleep(redis_conn, 1.5)
+    proc, _ = start_worker(delay=10)
+    started(job)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    assert job.get_status() == JobStatus.FINISHED
+
+
+def test_a_job_still_running_at_the_deadline_fails_cleanly_and_is_queued_for_its_retry(redis_conn, start_worker):
+    job = enqueue_sleep(redis_conn, 60)
+    waiting = enqueue_sleep(redis_conn, 0)
+    proc, log = start_worker(delay=1)
+    started(job)
+    stopped_at = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    assert time.monotonic() - stopped_at < 10
+    job.refresh()
+    assert job.get_status() == JobStatus.QUEUED and job.retries_left == 0  # failed once, queued again
+    assert waiting.get_status() == JobStatus.QUEUED  # the backlog stays for the next worker
+    log.seek(0)
+    output = log.read()
+    assert "warm shut down requested" in output and "ShutDownImminentException" in output
+
+
+def test_an_idle_worker_stops_at_once_on_sigterm(redis_conn, start_worker):
+    proc, log = start_worker(delay=10)
+    deadline = time.monotonic() + 20
+    while "Listening on" not in open(log.name).read():
+        assert time.monotonic() < deadline and proc.poll() is None, open(log.name).read()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=5) == 0
