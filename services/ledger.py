@@ -169,9 +169,12 @@ def refresh_tier(session: Session, member: Member) -> None:
 
 
 def tier_rules(session: Session, merchant_id: int) -> list[TierRule]:
-    """The merchant's active tiers as pure rules."""
-    rows = session.execute(select(Tier).where(Tier.merchant_id == merchant_id, Tier.active)).scalars()
-    return [TierRule(t.name, t.min_lifetime_points, t.multiplier) for t in rows]
+    """The merchant's active tiers as pure rules, read once per session (a settle needs them twice)."""
+    cache = session.info.setdefault("tier_rules", {})
+    if merchant_id not in cache:
+        rows = session.execute(select(Tier).where(Tier.merchant_id == merchant_id, Tier.active)).scalars()
+        cache[merchant_id] = [TierRule(t.name, t.min_lifetime_points, t.multiplier) for t in rows]
+    return cache[merchant_id]
 
 
 def multiplier_for(session: Session, member: Member) -> Decimal:
