@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 import settings as settings_module
 from services import runtime
+from workers.queues import QUEUES
 from services.merchant_config import ConfigError, load_config_file
 
 merchants = AppGroup("merchants", help="Merchant onboarding from the config file.")
@@ -114,13 +115,14 @@ def rebuild_ledger(fix: bool) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", default=None)
 @click.option("--fork", is_flag=True, help="Run each job in a forked work horse (RQ's HerokuWorker) for isolation.")
-def worker(burst: bool, name: str | None, fork: bool) -> None:
+@click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUES),
+              help="Listen only on this queue (repeatable); default: all three, in priority order.")
+def worker(burst: bool, name: str | None, fork: bool, queues: tuple[str, ...]) -> None:
     """Run an RQ worker on every Punchcard queue, with RQ's scheduler for retries.
 
     Jobs run in the worker process unless ``--fork``. SIGTERM shuts it down warm: the job in
     flight gets up to 20 s to finish, inside Heroku's 30 s (workers/runner.py).
     """
-    from workers.queues import QUEUES
     from workers.runner import build_worker
 
     rt = runtime.current()
@@ -129,5 +131,6 @@ def worker(burst: bool, name: str | None, fork: bool) -> None:
         rt.db.engine.connect().close()
         rt.db.engine.dispose()
     dispatcher = rt.dispatcher
-    rq_worker = build_worker([dispatcher.queue(q) for q in QUEUES], dispatcher.connection, name=name, fork=fork)
+    listened = [q for q in QUEUES if not queues or q in queues]  # always in priority order
+    rq_worker = build_worker([dispatcher.queue(q) for q in listened], dispatcher.connection, name=name, fork=fork)
     rq_worker.work(burst=burst, with_scheduler=True, logging_level=settings_module.load().log_level)

@@ -33,6 +33,7 @@ class InProcessWorker(SimpleWorker):
     def handle_warm_shutdown_request(self) -> None:
         """On the first SIGTERM or SIGINT: let the job in flight finish, but not past the delay."""
         if self.get_state() != WorkerStatus.BUSY:
+            self.log.info("Worker %s: warm shut down requested, no job in flight", self.name)
             return
         self.log.info("Worker %s: warm shut down requested; the job in flight has %d s to finish",
                       self.name, self.imminent_shutdown_delay)

@@ -1,10 +1,11 @@
-"""The in-process worker's shutdown contract, on a real Redis and a real worker process.
+"""The worker process on a real Redis: its shutdown contract, and ``flask worker --queue``.
 
 SIGTERM lets the job in flight finish; past the deadline the job fails cleanly and RQ retries it;
 an idle worker stops at once. (tests/faults drives the same contract through ``flask worker``.)
 """
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.job import JobStatus
 
-from support import ROOT
+from support import ROOT, TEST_ENV
 
 QUEUE = "shutdown-test"
 WORKER = """
@@ -94,3 +95,25 @@ def test_an_idle_worker_stops_at_once_on_sigterm(redis_conn, start_worker):
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=5) == 0
+
+
+def flask_worker(redis_url: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("MERCHANTS_CONFIG", "DATABASE_URL", "FLASK_APP")}
+    env.update(TEST_ENV, DATABASE_URL=f"sqlite:///{tmp_path}/punchcard.db", REDIS_URL=redis_url, LOG_LEVEL="INFO")
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_worker_started_with_queue_listens_only_on_that_queue(redis_conn, redis_url, tmp_path):
+    tagging = Queue("integrations", connection=redis_conn).enqueue("time.sleep", 0)
+    settling = Queue("webhooks", connection=redis_conn).enqueue("time.sleep", 0)
+    done = flask_worker(redis_url, tmp_path, "--queue", "integrations")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert tagging.get_status() == JobStatus.FINISHED
+    assert settling.get_status() == JobStatus.QUEUED
+
+
+def test_an_unknown_queue_is_refused_before_the_worker_starts(redis_url, tmp_path):
+    done = flask_worker(redis_url, tmp_path, "--queue", "webhook")
+    assert done.returncode == 2
+    assert "'webhook' is not one of 'webhooks', 'integrations', 'maintenance'" in done.stderr
