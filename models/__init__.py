@@ -1,6 +1,6 @@
 """Tables, sessions and the metadata that migrations target."""
 from models.base import Base, metadata
-from models.db import Database
+from models.db import Database, insert_unless_exists
 from models.tables import (
     ApiKey,
     Delivery,
@@ -19,5 +19,5 @@ from models.tables import (
 
 __all__ = [
     "ApiKey", "Base", "Database", "Delivery", "IdempotentRequest", "LedgerEntry", "Member", "Merchant",
-    "LoyaltyTransaction", "OrderAccount", "PrivacyRequest", "Redemption", "Reward", "Tier", "ToastRestaurant", "metadata",
+    "LoyaltyTransaction", "OrderAccount", "PrivacyRequest", "Redemption", "Reward", "Tier", "ToastRestaurant", "insert_unless_exists", "metadata",
 ]

@@ -13,19 +13,20 @@ from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.orm import Session
 
 from integrations.shopify import signature as shopify_signature
 from integrations.toast import signature as toast_signature
-from models import Delivery, Merchant
+from models import Delivery, Merchant, insert_unless_exists
 from services import merchant_lookup
 from services.errors import Unauthorized, Unavailable
 from services.runtime import QueueUnavailable, Runtime
 
 log = logging.getLogger(__name__)
 PROCESS_JOB = "process_delivery"
+DEDUPE_KEY = ("merchant_id", "provider", "delivery_id")  # the deliveries table's unique key
 
 
 @dataclass(frozen=True)
@@ -114,22 +115,18 @@ def _store(rt: Runtime, inbound: Inbound) -> tuple[Receipt, bool]:
             raise Unauthorized("UNKNOWN_MERCHANT", "No merchant is configured for this delivery.")
         if not provider.verify(merchant, inbound):
             raise Unauthorized("INVALID_SIGNATURE", "The signature does not match the body.")
-        delivery = _new_delivery(merchant, inbound, rt.clock())
-        try:
-            with session.begin_nested():
-                session.add(delivery)
-                session.flush()
-        except IntegrityError:
+        delivery = insert_unless_exists(session, Delivery, _new_delivery(merchant, inbound, rt.clock()), DEDUPE_KEY)
+        if delivery is None:
             return _repeat(session, merchant, inbound)
         return Receipt(delivery.id, False, delivery.status), delivery.status == "received"
 
 
-def _new_delivery(merchant: Merchant, inbound: Inbound, now: datetime) -> Delivery:
+def _new_delivery(merchant: Merchant, inbound: Inbound, now: datetime) -> dict:
     error = inbound.json_error if inbound.parsed else _json_error(inbound.body)
     status = "failed" if error else "received"
-    return Delivery(merchant_id=merchant.id, provider=inbound.provider, topic=inbound.topic[:64],
-                    delivery_id=dedupe_key(inbound), event_id=inbound.event_id, triggered_at=inbound.triggered_at,
-                    received_at=now, body=inbound.body, headers=inbound.headers, status=status, error=error)
+    return dict(merchant_id=merchant.id, provider=inbound.provider, topic=inbound.topic[:64],
+                delivery_id=dedupe_key(inbound), event_id=inbound.event_id, triggered_at=inbound.triggered_at,
+                received_at=now, body=inbound.body, headers=inbound.headers, status=status, error=error)
 
 
 def _json_error(body: bytes) -> str | None:

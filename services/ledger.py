@@ -48,12 +48,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loyalty import lots
 from loyalty.tiers import TierRule, tier_for
-from models import LedgerEntry, Member, Merchant, Tier
+from models import LedgerEntry, Member, Merchant, Tier, insert_unless_exists
 from models.tables import PointLot
 from services import ledger_lots
 
@@ -95,30 +94,27 @@ def post(session: Session, member: Member, posting: Posting, now: datetime) -> L
     what is spendable; the rest is recorded as the entry's ``shortfall``.
     """
     activate_due(session, member, now)
-    entry = _entry(session, member, posting, now)
-    try:
-        with session.begin_nested():
-            session.add(entry)
-            session.flush()
-    except IntegrityError:
+    entry = insert_unless_exists(session, LedgerEntry, _entry(session, member, posting, now),
+                                 ("merchant_id", "business_key"))
+    if entry is None:
         return None
     _apply(session, member, entry)
     ledger_lots.book(session, member, entry)
     return entry
 
 
-def _entry(session: Session, member: Member, posting: Posting, now: datetime) -> LedgerEntry:
+def _entry(session: Session, member: Member, posting: Posting, now: datetime) -> dict:
     status, activates_at, expires_at = posting.status, posting.activates_at, posting.expires_at
     points, shortfall = posting.points, 0
     if points > 0 and posting.reverses_id is None:
         status, activates_at, expires_at = _schedule(session, member, posting, now)
     elif points < 0 and status != "PENDING" and -points > member.points:
         points, shortfall = -member.points, -points - member.points
-    return LedgerEntry(merchant_id=member.merchant_id, member_id=member.id, business_key=posting.key,
-                       type=posting.type, status=status, channel=posting.channel, points=points,
-                       shortfall=shortfall, reference=posting.reference, reverses_id=posting.reverses_id,
-                       idempotency_key=posting.idempotency_key, created_at=now, activates_at=activates_at,
-                       expires_at=expires_at)
+    return dict(merchant_id=member.merchant_id, member_id=member.id, business_key=posting.key,
+                type=posting.type, status=status, channel=posting.channel, points=points,
+                shortfall=shortfall, reference=posting.reference, reverses_id=posting.reverses_id,
+                idempotency_key=posting.idempotency_key, created_at=now, activates_at=activates_at,
+                expires_at=expires_at)
 
 
 def _schedule(session: Session, member: Member, posting: Posting, now: datetime):
