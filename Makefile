@@ -21,5 +21,6 @@ test: $(STAMP)
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
 
+# The benchmarks (BENCHMARKS.md); BENCH=ingest,worker,inquire,ledger runs a subset. wrk: apt-get install wrk.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)

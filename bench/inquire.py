@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -90,6 +91,8 @@ def run(requests_count: int = 2000, rewards: int = 1000, selections: int = 50) -
             web.terminate()
             web.wait(timeout=30)
         redis.terminate()
+        redis.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _measure(base: str, count: int, open_check: dict, rewards: int, selections: int) -> dict:
