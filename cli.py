@@ -12,8 +12,8 @@ from flask.cli import AppGroup
 
 import settings as settings_module
 from services import runtime
-from workers.queues import QUEUES
 from services.merchant_config import ConfigError, load_config_file
+from workers.queues import QUEUES
 
 merchants = AppGroup("merchants", help="Merchant onboarding from the config file.")
 db = AppGroup("db", help="Database migrations.")

@@ -19,5 +19,6 @@ from models.tables import (
 
 __all__ = [
     "ApiKey", "Base", "Database", "Delivery", "IdempotentRequest", "LedgerEntry", "Member", "Merchant",
-    "LoyaltyTransaction", "OrderAccount", "PrivacyRequest", "Redemption", "Reward", "Tier", "ToastRestaurant", "insert_unless_exists", "metadata",
+    "LoyaltyTransaction", "OrderAccount", "PrivacyRequest", "Redemption", "Reward", "Tier", "ToastRestaurant",
+    "insert_unless_exists", "metadata",
 ]
