@@ -22,6 +22,7 @@ import requests
 
 from datetime import datetime, timezone
 
+from bench.stack import wait_until_up
 from devtools.services import free_port, start_redis
 from settings import normalize_database_url
 
@@ -85,6 +86,7 @@ def run(requests_count: int = 2000, rewards: int = 1000, selections: int = 50) -
                            capture_output=True)
         web = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
                                 "app:create_app()"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+        wait_until_up(f"http://127.0.0.1:{port}", web, "/healthz")
         return _measure(f"http://127.0.0.1:{port}", requests_count, check(selections, rng), rewards, selections)
     finally:
         if web:
@@ -97,7 +99,6 @@ def run(requests_count: int = 2000, rewards: int = 1000, selections: int = 50) -
 
 def _measure(base: str, count: int, open_check: dict, rewards: int, selections: int) -> dict:
     session = requests.Session()
-    _wait(session, base)
     member = _post(session, base, "LOYALTY_SIGNUP", {"signupTransactionInformation": {"phone": "4155550134"}})
     member_id = member.json()["signupResponse"]["loyaltyIdentifier"]
     _grant(member_id)  # enough points that every reward of the catalogue is available: the worst case
@@ -135,12 +136,3 @@ def _post(session, base, kind, body):
     return session.post(f"{base}/webhooks/toast/loyalty", json=body, headers=headers, timeout=10)
 
 
-def _wait(session, base):
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if session.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError("the app did not become healthy")

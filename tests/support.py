@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -51,3 +52,15 @@ merchants:
     program: {points_per_currency_unit: 1}
     shopify: {shop_domain: other-bakery.myshopify.com, webhook_secret: other-secret}
 """
+
+
+def wait_for(predicate, timeout: float = 20, interval: float = 0.1, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy, and return that; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout:.0f}s")
+        time.sleep(interval)

@@ -106,17 +106,6 @@ class Stack:
 
 
 
-def wait_for(predicate, timeout: float = 20, interval: float = 0.1):
-    """Poll ``predicate`` until it returns a truthy value; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met within %.0fs" % timeout)
-
-
 def signed_post(stack: Stack, topic: str, payload: dict, webhook_id: str | None = None) -> requests.Response:
     """POST a delivery to the running app exactly as Shopify signs it."""
     from factories import encode, shopify_headers

@@ -10,7 +10,7 @@ import psutil
 import pytest
 import requests
 
-from e2e_stack import wait_for
+from support import wait_for
 from devtools.services import free_port
 from support import ROOT
 

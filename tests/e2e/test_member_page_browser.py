@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from e2e_stack import signed_post, wait_for
+from e2e_stack import signed_post
+from support import wait_for
 from factories import shopify_order
 from support import TEST_ENV
 

@@ -6,7 +6,8 @@ import random
 import requests
 
 from support import TEST_ENV
-from e2e_stack import signed_post, wait_for
+from e2e_stack import signed_post
+from support import wait_for
 from factories import shopify_order, shopify_refund
 
 KEY = {"X-API-Key": TEST_ENV["DEMO_CAFE_API_KEY"]}

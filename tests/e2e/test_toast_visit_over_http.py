@@ -6,7 +6,7 @@ import uuid
 
 import requests
 
-from e2e_stack import wait_for
+from support import wait_for
 from support import TEST_ENV
 from toast_factories import toast_body, toast_check, toast_envelope, toast_headers, toast_order, toast_selection
 

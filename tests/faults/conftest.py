@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -36,7 +35,7 @@ from sqlalchemy import func, select
 
 from devtools.services import TempPostgres, free_port, postgres_bindir, start_redis
 from factories import encode, shopify_headers
-from support import ROOT, TEST_ENV
+from support import ROOT, TEST_ENV, wait_for
 
 BIN = Path(sys.executable).parent
 MARK = "PUNCHCARD_FAULTS_RUN"
@@ -59,18 +58,6 @@ merchants:
       shop_domain: demo-cafe.myshopify.com
       webhook_secret: ${DEMO_CAFE_SHOPIFY_SECRET}
 """
-
-
-def wait_for(predicate, timeout: float = 20, interval: float = 0.1, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout:.0f}s")
-        time.sleep(interval)
 
 
 def _interrupt(signum, frame):
