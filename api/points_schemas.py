@@ -142,6 +142,8 @@ class TransactionOut(BaseModel):
     reverses_id: str | None = None
     type: str
     points: int
+    shortfall: int = Field(0, description="Points a reversal could not take back (already spent); owed by the "
+                                           "member and collected from the next points that come back")
     status: str
     channel: str
     reference: str | None = None

@@ -49,10 +49,15 @@ class Line:
 
 @dataclass(frozen=True)
 class Refund:
-    """A refund of part of an order's eligible spend."""
+    """A refund of part of an order: the refunded lines' ``amount`` (their subtotal) and the ``tax`` on them.
+
+    Shipping is never part of it. What the refund takes back is measured on
+    the order's own basis (``loyalty.points.refunded_spend``).
+    """
 
     key: str
     amount: Decimal
+    tax: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,11 @@ class Order:
     """One accountable order state: a Shopify order or a Toast check.
 
     ``key`` is the business key (``shopify:order:<id>``); ``eligible_spend`` is
-    what earns points in this state (0 when it is not paid); ``cancelled`` is
-    final: a cancelled or voided order never earns again.
+    what earns points in this state (0 when it is not paid) on the merchant's
+    configured basis, ``spend_by_basis`` the same under every basis the
+    provider knows (``subtotal``, ``total``), so that an order keeps the basis
+    it first earned on; ``cancelled`` is final: a cancelled or voided order
+    never earns again. ``taxes_included`` is the shop's pricing (None: unknown).
     """
 
     key: str
@@ -73,3 +81,10 @@ class Order:
     currency: str | None = None
     lines: tuple[Line, ...] = ()
     refunds: tuple[Refund, ...] = field(default=())
+    spend_by_basis: tuple[tuple[str, Decimal], ...] = ()
+    spend_basis: str | None = None
+    taxes_included: bool | None = None
+
+    def spend_on(self, basis: str | None) -> Decimal:
+        """Eligible spend of this state on ``basis`` (the configured one when None or unknown)."""
+        return dict(self.spend_by_basis).get(basis, self.eligible_spend) if basis else self.eligible_spend

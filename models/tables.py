@@ -108,6 +108,9 @@ class Member(Base):
     pending_points: Mapped[int] = mapped_column(BigInteger, default=0)
     held_points: Mapped[int] = mapped_column(BigInteger, default=0)
     lifetime_earned: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Points reversals could not take back (already spent), collected from the first points
+    # that come back to the member (services/ledger.py, "shortfalls").
+    owed_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     tier: Mapped[str | None] = mapped_column(String(100), nullable=True)
     extra: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -146,12 +149,23 @@ class OrderAccount(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     order_key: Mapped[str] = mapped_column(String(255))
-    member_id: Mapped[str | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    member_id: Mapped[str | None] = mapped_column(ForeignKey("members.id"), nullable=True, index=True)
     last_modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     eligible_spend: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # The pricing in force when the order first earned; every later state is priced by it
+    # (ledger.md: a config change applies to orders that first earn after it). None until then.
     multiplier: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    rounding: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    spend_basis: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # From the order payloads: refunds of a tax-inclusive shop are measured without tax.
+    taxes_included: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # A POS reversal (Toast LOYALTY_REVERSE of an ACCRUE): holds 0 until a later state earns again.
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     earned: Mapped[int] = mapped_column(BigInteger, default=0)
-    refunds: Mapped[dict] = mapped_column(JSON, default=dict)  # refund id -> amount (str)
+    # refund key -> {"subtotal", "tax"} as decimal strings (a plain string: an amount recorded before
+    # refunds kept their tax apart, already measured on the subtotal basis)
+    refunds: Mapped[dict] = mapped_column(JSON, default=dict)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     held: Mapped[int] = mapped_column(BigInteger, default=0)  # net points actually posted
     shortfall: Mapped[int] = mapped_column(BigInteger, default=0)  # reversals that found no points

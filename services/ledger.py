@@ -10,7 +10,9 @@ recomputes them this way, services/ledger_rebuild.py):
   points when posted; what undoes it is another entry);
 - ``held_points``: minus the sum of the ``HELD`` entries;
 - ``lifetime_earned``: ACCRUAL and ADDITION, minus negative REVERSALs (the
-  reversals of earnings), replayed in order and never below zero.
+  reversals of earnings), replayed in order and never below zero;
+- ``owed_points``: the entries' shortfalls less what ``collect:`` entries
+  took back (services/ledger_owed.py).
 
 Every credit opens a lot (services/ledger_lots.py) unless it gives a debit
 back, which restores that debit's lots; every debit takes lots
@@ -54,7 +56,7 @@ from loyalty import lots
 from loyalty.tiers import TierRule, tier_for
 from models import LedgerEntry, Member, Merchant, Tier, insert_unless_exists
 from models.tables import PointLot
-from services import ledger_lots
+from services import ledger_lots, ledger_owed
 
 EARNING_TYPES = {"ACCRUAL", "ADDITION"}  # count toward lifetime points; pending during program.pending_days
 CANCELLABLE = {"ACCRUAL", "ADDITION", "REMOVAL", "REDEMPTION", "HOLD"}
@@ -100,6 +102,10 @@ def post(session: Session, member: Member, posting: Posting, now: datetime) -> L
         return None
     _apply(session, member, entry)
     ledger_lots.book(session, member, entry)
+    ledger_owed.owe(member, entry)
+    if ledger_owed.gives_back(entry) and member.owed_points > 0:
+        # Points coming back pay what the member owes before they can be spent.
+        ledger_owed.collect(session, member, entry, now, post)
     return entry
 
 

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import LedgerEntry, Member
-from services import ledger
+from services import ledger, ledger_owed
 from services.members import lock
 from services.runtime import Runtime
 
-BALANCES = ("points", "pending_points", "held_points", "lifetime_earned")
+BALANCES = ("points", "pending_points", "held_points", "lifetime_earned", "owed_points")
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,11 @@ class Difference:
 
 
 def balances(entries: Iterable) -> dict[str, int]:
-    """The balances that entries (in ``seq`` order, with ``type``, ``status`` and ``points``) add up to."""
+    """The balances that entries (in ``seq`` order, with ``type``, ``status``, ``points``, ``shortfall`` and
+    ``business_key``) add up to."""
+    entries = list(entries)
     totals = dict.fromkeys(BALANCES, 0)
+    totals["owed_points"] = ledger_owed.owed_from(entries)
     for entry in entries:
         totals["pending_points" if entry.status == "PENDING" else "points"] += entry.points
         if entry.status == "HELD":
@@ -43,7 +46,8 @@ def balances(entries: Iterable) -> dict[str, int]:
 
 def rebuilt(session: Session, member_id: str) -> dict[str, int]:
     """The member's balances recomputed from its entries."""
-    rows = session.execute(select(LedgerEntry.type, LedgerEntry.status, LedgerEntry.points)
+    rows = session.execute(select(LedgerEntry.type, LedgerEntry.status, LedgerEntry.points, LedgerEntry.shortfall,
+                                  LedgerEntry.business_key)
                            .where(LedgerEntry.member_id == member_id).order_by(LedgerEntry.seq)).all()
     return balances(rows)
 

@@ -11,8 +11,8 @@ How it is done, and why:
   settled (committed, rolled back, expired) on the target by whoever
   settles it, so a redemption or temporary transaction in flight survives
   the merge. Pending points likewise activate on the target.
-- The stored balances (spendable, pending, held, lifetime) are added to the
-  target's; its tier is recomputed (never down).
+- The stored balances (spendable, pending, held, lifetime, owed) are added
+  to the target's; its tier is recomputed (never down).
 - Links (Shopify customer, external id, email, phone, wallet) that the
   target lacks move to it; the rest are released from the source, so no
   closed membership blocks an identity. The source is closed as ``MERGED``
@@ -30,7 +30,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from models import Member, metadata
 from services import ledger
 
-_BALANCES = ("points", "pending_points", "held_points", "lifetime_earned")
+_BALANCES = ("points", "pending_points", "held_points", "lifetime_earned", "owed_points")
 _LINKS = ("shopify_customer_id", "external_user_id", "email", "phone", "wallet_address")
 
 

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from loyalty import lots
 from loyalty.points import points_for_spend
-from models import LedgerEntry, Member, Redemption, Tier
+from models import LedgerEntry, Member, OrderAccount, Redemption, Tier
 from models.base import new_id
-from services import ledger, ledger_views
+from services import ledger, ledger_views, orders
 from services.errors import BadRequest, NotFound, Unprocessable
 from services.idempotency import Answer, run_once
 from services.members import lock
@@ -62,8 +62,9 @@ def tiers(rt: Runtime, merchant_id: int) -> list[dict]:
 
 def render(entry: LedgerEntry) -> dict:
     """A ledger entry as the partner API shows a transaction."""
-    return {"id": entry.id, "type": entry.type, "points": entry.points, "status": entry.status,
-            "channel": entry.channel, "reference": entry.reference, "created_at": epoch(entry.created_at),
+    return {"id": entry.id, "type": entry.type, "points": entry.points, "shortfall": entry.shortfall,
+            "status": entry.status, "channel": entry.channel, "reference": entry.reference,
+            "created_at": epoch(entry.created_at),
             "activates_at": epoch(entry.activates_at), "expires_at": epoch(entry.expires_at),
             "idempotency_key": entry.idempotency_key, "reverses_id": entry.reverses_id}
 
@@ -233,8 +234,17 @@ def rollback(rt: Runtime, merchant_id: int, transaction_id: str, key: str | None
 
 
 def cancel(rt: Runtime, merchant_id: int, transaction_id: str, key: str | None = None) -> Answer:
-    """Cancel a committed transaction by a reversing entry (201); a second cancel answers that entry (200)."""
-    return _lifecycle(rt, merchant_id, transaction_id, key, "cancel", _cancel)
+    """Cancel a committed transaction by a reversing entry (201); a second cancel answers that entry (200).
+
+    Cancelling an order's accrual cancels the order (ledger.md): it holds 0
+    from then on, and its later states, refunds and voids post nothing more.
+    """
+    def write(session: Session) -> Answer:
+        account = _order_account(session, merchant_id, transaction_id)  # accounts lock before members
+        member, entry = _locked_entry(session, merchant_id, transaction_id)
+        return _cancel(session, member, entry, rt.clock(), account)
+
+    return run_once(rt, merchant_id, key, {"operation": "cancel", "transaction": transaction_id}, write)
 
 
 def _lifecycle(rt: Runtime, merchant_id: int, transaction_id: str, key: str | None, operation: str, act) -> Answer:
@@ -266,14 +276,19 @@ def _rollback(session: Session, member: Member, entry: LedgerEntry, now: datetim
     raise Unprocessable("TRANSACTION_NOT_HELD", f"This transaction is {entry.status}; cancel it instead.")
 
 
-def _cancel(session: Session, member: Member, entry: LedgerEntry, now: datetime) -> Answer:
+def _cancel(session: Session, member: Member, entry: LedgerEntry, now: datetime,
+            account: OrderAccount | None = None) -> Answer:
     if _redemption_of(session, entry) is not None:
         raise Unprocessable("TRANSACTION_BELONGS_TO_REDEMPTION", "Void the redemption instead.")
     if entry.status == "CANCELED":
         previous = _reversal_of(session, entry)
         if previous is not None:
             return _answer(200, previous, member)
-    back = ledger.cancel(session, member, entry, key=f"api:cancel:{entry.id}", channel=CHANNEL, now=now)
+    key = f"api:cancel:{entry.id}"
+    if account is not None:
+        back = orders.cancel_order_entry(session, account, member, entry, key=key, channel=CHANNEL, now=now)
+    else:
+        back = ledger.cancel(session, member, entry, key=key, channel=CHANNEL, now=now)
     if back is None:
         raise Unprocessable("TRANSACTION_NOT_CANCELLABLE",
                             f"A {entry.type} transaction that is {entry.status} cannot be canceled.")
@@ -303,6 +318,13 @@ def _reversal_of(session: Session, entry: LedgerEntry) -> LedgerEntry | None:
 
 def _locked_member(session: Session, merchant_id: int, member_id: str) -> Member:
     return lock(session, get_member(session, merchant_id, member_id).id)
+
+
+def _order_account(session: Session, merchant_id: int, transaction_id: str) -> OrderAccount | None:
+    """The locked account of the order whose accrual ``transaction_id`` is, if it is one (unlocked peek first)."""
+    entry = session.execute(select(LedgerEntry).where(LedgerEntry.id == transaction_id,
+                                                      LedgerEntry.merchant_id == merchant_id)).scalar_one_or_none()
+    return orders.order_entry_account(session, entry) if entry is not None else None
 
 
 def _locked_entry(session: Session, merchant_id: int, transaction_id: str) -> tuple[Member, LedgerEntry]:

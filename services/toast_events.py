@@ -6,12 +6,13 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrations.toast import orders as payloads
 from integrations.toast.client import ToastPermanentError, ToastRetryableError
 from loyalty.identity import region_for_currency
-from models import Delivery, Merchant
+from models import Delivery, LoyaltyTransaction, Merchant
 from services import deliveries
 from services.deliveries import Outcome
 from services.errors import RetryLater
@@ -40,17 +41,30 @@ def order_updated(session: Session, merchant: Merchant, delivery: Delivery, now:
 
 
 def loyalty_accrue(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
-    """The POS's LOYALTY_ACCRUE: the check is paid; it earns on the same key as the order webhook."""
+    """The POS's LOYALTY_ACCRUE: the check is paid; it earns on the same key as the order webhook.
+
+    A new ACCRUE earns again on a check the POS reversed earlier; one that the
+    POS reversed before the worker reached it earns nothing.
+    """
+    if _reversed(session, merchant.id, delivery):
+        return Outcome(status="ignored", note="reversed by LOYALTY_REVERSE before it was settled")
     info = json.loads(delivery.body).get("checkTransactionInformation") or {}
     check_json = info.get("check") or {}
     order = payloads.parse_check({**check_json, "paymentStatus": check_json.get("paymentStatus") or "CLOSED"},
                                  region=region_for_currency(merchant.currency),
                                  fallback_time=delivery.received_at)
     order = replace(order, identity=replace(order.identity, member_id=str(info["loyaltyIdentifier"])))
-    settle(session, merchant, order, "toast_loyalty", now)
+    settle(session, merchant, order, "toast_loyalty", now, revives=True)
     if order.paid and not order.cancelled:
         commit_check_redemptions(session, merchant.id, check_json["guid"], [], now)
     return Outcome()
+
+
+def _reversed(session: Session, merchant_id: int, delivery: Delivery) -> bool:
+    guid = delivery.delivery_id.removeprefix("loyalty:")
+    return bool(session.execute(select(LoyaltyTransaction.id).where(
+        LoyaltyTransaction.merchant_id == merchant_id, LoyaltyTransaction.transaction_guid == guid,
+        LoyaltyTransaction.transaction_type == ACCRUE_TOPIC, LoyaltyTransaction.reversed.is_(True))).first())
 
 
 def _checks(order_json: dict) -> list[dict]:

@@ -11,8 +11,10 @@ from decimal import Decimal, InvalidOperation
 from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order, Refund
+from loyalty.points import paid_share
 
 EARNING_STATUSES = {"paid", "partially_paid", "partially_refunded", "refunded"}
+BASES = ("subtotal", "total")  # merchants.md shopify.eligible_spend
 
 
 def order_key(order_id) -> str:
@@ -21,30 +23,40 @@ def order_key(order_id) -> str:
 
 
 def parse_order(data: dict, *, region: str | None, eligible: str, fallback_time: datetime) -> Order:
-    """The accountable state of a Shopify order payload."""
+    """The accountable state of a Shopify order payload; ``eligible`` is the merchant's basis (subtotal | total)."""
     order_id = _required_id(data, "id")
     status = str(data.get("financial_status") or "").lower()
     paid = status in EARNING_STATUSES
+    spends = tuple((basis, _eligible_spend(data, basis, status) if paid else Decimal(0)) for basis in BASES)
     return Order(
         key=order_key(order_id),
         modified_at=parse_time(data.get("updated_at")) or fallback_time,
-        eligible_spend=_eligible_spend(data, eligible, status) if paid else Decimal(0),
+        eligible_spend=dict(spends)[eligible],
         paid=paid,
         cancelled=bool(data.get("cancelled_at")) or status == "voided",
         identity=parse_identity(data, region=region),
         currency=data.get("currency"),
         lines=tuple(_line(item) for item in data.get("line_items") or ()),
         refunds=tuple(parse_refund(r)[1] for r in data.get("refunds") or ()),
+        spend_by_basis=spends,
+        spend_basis=eligible,
+        taxes_included=bool(data.get("taxes_included")) if "taxes_included" in data else None,
     )
 
 
 def parse_refund(data: dict) -> tuple[str, Refund]:
-    """(order key, refund) of a ``refunds/create`` payload or an order's ``refunds[]`` entry."""
+    """(order key, refund) of a ``refunds/create`` payload or an order's ``refunds[]`` entry.
+
+    The refunded lines' subtotals and their tax are kept apart, so the refund
+    is measured on the order's own basis; shipping refunds (order adjustments)
+    never count.
+    """
     refund_id = _required_id(data, "id")
     order_id = _required_id(data, "order_id")
-    amount = sum((_money(i.get("subtotal"), "refund_line_items.subtotal")
-                  for i in data.get("refund_line_items") or ()), Decimal(0))
-    return order_key(order_id), Refund(key=f"shopify:refund:{refund_id}", amount=amount)
+    items = [i for i in data.get("refund_line_items") or () if isinstance(i, dict)]
+    amount = sum((_money(i.get("subtotal"), "refund_line_items.subtotal") for i in items), Decimal(0))
+    tax = sum((_money(i.get("total_tax"), "refund_line_items.total_tax") for i in items), Decimal(0))
+    return order_key(order_id), Refund(key=f"shopify:refund:{refund_id}", amount=amount, tax=tax)
 
 
 def parse_identity(data: dict, *, region: str | None) -> Identity:
@@ -80,9 +92,10 @@ def wallet_address(note_attributes) -> str | None:
     return None
 
 
-def _eligible_spend(data: dict, eligible: str, status: str) -> Decimal:
-    if eligible == "total":
-        spend = _money(data.get("total_price"), "total_price")
+def _eligible_spend(data: dict, basis: str, status: str) -> Decimal:
+    total = _money(data.get("total_price"), "total_price")
+    if basis == "total":
+        spend = total
     else:
         # subtotal_price is after discounts, before shipping and tax; where prices
         # include tax, the line taxes are inside it and come out here.
@@ -90,8 +103,9 @@ def _eligible_spend(data: dict, eligible: str, status: str) -> Decimal:
         if data.get("taxes_included"):
             spend -= _line_taxes(data)
     if status == "partially_paid":
-        paid = _money(data.get("total_price"), "total_price") - _money(data.get("total_outstanding"), "total_outstanding")
-        spend = min(spend, paid)
+        # Only the paid share earns (ledger.md): eligible spend x paid / total price.
+        paid = total - _money(data.get("total_outstanding"), "total_outstanding")
+        return paid_share(max(spend, Decimal(0)), paid, total)
     return max(spend, Decimal(0))
 
 

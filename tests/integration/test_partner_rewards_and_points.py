@@ -409,7 +409,7 @@ def test_the_transactions_are_listed_newest_first_page_by_page_and_by_type(clien
     assert [t["points"] for t in removals["transactions"]] == [-5] and removals["next_cursor"] is None
     assert set(removals["transactions"][0]) == {"id", "type", "points", "status", "channel", "reference",
                                                 "created_at", "activates_at", "expires_at", "idempotency_key",
-                                                "reverses_id"}
+                                                "reverses_id", "shortfall"}
 
 
 def test_the_points_card_shows_balances_and_lifetime_buckets(client, member):

@@ -52,9 +52,17 @@ def test_prices_that_include_tax_have_the_line_taxes_taken_out():
     assert parse(payload).eligible_spend == Decimal("10.00")
 
 
-def test_a_partially_paid_order_counts_only_what_is_paid():
+def test_a_partially_paid_order_earns_on_the_paid_share_of_its_eligible_spend():
+    # 20.00 of a 48.40 total is paid: the subtotal earns in that proportion, never on tax and shipping.
     order = parse(shopify_order(subtotal="40.00", status="partially_paid", total_outstanding="28.40"))
-    assert order.eligible_spend == Decimal("20.00")
+    assert order.eligible_spend == Decimal("40.00") * Decimal("20.00") / Decimal("48.40")
+    assert dict(order.spend_by_basis)["total"] == Decimal("20.00")
+
+
+def test_a_refund_keeps_its_tax_apart_from_its_subtotal():
+    _key, refund = orders.parse_refund({"id": 9, "order_id": 1, "refund_line_items": [
+        {"subtotal": "60.00", "total_tax": "10.00"}, {"subtotal": "5.00", "total_tax": "0.83"}]})
+    assert (refund.amount, refund.tax) == (Decimal("65.00"), Decimal("10.83"))
 
 
 @pytest.mark.parametrize("status", ["pending", "authorized", "voided"])
