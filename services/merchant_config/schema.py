@@ -6,13 +6,14 @@ Messages never quote the input, so a secret can't leak through them."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time, timezone, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any, Optional
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
@@ -24,6 +25,7 @@ REWARD_TYPES = ("redemption", "discount_percent_based", "discount_value_based", 
 REDEMPTION_METHODS = ("code", "store_link", "promo_code", "achievement", "pos")
 ROUNDINGS = ("floor", "round", "ceil")
 ELIGIBLE_SPENDS = ("subtotal", "total")
+DEFAULT_TIMEZONE = "UTC"  # spec/merchants.md: "optional; UTC when omitted"
 _MAX_EPOCH_SECONDS = 10**11  # larger values are almost surely milliseconds
 
 
@@ -274,15 +276,15 @@ class RewardConfig(_Strict):
 
 
 class MerchantConfig(_Strict):
-    """One merchant. Required: slug, name, currency, timezone, program.
-    Defaults: no API keys, not on Toast, not on Shopify, no rewards.
+    """One merchant. Required: slug, name, currency, program.
+    Defaults: timezone UTC, no API keys, not on Toast, not on Shopify, no rewards.
     Reward dates without an offset (plain dates included) are read in the
     merchant's timezone, then stored in UTC."""
 
     slug: Annotated[str, _matching(r"[a-z0-9-]+", "must be lower-case letters, digits and hyphens")]
     name: Text
     currency: Annotated[str, _matching(r"[A-Z]{3}", "must be a three-letter ISO 4217 code in capitals, e.g. USD")]
-    timezone: str
+    timezone: str = DEFAULT_TIMEZONE
     api_keys: list[Secret] = Field(default_factory=list)
     program: ProgramConfig
     toast: Optional[ToastConfig] = None
@@ -292,6 +294,8 @@ class MerchantConfig(_Strict):
     @field_validator("timezone", mode="before")
     @classmethod
     def _check_timezone(cls, value: Any) -> str:
+        if value is None:  # `timezone:` left empty, as if omitted
+            return DEFAULT_TIMEZONE
         if _zone(value) is None:
             raise _fail("must be an IANA time zone such as America/New_York")
         return value
@@ -299,7 +303,7 @@ class MerchantConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _localize_reward_dates(cls, data: Any) -> Any:
-        zone = _zone(data.get("timezone")) if isinstance(data, dict) else None
+        zone = _zone(data.get("timezone") or DEFAULT_TIMEZONE) if isinstance(data, dict) else None
         rewards = data.get("rewards") if zone is not None else None
         if not isinstance(rewards, list):
             return data
@@ -327,10 +331,23 @@ class MerchantsFile(_Strict):
 
 
 def _zone(name: Any) -> Optional[tzinfo]:
+    """The zone named `name` if it is one of the IANA database's names, else None.
+
+    `ZoneInfo` alone also opens any file under the zoneinfo directories
+    (`localtime`, the host's own zone; `posix/...`, `right/...` copies with
+    leap seconds), which are not zone names and differ between hosts."""
+    if not isinstance(name, str) or name not in _iana_names():
+        return None
     try:
-        return ZoneInfo(name) if isinstance(name, str) and name else None
+        return ZoneInfo(name)
     except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
         return None
+
+
+@functools.cache
+def _iana_names() -> frozenset[str]:
+    # `Factory` is tzdata's placeholder for "no zone configured", not a place.
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
 
 
 def _localize(reward: Any, zone: tzinfo) -> Any:

@@ -1,0 +1,69 @@
+"""Merchants-file rules added in review (issue 9): optional timezone, real IANA zones, values the database can hold."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime, timezone
+
+import pytest
+
+from services.merchant_config import ConfigError, parse_config
+
+
+def merchant(slug: str = "demo-cafe", *, timezone_line: str = "timezone: America/New_York", extra: str = "") -> str:
+    """One merchant as a YAML list item, with `timezone_line` as given ('' leaves it out)."""
+    lines = [f"- slug: {slug}", "  name: Demo Cafe", "  currency: USD"]
+    lines += [f"  {timezone_line}"] if timezone_line else []
+    lines += ["  program:", "    points_per_currency_unit: 10"]
+    return "\n".join(lines) + "\n" + textwrap.indent(textwrap.dedent(extra), "  ")
+
+
+def document(*merchants: str) -> str:
+    return "merchants:\n" + "".join(merchants)
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, {})
+    return caught.value.problems
+
+
+def test_a_merchant_without_a_timezone_is_in_utc():
+    config = parse_config(document(merchant(timezone_line="")), {})
+
+    assert config.merchants[0].timezone == "UTC"
+
+
+def test_a_null_timezone_is_utc_like_an_omitted_one():
+    config = parse_config(document(merchant(timezone_line="timezone: null")), {})
+
+    assert config.merchants[0].timezone == "UTC"
+
+
+def test_reward_dates_of_a_merchant_without_a_timezone_are_read_in_utc():
+    rewards = """\
+    rewards:
+      - {uuid: 7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11, name: R, reward_type: access, points_price: 0,
+         start_date: 2026-01-01, end_date: "2026-02-01T08:30:00"}
+    """
+    config = parse_config(document(merchant(timezone_line="", extra=rewards)), {})
+
+    reward = config.merchants[0].rewards[0]
+    assert reward.start_date == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert reward.end_date == datetime(2026, 2, 1, 8, 30, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("zone", ["America/Nowhere", "america/new_york", "localtime", "Factory", "posix/UTC",
+                                  "right/Europe/Paris", "../etc/passwd", "", "42"])
+def test_a_timezone_that_is_not_an_iana_zone_is_refused_with_its_path(zone):
+    problems = problems_of(document(merchant(), merchant("other", timezone_line=f"timezone: '{zone}'")))
+
+    assert problems == ["merchants[1].timezone: must be an IANA time zone such as America/New_York"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "Europe/Paris", "America/Argentina/Buenos_Aires", "US/Eastern"])
+def test_iana_zones_including_the_backward_links_are_accepted(zone):
+    config = parse_config(document(merchant(timezone_line=f"timezone: {zone}")), {})
+
+    assert config.merchants[0].timezone == zone
+
