@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, time, timezone, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any, Optional
@@ -17,9 +16,9 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
-from .interpolate import path_of
+from .unique import detail, duplicate_errors
 
 REWARD_TYPES = ("redemption", "discount_percent_based", "discount_value_based", "access")
 REDEMPTION_METHODS = ("code", "store_link", "promo_code", "achievement", "pos")
@@ -320,11 +319,11 @@ class MerchantsFile(_Strict):
     @model_validator(mode="wrap")
     @classmethod
     def _check_unique(cls, data: Any, handler: Any) -> MerchantsFile:
-        errors = _duplicate_errors(data)
+        errors = duplicate_errors(data)
         try:
             model = handler(data)
         except ValidationError as exc:  # keep every error, then add the duplicates
-            errors[:0] = [_detail(error["type"], error["msg"], error["loc"]) for error in exc.errors()]
+            errors[:0] = [detail(error["type"], error["msg"], error["loc"]) for error in exc.errors()]
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors, hide_input=True)
         return model
@@ -368,49 +367,3 @@ def _local_instant(value: Any, zone: tzinfo) -> Any:
     if isinstance(value, date):
         return datetime.combine(value, time(), zone)
     return value
-
-
-def _detail(kind: str, message: str, loc: tuple) -> InitErrorDetails:
-    return InitErrorDetails(type=PydanticCustomError(kind, message), loc=loc, input=None)
-
-
-def _uuid_key(text: str) -> str:
-    return text.lower().removeprefix("urn:uuid:").strip("{}").replace("-", "")
-
-
-# (path inside a merchant, normalization) of the values unique in a file
-_UNIQUE = (
-    (("slug",), str),
-    (("api_keys", "*"), str),
-    (("shopify", "shop_domain"), str.lower),
-    (("toast", "restaurant_guids", "*"), _uuid_key),
-    (("rewards", "*", "uuid"), _uuid_key),
-)
-
-
-def _duplicate_errors(data: Any) -> list[InitErrorDetails]:
-    """Values that must be unique, read leniently from the raw tree (or from
-    models) so duplicates are reported together with every other error."""
-    first_seen: dict[tuple, tuple] = {}
-    errors = []
-    for path, normalize in _UNIQUE:
-        for loc, value in _pick(data, ("merchants", "*", *path), ()):
-            text = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if not isinstance(text, str) or not text.strip():
-                continue
-            first = first_seen.setdefault((path, normalize(text.strip())), loc)
-            if first != loc:
-                errors.append(_detail("duplicate", f"duplicate of {path_of(first)}", loc))
-    return errors
-
-
-def _pick(node: Any, path: tuple, loc: tuple) -> Iterator[tuple[tuple, Any]]:
-    """Values at `path` under `node`, `*` standing for every list item."""
-    if not path:
-        yield loc, node
-    elif path[0] == "*":
-        for index, item in enumerate(node if isinstance(node, list) else []):
-            yield from _pick(item, path[1:], (*loc, index))
-    else:
-        child = node.get(path[0]) if isinstance(node, dict) else getattr(node, path[0], None)
-        yield from _pick(child, path[1:], (*loc, path[0]))

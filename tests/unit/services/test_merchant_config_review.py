@@ -67,3 +67,20 @@ def test_iana_zones_including_the_backward_links_are_accepted(zone):
 
     assert config.merchants[0].timezone == zone
 
+
+def test_an_api_key_given_to_two_merchants_is_refused_naming_both_without_quoting_it():
+    extra = "api_keys: [shared-partner-key]\n"
+    problems = problems_of(document(merchant(extra=extra), merchant("bakery", extra=extra)))
+
+    assert problems == ["merchants[1].api_keys[0]: duplicate of merchants[0].api_keys[0]; "
+                        "merchants demo-cafe and bakery cannot both have it"]
+
+
+def test_a_restaurant_guid_listed_twice_by_one_merchant_is_a_plain_duplicate():
+    extra = """\
+    toast: {restaurant_guids: [0cd990c9-fd74-461d-8468-de2a0919ccbb, 0CD990C9-FD74-461D-8468-DE2A0919CCBB],
+            webhook_secret: a, loyalty_api_key: b}
+    """
+    problems = problems_of(document(merchant(extra=extra)))
+
+    assert problems == ["merchants[0].toast.restaurant_guids[1]: duplicate of merchants[0].toast.restaurant_guids[0]"]
