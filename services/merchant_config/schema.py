@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Optional
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -26,6 +26,9 @@ ROUNDINGS = ("floor", "round", "ceil")
 ELIGIBLE_SPENDS = ("subtotal", "total")
 DEFAULT_TIMEZONE = "UTC"  # spec/merchants.md: "optional; UTC when omitted"
 _MAX_EPOCH_SECONDS = 10**11  # larger values are almost surely milliseconds
+# What the columns hold (models/tables.py): beyond it PostgreSQL refuses the sync with a raw error.
+_INT_MAX, _BIGINT_MAX = 2**31 - 1, 2**63 - 1
+_MAX_DAYS = 36500  # a hundred years: dates further out overflow Python's datetime
 
 
 def _fail(message: str) -> PydanticCustomError:
@@ -110,7 +113,16 @@ def _json_safe(value: Any) -> Any:
     raise _fail("must contain only JSON values (finite numbers, strings, lists, mappings)")
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+def _one_line(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; a newline or tab in a name is a paste accident.
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        raise _fail("must be one line of text without control characters")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_line)]
+Name200 = Annotated[Text, StringConstraints(max_length=200)]  # merchants.name, rewards.name
+Days = Annotated[int, Field(ge=0, le=_MAX_DAYS)]
 Secret = Annotated[SecretStr, BeforeValidator(_secret)]
 Money = Annotated[Decimal, BeforeValidator(lambda v: Decimal(str(v)) if isinstance(v, float) else v)]
 IdString = Annotated[str, BeforeValidator(_id_string)]
@@ -126,9 +138,9 @@ class _Strict(BaseModel):
 class TierConfig(_Strict):
     """A tier reached by lifetime earned points; `multiplier` defaults to 1."""
 
-    name: Text
-    min_lifetime_points: int = Field(ge=0)
-    multiplier: Money = Field(default=Decimal(1), ge=1)
+    name: Annotated[Text, StringConstraints(max_length=100)]
+    min_lifetime_points: int = Field(ge=0, le=_BIGINT_MAX)
+    multiplier: Money = Field(default=Decimal(1), ge=1, max_digits=20)
 
 
 class ProgramConfig(_Strict):
@@ -138,9 +150,9 @@ class ProgramConfig(_Strict):
 
     points_per_currency_unit: Money = Field(gt=0)
     rounding: Annotated[str, _one_of(ROUNDINGS)] = "floor"
-    pending_days: int = Field(default=0, ge=0)
-    expiration_days: int = Field(default=0, ge=0)
-    hold_ttl_seconds: int = Field(default=900, gt=0)
+    pending_days: Days = 0
+    expiration_days: Days = 0
+    hold_ttl_seconds: int = Field(default=900, gt=0, le=_MAX_DAYS * 86400)
     tiers: list[TierConfig] = Field(default_factory=list)
 
     @field_validator("tiers")
@@ -224,15 +236,15 @@ class RewardConfig(_Strict):
     """
 
     uuid: UuidString
-    name: Text
-    priority: int = 0
+    name: Name200
+    priority: int = Field(default=0, ge=-_INT_MAX - 1, le=_INT_MAX)
     description: Optional[str] = None
     reward_type: Annotated[str, _one_of(REWARD_TYPES)]
     reward_value: Money = Field(default=Decimal(0), ge=0)
-    points_price: int = Field(ge=0)
+    points_price: int = Field(ge=0, le=_BIGINT_MAX)
     redemption_method: Annotated[str, _one_of(REDEMPTION_METHODS)] = "code"
     redemption_instruction: Optional[str] = None
-    interval: int = Field(default=0, ge=0)
+    interval: Days = 0
     limit: int = Field(default=0, ge=0)
     start_date: Instant = None
     end_date: Instant = None
@@ -280,8 +292,9 @@ class MerchantConfig(_Strict):
     Reward dates without an offset (plain dates included) are read in the
     merchant's timezone, then stored in UTC."""
 
-    slug: Annotated[str, _matching(r"[a-z0-9-]+", "must be lower-case letters, digits and hyphens")]
-    name: Text
+    slug: Annotated[str, _matching(r"[a-z0-9-]+", "must be lower-case letters, digits and hyphens"),
+                    StringConstraints(max_length=64)]
+    name: Name200
     currency: Annotated[str, _matching(r"[A-Z]{3}", "must be a three-letter ISO 4217 code in capitals, e.g. USD")]
     timezone: str = DEFAULT_TIMEZONE
     api_keys: list[Secret] = Field(default_factory=list)
@@ -323,7 +336,7 @@ class MerchantsFile(_Strict):
         try:
             model = handler(data)
         except ValidationError as exc:  # keep every error, then add the duplicates
-            errors[:0] = [detail(error["type"], error["msg"], error["loc"]) for error in exc.errors()]
+            errors[:0] = [detail(e["type"], e["msg"], e["loc"], e.get("ctx")) for e in exc.errors()]
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors, hide_input=True)
         return model

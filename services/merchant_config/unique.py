@@ -22,9 +22,9 @@ from .interpolate import path_of
 __all__ = ["detail", "duplicate_errors"]
 
 
-def detail(kind: str, message: str, loc: tuple) -> InitErrorDetails:
-    """A pydantic error at `loc` whose message is exactly `message`."""
-    return InitErrorDetails(type=PydanticCustomError(kind, message), loc=loc, input=None)
+def detail(kind: str, message: str, loc: tuple, ctx: dict | None = None) -> InitErrorDetails:
+    """A pydantic error at `loc` whose message is exactly `message` (`ctx` kept for the loader's wording)."""
+    return InitErrorDetails(type=PydanticCustomError(kind, message, ctx), loc=loc, input=None)
 
 
 def _uuid_key(text: str) -> str:

@@ -6,6 +6,7 @@ import textwrap
 from datetime import datetime, timezone
 
 import pytest
+import yaml
 
 from services.merchant_config import ConfigError, parse_config
 
@@ -84,3 +85,69 @@ def test_a_restaurant_guid_listed_twice_by_one_merchant_is_a_plain_duplicate():
     problems = problems_of(document(merchant(extra=extra)))
 
     assert problems == ["merchants[0].toast.restaurant_guids[1]: duplicate of merchants[0].toast.restaurant_guids[0]"]
+
+
+# Values the database columns (or the date arithmetic) cannot hold: a validation error, never a crash later.
+TOO_BIG = [
+    ("name", "x" * 201, "merchants[0].name: must be at most 200 characters"),
+    ("program.tiers[0].name", "x" * 101, "merchants[0].program.tiers[0].name: must be at most 100 characters"),
+    ("rewards[0].name", "x" * 201, "merchants[0].rewards[0].name: must be at most 200 characters"),
+    ("rewards[0].priority", 2**31, "merchants[0].rewards[0].priority: must be at most 2147483647"),
+    ("rewards[0].priority", -(2**31) - 1, "merchants[0].rewards[0].priority: must be at least -2147483648"),
+    ("rewards[0].points_price", 2**63, "merchants[0].rewards[0].points_price: must be at most 9223372036854775807"),
+    ("program.tiers[1].min_lifetime_points", 2**63,
+     "merchants[0].program.tiers[1].min_lifetime_points: must be at most 9223372036854775807"),
+    ("program.expiration_days", 36501, "merchants[0].program.expiration_days: must be at most 36500"),
+    ("program.pending_days", 36501, "merchants[0].program.pending_days: must be at most 36500"),
+    ("program.hold_ttl_seconds", 36500 * 86400 + 1, "merchants[0].program.hold_ttl_seconds: must be at most 3153600000"),
+    ("rewards[0].interval", 36501, "merchants[0].rewards[0].interval: must be at most 36500"),
+    ("program.tiers[1].multiplier", "1." + "0" * 40 + "1",
+     "merchants[0].program.tiers[1].multiplier: must have at most 20 digits"),
+]
+SLUG_OF_65 = "s" * 65
+
+
+def full_merchant() -> dict:
+    return {"slug": "demo-cafe", "name": "Demo Cafe", "currency": "USD",
+            "program": {"points_per_currency_unit": 10,
+                        "tiers": [{"name": "Bronze", "min_lifetime_points": 0},
+                                  {"name": "Silver", "min_lifetime_points": 1000, "multiplier": "1.1"}]},
+            "rewards": [{"uuid": "7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11", "name": "R", "reward_type": "access",
+                         "points_price": 0}]}
+
+
+def put(tree: dict, path: str, value) -> dict:
+    *parents, last = path.replace("]", "").replace("[", ".").split(".")
+    node = tree
+    for key in parents:
+        node = node[int(key)] if key.isdigit() else node[key]
+    node[last] = value
+    return tree
+
+
+@pytest.mark.parametrize(("path", "value", "problem"), TOO_BIG, ids=[f"{p}={str(v)[:12]}" for p, v, _ in TOO_BIG])
+def test_a_value_the_database_cannot_hold_is_refused_with_its_path(path, value, problem):
+    text = yaml.safe_dump({"merchants": [put(full_merchant(), path, value)]})
+    assert problems_of(text) == [problem]
+
+
+def test_a_slug_longer_than_the_column_is_refused():
+    assert problems_of(document(merchant(SLUG_OF_65))) == ["merchants[0].slug: must be at most 64 characters"]
+
+
+@pytest.mark.parametrize("name", ['"Demo\\0Cafe"', '"Demo\\nCafe"', '"Demo\\tCafe"'])
+def test_a_name_with_a_control_character_is_refused(name):
+    text = document(merchant().replace("name: Demo Cafe", f"name: {name}"))
+
+    assert problems_of(text) == ["merchants[0].name: must be one line of text without control characters"]
+
+
+def test_the_largest_values_the_database_holds_are_accepted():
+    tree = full_merchant()
+    for path, value in [("name", "x" * 200), ("program.tiers[1].name", "y" * 100), ("rewards[0].priority", 2**31 - 1),
+                        ("rewards[0].points_price", 2**63 - 1), ("program.expiration_days", 36500),
+                        ("program.tiers[1].multiplier", "1." + "0" * 18 + "1")]:
+        put(tree, path, value)
+
+    config = parse_config(yaml.safe_dump({"merchants": [tree]}), {})
+    assert config.merchants[0].rewards[0].points_price == 2**63 - 1
