@@ -143,7 +143,11 @@ def _sync_restaurants(session: Session, merchant: Merchant, guids: list[str], re
         if row.merchant_id != merchant.id:  # the file's own check ensures its old owner no longer lists it
             report.moved.append(f"toast restaurant {row.guid}: {session.get(Merchant, row.merchant_id).slug} "
                                 f"-> {merchant.slug}")
-            row.merchant_id = merchant.id
+            row.merchant_id, row.active = merchant.id, False
+        if row.guid in wanted and not row.active:
+            # Orders from before this merchant (again) had the restaurant are not its to earn: the
+            # reconciliation starts over with a first poll instead of catching up on that gap.
+            row.polled_until = None
         row.active = row.guid in wanted
         wanted.discard(row.guid)
     session.add_all(ToastRestaurant(guid=g, merchant_id=merchant.id, active=True) for g in wanted)
