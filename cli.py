@@ -34,10 +34,15 @@ def _load(path: str):
     try:
         return load_config_file(path, os.environ)
     except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(problem, err=True)
-        click.echo(f"{path}: {len(exc.problems)} problem(s); nothing was written", err=True)
-        sys.exit(1)
+        _refuse(path, exc)
+
+
+def _refuse(path: str, exc: ConfigError) -> None:
+    """Print every problem, then exit 1: a refused file blocks the release phase."""
+    for problem in exc.problems:
+        click.echo(problem, err=True)
+    click.echo(f"{path}: {len(exc.problems)} problem(s); nothing was written", err=True)
+    sys.exit(1)
 
 
 @merchants.command("validate")
@@ -56,7 +61,13 @@ def sync_merchants(path: str | None) -> None:
     from services.merchant_sync import sync
 
     path = path or settings_module.load().merchants_config
-    report = sync(runtime.current(), _load(path))
+    config = _load(path)
+    try:
+        report = sync(runtime.current(), config)  # also refuses keys and rewards of other merchants
+    except ConfigError as exc:
+        _refuse(path, exc)
+    for move in report.moved:
+        click.echo(f"moved {move}")
     click.echo(f"{path}: created {report.created or '-'}, updated {report.updated or '-'}, "
                f"deactivated {report.deactivated or '-'}")
 

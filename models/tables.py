@@ -53,6 +53,10 @@ class ToastRestaurant(Base):
     guid: Mapped[str] = mapped_column(String(36), primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The reconciliation watermark: every order modified before it has been polled
+    # (services/toast_reconcile.py). None until the first poll, and again when the
+    # sync gives the restaurant to a merchant.
+    polled_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Tier(Base):

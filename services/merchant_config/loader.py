@@ -134,7 +134,22 @@ def _validate(tree: Any, unset: list[str], problems: list[str]) -> Optional[Merc
         return None
 
 
+# Bounds, in the file's wording (pydantic's own says "Input should be ...").
+_BOUNDS = {
+    "greater_than_equal": ("ge", "must be at least {}"),
+    "greater_than": ("gt", "must be greater than {}"),
+    "less_than_equal": ("le", "must be at most {}"),
+    "less_than": ("lt", "must be less than {}"),
+    "string_too_long": ("max_length", "must be at most {} characters"),
+    "too_long": ("max_length", "must be at most {} characters"),  # a length bound after a validator (strings only)
+    "decimal_max_digits": ("max_digits", "must have at most {} digits"),
+}
+
+
 def _message(error: Any) -> str:
+    bound = _BOUNDS.get(error["type"])
+    if bound is not None and bound[0] in error.get("ctx", {}):
+        return bound[1].format(error["ctx"][bound[0]])
     message = _FRIENDLY.get(error["type"], error["msg"])
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 

@@ -6,25 +6,29 @@ Messages never quote the input, so a secret can't leak through them."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, time, timezone, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any, Optional
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
 from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
-from .interpolate import path_of
+from .unique import detail, duplicate_errors
 
 REWARD_TYPES = ("redemption", "discount_percent_based", "discount_value_based", "access")
 REDEMPTION_METHODS = ("code", "store_link", "promo_code", "achievement", "pos")
 ROUNDINGS = ("floor", "round", "ceil")
 ELIGIBLE_SPENDS = ("subtotal", "total")
+DEFAULT_TIMEZONE = "UTC"  # spec/merchants.md: "optional; UTC when omitted"
 _MAX_EPOCH_SECONDS = 10**11  # larger values are almost surely milliseconds
+# What the columns hold (models/tables.py): beyond it PostgreSQL refuses the sync with a raw error.
+_INT_MAX, _BIGINT_MAX = 2**31 - 1, 2**63 - 1
+_MAX_DAYS = 36500  # a hundred years: dates further out overflow Python's datetime
 
 
 def _fail(message: str) -> PydanticCustomError:
@@ -109,7 +113,16 @@ def _json_safe(value: Any) -> Any:
     raise _fail("must contain only JSON values (finite numbers, strings, lists, mappings)")
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+def _one_line(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; a newline or tab in a name is a paste accident.
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        raise _fail("must be one line of text without control characters")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_one_line)]
+Name200 = Annotated[Text, StringConstraints(max_length=200)]  # merchants.name, rewards.name
+Days = Annotated[int, Field(ge=0, le=_MAX_DAYS)]
 Secret = Annotated[SecretStr, BeforeValidator(_secret)]
 Money = Annotated[Decimal, BeforeValidator(lambda v: Decimal(str(v)) if isinstance(v, float) else v)]
 IdString = Annotated[str, BeforeValidator(_id_string)]
@@ -125,9 +138,9 @@ class _Strict(BaseModel):
 class TierConfig(_Strict):
     """A tier reached by lifetime earned points; `multiplier` defaults to 1."""
 
-    name: Text
-    min_lifetime_points: int = Field(ge=0)
-    multiplier: Money = Field(default=Decimal(1), ge=1)
+    name: Annotated[Text, StringConstraints(max_length=100)]
+    min_lifetime_points: int = Field(ge=0, le=_BIGINT_MAX)
+    multiplier: Money = Field(default=Decimal(1), ge=1, max_digits=20)
 
 
 class ProgramConfig(_Strict):
@@ -137,9 +150,9 @@ class ProgramConfig(_Strict):
 
     points_per_currency_unit: Money = Field(gt=0)
     rounding: Annotated[str, _one_of(ROUNDINGS)] = "floor"
-    pending_days: int = Field(default=0, ge=0)
-    expiration_days: int = Field(default=0, ge=0)
-    hold_ttl_seconds: int = Field(default=900, gt=0)
+    pending_days: Days = 0
+    expiration_days: Days = 0
+    hold_ttl_seconds: int = Field(default=900, gt=0, le=_MAX_DAYS * 86400)
     tiers: list[TierConfig] = Field(default_factory=list)
 
     @field_validator("tiers")
@@ -223,15 +236,15 @@ class RewardConfig(_Strict):
     """
 
     uuid: UuidString
-    name: Text
-    priority: int = 0
+    name: Name200
+    priority: int = Field(default=0, ge=-_INT_MAX - 1, le=_INT_MAX)
     description: Optional[str] = None
     reward_type: Annotated[str, _one_of(REWARD_TYPES)]
     reward_value: Money = Field(default=Decimal(0), ge=0)
-    points_price: int = Field(ge=0)
+    points_price: int = Field(ge=0, le=_BIGINT_MAX)
     redemption_method: Annotated[str, _one_of(REDEMPTION_METHODS)] = "code"
     redemption_instruction: Optional[str] = None
-    interval: int = Field(default=0, ge=0)
+    interval: Days = 0
     limit: int = Field(default=0, ge=0)
     start_date: Instant = None
     end_date: Instant = None
@@ -274,15 +287,16 @@ class RewardConfig(_Strict):
 
 
 class MerchantConfig(_Strict):
-    """One merchant. Required: slug, name, currency, timezone, program.
-    Defaults: no API keys, not on Toast, not on Shopify, no rewards.
+    """One merchant. Required: slug, name, currency, program.
+    Defaults: timezone UTC, no API keys, not on Toast, not on Shopify, no rewards.
     Reward dates without an offset (plain dates included) are read in the
     merchant's timezone, then stored in UTC."""
 
-    slug: Annotated[str, _matching(r"[a-z0-9-]+", "must be lower-case letters, digits and hyphens")]
-    name: Text
+    slug: Annotated[str, _matching(r"[a-z0-9-]+", "must be lower-case letters, digits and hyphens"),
+                    StringConstraints(max_length=64)]
+    name: Name200
     currency: Annotated[str, _matching(r"[A-Z]{3}", "must be a three-letter ISO 4217 code in capitals, e.g. USD")]
-    timezone: str
+    timezone: str = DEFAULT_TIMEZONE
     api_keys: list[Secret] = Field(default_factory=list)
     program: ProgramConfig
     toast: Optional[ToastConfig] = None
@@ -292,6 +306,8 @@ class MerchantConfig(_Strict):
     @field_validator("timezone", mode="before")
     @classmethod
     def _check_timezone(cls, value: Any) -> str:
+        if value is None:  # `timezone:` left empty, as if omitted
+            return DEFAULT_TIMEZONE
         if _zone(value) is None:
             raise _fail("must be an IANA time zone such as America/New_York")
         return value
@@ -299,7 +315,7 @@ class MerchantConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _localize_reward_dates(cls, data: Any) -> Any:
-        zone = _zone(data.get("timezone")) if isinstance(data, dict) else None
+        zone = _zone(data.get("timezone") or DEFAULT_TIMEZONE) if isinstance(data, dict) else None
         rewards = data.get("rewards") if zone is not None else None
         if not isinstance(rewards, list):
             return data
@@ -316,21 +332,34 @@ class MerchantsFile(_Strict):
     @model_validator(mode="wrap")
     @classmethod
     def _check_unique(cls, data: Any, handler: Any) -> MerchantsFile:
-        errors = _duplicate_errors(data)
+        errors = duplicate_errors(data)
         try:
             model = handler(data)
         except ValidationError as exc:  # keep every error, then add the duplicates
-            errors[:0] = [_detail(error["type"], error["msg"], error["loc"]) for error in exc.errors()]
+            errors[:0] = [detail(e["type"], e["msg"], e["loc"], e.get("ctx")) for e in exc.errors()]
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors, hide_input=True)
         return model
 
 
 def _zone(name: Any) -> Optional[tzinfo]:
+    """The zone named `name` if it is one of the IANA database's names, else None.
+
+    `ZoneInfo` alone also opens any file under the zoneinfo directories
+    (`localtime`, the host's own zone; `posix/...`, `right/...` copies with
+    leap seconds), which are not zone names and differ between hosts."""
+    if not isinstance(name, str) or name not in _iana_names():
+        return None
     try:
-        return ZoneInfo(name) if isinstance(name, str) and name else None
+        return ZoneInfo(name)
     except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
         return None
+
+
+@functools.cache
+def _iana_names() -> frozenset[str]:
+    # `Factory` is tzdata's placeholder for "no zone configured", not a place.
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
 
 
 def _localize(reward: Any, zone: tzinfo) -> Any:
@@ -351,49 +380,3 @@ def _local_instant(value: Any, zone: tzinfo) -> Any:
     if isinstance(value, date):
         return datetime.combine(value, time(), zone)
     return value
-
-
-def _detail(kind: str, message: str, loc: tuple) -> InitErrorDetails:
-    return InitErrorDetails(type=PydanticCustomError(kind, message), loc=loc, input=None)
-
-
-def _uuid_key(text: str) -> str:
-    return text.lower().removeprefix("urn:uuid:").strip("{}").replace("-", "")
-
-
-# (path inside a merchant, normalization) of the values unique in a file
-_UNIQUE = (
-    (("slug",), str),
-    (("api_keys", "*"), str),
-    (("shopify", "shop_domain"), str.lower),
-    (("toast", "restaurant_guids", "*"), _uuid_key),
-    (("rewards", "*", "uuid"), _uuid_key),
-)
-
-
-def _duplicate_errors(data: Any) -> list[InitErrorDetails]:
-    """Values that must be unique, read leniently from the raw tree (or from
-    models) so duplicates are reported together with every other error."""
-    first_seen: dict[tuple, tuple] = {}
-    errors = []
-    for path, normalize in _UNIQUE:
-        for loc, value in _pick(data, ("merchants", "*", *path), ()):
-            text = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if not isinstance(text, str) or not text.strip():
-                continue
-            first = first_seen.setdefault((path, normalize(text.strip())), loc)
-            if first != loc:
-                errors.append(_detail("duplicate", f"duplicate of {path_of(first)}", loc))
-    return errors
-
-
-def _pick(node: Any, path: tuple, loc: tuple) -> Iterator[tuple[tuple, Any]]:
-    """Values at `path` under `node`, `*` standing for every list item."""
-    if not path:
-        yield loc, node
-    elif path[0] == "*":
-        for index, item in enumerate(node if isinstance(node, list) else []):
-            yield from _pick(item, path[1:], (*loc, index))
-    else:
-        child = node.get(path[0]) if isinstance(node, dict) else getattr(node, path[0], None)
-        yield from _pick(child, path[1:], (*loc, path[0]))

@@ -80,3 +80,51 @@ def test_sync_of_the_default_file_succeeds_twice_and_the_second_run_adds_nothing
     second = flask(db_file, "merchants", "sync")
     assert second.returncode == 0, second.stderr
     assert counts(db_file) == after_first
+
+
+def renamed_file(tmp_path, *, keep_reward_uuids: bool):
+    """The example under a new slug with a new API key, keeping (or not) its reward uuids."""
+    tree = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    cafe = tree["merchants"][0]
+    cafe["slug"], cafe["api_keys"] = "demo-coffee", ["demo-coffee-key"]
+    if not keep_reward_uuids:
+        for n, reward in enumerate(cafe["rewards"]):
+            reward["uuid"] = f"00000000-0000-4000-8000-{n:012d}"
+    path = tmp_path / "renamed.yaml"
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return path
+
+
+def test_sync_refuses_reward_uuids_another_merchant_holds_and_writes_nothing(db_file, tmp_path):
+    assert flask(db_file, "merchants", "sync").returncode == 0
+    before = counts(db_file)
+    synced = flask(db_file, "merchants", "sync", str(renamed_file(tmp_path, keep_reward_uuids=True)))
+    assert synced.returncode == 1
+    lines = synced.stderr.splitlines()
+    assert ("merchants[0].rewards[0].uuid: reward 7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11 is already merchant "
+            "demo-cafe's (no longer in the file); demo-coffee cannot have it too: give the reward a new uuid") in lines
+    assert lines[-1].endswith("4 problem(s); nothing was written")
+    assert "Traceback" not in synced.stderr and "IntegrityError" not in synced.stderr
+    assert counts(db_file) == before
+
+
+def test_sync_of_a_renamed_merchant_moves_its_restaurant_and_shop_domain_and_says_so(db_file, tmp_path):
+    assert flask(db_file, "merchants", "sync").returncode == 0
+    synced = flask(db_file, "merchants", "sync", str(renamed_file(tmp_path, keep_reward_uuids=False)))
+    assert synced.returncode == 0, synced.stderr
+    assert synced.stdout.splitlines()[:2] == [
+        "moved shop domain demo-cafe.myshopify.com: demo-cafe -> demo-coffee",
+        "moved toast restaurant 0cd990c9-fd74-461d-8468-de2a0919ccbb: demo-cafe -> demo-coffee"]
+    with sqlite3.connect(db_file) as conn:
+        owner = conn.execute("SELECT m.slug FROM toast_restaurants r JOIN merchants m ON m.id = r.merchant_id").fetchall()
+    assert owner == [("demo-coffee",)]
+
+
+def test_validate_names_the_path_of_a_timezone_that_is_not_an_iana_zone(tmp_path):
+    tree = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    tree["merchants"][0]["timezone"] = "Mars/Olympus_Mons"
+    path = tmp_path / "zone.yaml"
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+    validated = flask(tmp_path / "unused.db", "merchants", "validate", str(path))
+    assert validated.returncode == 1
+    assert "merchants[0].timezone: must be an IANA time zone such as America/New_York" in validated.stderr.splitlines()

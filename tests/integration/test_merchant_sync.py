@@ -210,3 +210,17 @@ def test_an_invalid_file_is_refused_before_anything_is_written(rt):
     assert refused.value.problems == ["merchants[0].shopify.shop_domain: must end with .myshopify.com"]
     for model in (Merchant, ApiKey, ToastRestaurant, Tier, Reward):
         assert count(rt, model) == 0
+
+
+def test_a_tier_name_longer_than_its_column_is_refused_before_the_sync_writes_anything(rt):
+    tree = example_tree()
+    demo(tree)["program"]["tiers"][1]["name"] = "Silver " * 15  # 105 characters; the column holds 100
+    with pytest.raises(ConfigError) as refused:
+        sync(rt, parsed(tree))
+    assert refused.value.problems == ["merchants[0].program.tiers[1].name: must be at most 100 characters"]
+    assert count(rt, Merchant) == 0
+
+
+def test_a_merchant_without_a_timezone_is_stored_in_utc(rt):
+    sync(rt, parsed({"merchants": [{k: v for k, v in OTHER_MERCHANT.items() if k != "timezone"}]}))
+    assert merchant(rt, "other-shop").timezone == "UTC"

@@ -163,10 +163,10 @@ def test_reconciliation_queues_orders_the_webhooks_missed_and_skips_settled_ones
     toast_api_merchant.get(f"{API}/orders/v2/ordersBulk",
                            body=b"[" + toast_body(seen) + b"," + toast_body(missed) + b"]",
                            content_type="application/json")
-    assert reconcile(rt, window=timedelta(hours=2)) == 1
+    assert reconcile(rt, first_window=timedelta(hours=2)) == 1
     work()
     assert sorted(m.email for m in members(rt)) == ["a@x.co", "b@x.co"]
-    assert reconcile(rt, window=timedelta(hours=2)) == 0
+    assert reconcile(rt, first_window=timedelta(hours=2)) == 0
     bulk = [c.request for c in toast_api_merchant.calls if "ordersBulk" in c.request.url][0]
     assert bulk.headers["Toast-Restaurant-External-ID"] == RESTAURANT
     assert bulk.headers["Authorization"] == "Bearer toast-token"

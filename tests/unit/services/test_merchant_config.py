@@ -200,10 +200,11 @@ def test_duplicate_slugs_are_refused_at_the_later_occurrence():
 def test_duplicate_reward_uuids_are_refused_across_merchants_whatever_their_case():
     text = document(merchant(rewards=reward()), merchant("other", rewards=reward(COLD_BREW.upper())))
 
-    assert problems_of(text) == ["merchants[1].rewards[0].uuid: duplicate of merchants[0].rewards[0].uuid"]
+    assert problems_of(text) == ["merchants[1].rewards[0].uuid: duplicate of merchants[0].rewards[0].uuid; "
+                                 "merchants demo-cafe and other cannot both have it"]
 
 
-def test_duplicate_shop_domains_and_restaurant_guids_are_refused():
+def test_a_shop_domain_or_restaurant_guid_claimed_by_two_merchants_is_refused_naming_both():
     guid = "0cd990c9-fd74-461d-8468-de2a0919ccbb"
     extra = f"""\
     shopify: {{shop_domain: demo.myshopify.com, webhook_secret: a}}
@@ -212,8 +213,10 @@ def test_duplicate_shop_domains_and_restaurant_guids_are_refused():
     text = document(merchant(extra=extra), merchant("other", extra=extra.replace("demo.", "DEMO.")))
 
     assert problems_of(text) == [
-        "merchants[1].shopify.shop_domain: duplicate of merchants[0].shopify.shop_domain",
-        "merchants[1].toast.restaurant_guids[0]: duplicate of merchants[0].toast.restaurant_guids[0]",
+        "merchants[1].shopify.shop_domain: duplicate of merchants[0].shopify.shop_domain; "
+        "merchants demo-cafe and other cannot both have it",
+        "merchants[1].toast.restaurant_guids[0]: duplicate of merchants[0].toast.restaurant_guids[0]; "
+        "merchants demo-cafe and other cannot both have it",
     ]
 
 
