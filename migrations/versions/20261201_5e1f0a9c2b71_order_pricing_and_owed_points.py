@@ -1,7 +1,7 @@
 """order pricing fixed at first accrual, POS reversals, refunds with tax, owed points
 
 Revision ID: 5e1f0a9c2b71
-Revises: 27df8658a86f
+Revises: 4c1f9e7a2b3d
 Create Date: 2026-12-01 20:30:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import models.base
 
 
 revision = '5e1f0a9c2b71'
-down_revision = '27df8658a86f'
+down_revision = '4c1f9e7a2b3d'
 branch_labels = None
 depends_on = None
 
