@@ -15,7 +15,8 @@ from models import Delivery, Merchant
 from services import deliveries
 from services.deliveries import Outcome
 from services.errors import RetryLater
-from services.orders import settle
+from services.members import member_by_id
+from services.orders import Settlement, settle
 from services.runtime import current
 from services.toast_loyalty.checks import ACCRUE_TOPIC, commit_check_redemptions
 
@@ -33,7 +34,9 @@ def order_updated(session: Session, merchant: Merchant, delivery: Delivery, now:
         result = settle(session, merchant, order, "toast", now)
         if result.stale:
             notes.append(f"{order.key}: stale")
-        elif order.paid and not order.cancelled:
+            continue
+        notes.extend(filter(None, [_identity_note(session, merchant, order, result)]))
+        if order.paid and not order.cancelled:
             commit_check_redemptions(session, merchant.id, check_json["guid"],
                                      payloads.loyalty_references(check_json), now)
     return Outcome(note="; ".join(notes) or None)
@@ -47,10 +50,20 @@ def loyalty_accrue(session: Session, merchant: Merchant, delivery: Delivery, now
                                  region=region_for_currency(merchant.currency),
                                  fallback_time=delivery.received_at)
     order = replace(order, identity=replace(order.identity, member_id=str(info["loyaltyIdentifier"])))
-    settle(session, merchant, order, "toast_loyalty", now)
+    result = settle(session, merchant, order, "toast_loyalty", now)
     if order.paid and not order.cancelled:
         commit_check_redemptions(session, merchant.id, check_json["guid"], [], now)
-    return Outcome()
+    return Outcome(note=None if result.stale else _identity_note(session, merchant, order, result))
+
+
+def _identity_note(session: Session, merchant: Merchant, order, result: Settlement) -> str | None:
+    """Why a check's ``loyaltyIdentifier`` did not earn: it names no active member (spec: not a new member)."""
+    named = order.identity.member_id
+    if not named or member_by_id(session, merchant.id, named) is not None:
+        return None
+    if result.member_id:
+        return f"{order.key}: loyaltyIdentifier {named} names no active member; the check's customer earns"
+    return f"{order.key}: loyaltyIdentifier {named} names no active member and the check has no customer: no one earns"
 
 
 def _checks(order_json: dict) -> list[dict]:
