@@ -18,7 +18,8 @@ from services.errors import RetryLater
 from services.members import member_by_id
 from services.orders import Settlement, settle
 from services.runtime import current
-from services.toast_loyalty.checks import ACCRUE_TOPIC, commit_check_redemptions
+from services.toast_loyalty.checks import ACCRUE_TOPIC
+from services.toast_loyalty.holds import commit_check_redemptions
 
 log = logging.getLogger(__name__)
 
