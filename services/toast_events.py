@@ -19,13 +19,19 @@ from services.members import member_by_id
 from services.orders import Settlement, settle
 from services.runtime import current
 from services.toast_loyalty.checks import ACCRUE_TOPIC
-from services.toast_loyalty.holds import commit_check_redemptions
+from services.toast_loyalty.holds import commit_check_redemptions, release_check_redemptions
 
 log = logging.getLogger(__name__)
 
 
 def order_updated(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
-    """An order webhook: settle every check to this state; loyalty discounts on it mark redemptions redeemed."""
+    """An order webhook: settle every check to this state, then end its REDEEM holds.
+
+    A paid check commits them (the loyalty discounts on it name which); a
+    voided or deleted check, or one of a voided or deleted order, voids every
+    redemption on it: held points come back, and so do spent ones, since the
+    sale they discounted did not happen.
+    """
     order_json = _with_guest_details(merchant, payloads.envelope_order(payloads.loads(delivery.body)))
     region = region_for_currency(merchant.currency)
     fallback = delivery.triggered_at or delivery.received_at
@@ -37,7 +43,10 @@ def order_updated(session: Session, merchant: Merchant, delivery: Delivery, now:
             notes.append(f"{order.key}: stale")
             continue
         notes.extend(filter(None, [_identity_note(session, merchant, order, result)]))
-        if order.paid and not order.cancelled:
+        if order.cancelled:
+            # After settle: the check's points go first, then the reward's come back.
+            release_check_redemptions(session, merchant.id, check_json["guid"], now)
+        elif order.paid:
             commit_check_redemptions(session, merchant.id, check_json["guid"],
                                      payloads.loyalty_references(check_json), now)
     return Outcome(note="; ".join(notes) or None)
