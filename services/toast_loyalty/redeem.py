@@ -67,11 +67,12 @@ def redeem(ctx) -> dict:
 
 
 def _wanted(call: CheckCall, catalogue: dict, answered: dict) -> list[tuple[int, rewards.RewardRule | None]]:
-    """The redemptions still to weigh, in the order ``rewards.plan`` applies rules (unknown rewards first)."""
+    """The redemptions still to weigh: unknown rewards (None), then the rest in the order ``rewards.plan`` applies."""
     pending = [(index, catalogue.get(str(r.get("identifier")))) for index, r in enumerate(call.redemptions)
                if index not in answered]
-    return sorted(pending, key=lambda pair: (pair[1] is not None, pair[1].priority if pair[1] else 0,
-                                             pair[1].uuid if pair[1] else "", pair[0]))
+    known = sorted(((i, rule) for i, rule in pending if rule is not None),
+                   key=lambda pair: (pair[1].priority, pair[1].uuid, pair[0]))
+    return [(i, rule) for i, rule in pending if rule is None] + known
 
 
 def _weigh(ctx, call: CheckCall, running: _Running, index: int, rule: rewards.RewardRule) -> dict | str:
@@ -107,8 +108,8 @@ def _applied(redemption: dict, amount: Decimal | None, split: list[dict] | None)
     body = {key: value for key, value in redemption.items() if key not in ("amount", "itemApplication")}
     body["amount"] = float(amount or 0)
     if split is not None:
-        body["itemApplication"] = [{"selectionIdentifier": s["selectionIdentifier"], "amount": float(Decimal(s["amount"]))}
-                                   for s in split]
+        body["itemApplication"] = [{"selectionIdentifier": share["selectionIdentifier"],
+                                    "amount": float(Decimal(share["amount"]))} for share in split]
     return body
 
 

@@ -1,4 +1,4 @@
-"""How a Toast REDEEM hold ends: committed when the check is paid, released when it is voided, or by its time to live."""
+"""How a Toast REDEEM hold ends: committed when its check is paid, released when voided, or by its time to live."""
 from __future__ import annotations
 
 import uuid

@@ -141,3 +141,13 @@ def test_a_reward_redeemed_reversed_and_redeemed_again_on_the_same_check_works_e
     assert answer_of(replay) == answer and balance(rt, member) == (600, 0)
     with rt.db.reader() as s:
         assert s.execute(select(Redemption.state)).scalars().all() == ["voided"] * 3
+
+
+@pytest.mark.parametrize("kind", ["LOYALTY_INQUIRE", "LOYALTY_REDEEM"])
+def test_a_check_whose_selections_share_a_guid_is_a_clear_400_and_charges_nothing(rt, demo_merchant, client, kind):
+    member = signup(client)
+    give_points(rt, member, 600)
+    check = toast_check(selections=[cold_brew("same-guid"), cold_brew("same-guid")], payment_status="OPEN")
+    answer = call(client, kind, check_info(member, check, [{"identifier": COLD_BREW}]))
+    assert answer.status_code == 400 and answer.get_json() == {"transactionStatus": "ERROR_INVALID_INPUT_PROPERTIES"}
+    assert balance(rt, member) == (600, 0)
