@@ -151,3 +151,20 @@ def test_a_check_whose_selections_share_a_guid_is_a_clear_400_and_charges_nothin
     answer = call(client, kind, check_info(member, check, [{"identifier": COLD_BREW}]))
     assert answer.status_code == 400 and answer.get_json() == {"transactionStatus": "ERROR_INVALID_INPUT_PROPERTIES"}
     assert balance(rt, member) == (600, 0)
+
+
+def test_the_same_redeem_arriving_several_times_at_once_charges_once_and_answers_alike(rt, demo_merchant, client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    member = signup(client)
+    give_points(rt, member, 1000)
+    body = check_info(member, toast_check(selections=[cold_brew()], payment_status="OPEN"), [{"identifier": COLD_BREW}])
+    guid = str(uuid.uuid4())
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: call(client.application.test_client(), "LOYALTY_REDEEM", body, guid=guid),
+                                range(4)))
+    assert {a.status_code for a in answers} == {200}
+    assert all(a.get_json() == answers[0].get_json() for a in answers)
+    assert balance(rt, member) == (500, 500)
+    with rt.db.reader() as s:
+        assert len(s.execute(select(Redemption)).scalars().all()) == 1
