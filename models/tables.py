@@ -304,3 +304,5 @@ class PointLotMove(Base):
 
 # The hold-expiry job looks for HELD entries past their time to live every minute.
 Index("ix_ledger_entries_status_expires_at", LedgerEntry.status, LedgerEntry.expires_at)
+# ... and for initiated redemptions of free rewards (no hold) past theirs.
+Index("ix_redemptions_state_expires_at", Redemption.state, Redemption.expires_at)

@@ -44,11 +44,22 @@ def expire_points(rt: Runtime) -> int:
 def expire_holds(rt: Runtime) -> int:
     """Roll back HELD entries past their time to live and void the redemptions on them; returns holds rolled back.
 
-    Holds without ``expires_at`` (Toast's) are never touched.
+    Every hold that ends by itself carries ``expires_at``: partner API
+    redemptions and temporary transactions (``program.hold_ttl_seconds``),
+    Toast REDEEM holds (``program.toast_hold_ttl_seconds``); one without
+    lives until it is settled. A redemption of a free reward holds nothing:
+    it is voided when its own ``expires_at`` passes, so that an abandoned one
+    stops counting for the reward's ``limit`` and ``interval``.
     """
     now = rt.clock()
     due = select(LedgerEntry.member_id).where(LedgerEntry.status == "HELD", LedgerEntry.expires_at <= now)
-    return _each_member(rt, due, lambda session, member: _expire_holds(session, member, now))
+    done = _each_member(rt, due, lambda session, member: _expire_holds(session, member, now))
+    with rt.db.transaction() as session:
+        # No points move, so no member lock: the state guard makes a concurrent commit or void win.
+        session.execute(update(Redemption).where(Redemption.state == "initiated", Redemption.expires_at <= now,
+                                                 Redemption.hold_entry_id.is_(None))
+                        .values(state="voided", voided_at=now))
+    return done
 
 
 def _expire(session: Session, member: Member, now: datetime) -> int:

@@ -14,10 +14,22 @@ from models import Member
 _FILLABLE = ("email", "phone", "first_name", "last_name", "wallet_address")
 
 
+# A merge chain longer than this is a cycle or corruption: treat the id as naming nobody.
+_MAX_MERGE_HOPS = 16
+
+
 def find_member(session: Session, merchant_id: int, identity: Identity) -> Member | None:
-    """The member an identity points at, strongest link first: our id, customer link, email, phone."""
+    """The member an identity points at, strongest link first: our id, customer link, email, phone.
+
+    Our id counts only when it names an active member of this merchant (a
+    merged member's id names its survivor, see :func:`member_by_id`); an id
+    that names nobody falls through to the other links.
+    """
+    if identity.member_id:
+        member = member_by_id(session, merchant_id, identity.member_id)
+        if member is not None:
+            return member
     lookups = (
-        (Member.id, identity.member_id),
         (Member.shopify_customer_id, identity.provider_customer_id),
         (Member.email_normalized, identity.email),
         (Member.phone, identity.phone),
@@ -31,22 +43,48 @@ def find_member(session: Session, merchant_id: int, identity: Identity) -> Membe
     return None
 
 
+def member_by_id(session: Session, merchant_id: int, member_id: str) -> Member | None:
+    """The active member of this merchant that ``member_id`` names, following merges to the survivor.
+
+    A member merged into another is closed (``MERGED``) and records its
+    survivor in ``extra["merged_into"]``; the survivor may itself have been
+    merged since. None for an unknown id, another merchant's member, or a
+    deleted or inactive one.
+    """
+    current = str(member_id)
+    for _ in range(_MAX_MERGE_HOPS):
+        member = session.get(Member, current)
+        if member is None or member.merchant_id != merchant_id:
+            return None
+        if member.status == "ACTIVE":
+            return member
+        current = (member.extra or {}).get("merged_into") if member.status == "MERGED" else None
+        if not current:
+            return None
+    return None
+
+
 def resolve_member(session: Session, merchant_id: int, identity: Identity, now: datetime) -> Member | None:
     """Find or create the member for ``identity`` and fill in what it lacks; None without identity.
 
-    A concurrent worker creating the same member trips a unique constraint:
-    the insert is retried as a lookup, so one person is one member. The
-    member comes back row-locked, before anything refers to it: a foreign key
-    written first would take a share lock, and two workers upgrading their
-    share locks deadlock.
+    A member is only ever created with an identifier someone can find it by
+    (a customer link, an email or a phone): a ``member_id`` that names nobody
+    creates nothing. A concurrent worker creating the same member trips a
+    unique constraint: the insert is retried as a lookup, so one person is
+    one member. The member comes back row-locked, before anything refers to
+    it: a foreign key written first would take a share lock, and two workers
+    upgrading their share locks deadlock.
     """
     if identity.is_empty:
         return None
     member = find_member(session, merchant_id, identity)
     if member is None:
+        if not (identity.provider_customer_id or identity.email or identity.phone):
+            return None
         member = _create(session, merchant_id, identity, now)
-    member = lock(session, member.id)
-    fill_identity(session, member, identity)
+    member = lock_survivor(session, member)
+    if member is not None:
+        fill_identity(session, member, identity)
     return member
 
 
@@ -58,6 +96,23 @@ def lock(session: Session, member_id: str) -> Member:
     """
     query = select(Member).where(Member.id == member_id).with_for_update()
     return session.execute(query.execution_options(populate_existing=True)).scalar_one()
+
+
+def lock_survivor(session: Session, member: Member) -> Member | None:
+    """Row-lock ``member``, or its survivor when a merge closed it since it was read; None if that is nobody.
+
+    A transfer may commit between reading a member and locking it: the lock
+    then returns a ``MERGED`` row, and points posted to it would be lost on a
+    closed membership.
+    """
+    for _ in range(_MAX_MERGE_HOPS):
+        locked = lock(session, member.id)
+        if locked.status != "MERGED":
+            return locked
+        member = member_by_id(session, locked.merchant_id, locked.id)
+        if member is None:
+            return None
+    return None
 
 
 def fill_identity(session: Session, member: Member, identity: Identity, *, overwrite: bool = False) -> bool:

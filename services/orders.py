@@ -58,8 +58,11 @@ def settle(session: Session, merchant: Merchant, order: Order, channel: str, now
     if account.last_modified_at and order.modified_at < account.last_modified_at:
         return Settlement(account.member_id, 0, stale=True)
     if account.reversed_at is not None and not _revived(account, order, revives):
-        account.cancelled = account.cancelled or order.cancelled  # a void is final whatever came before
-        return Settlement(account.member_id, 0, stale=True)
+        if not order.cancelled:
+            return Settlement(account.member_id, 0, stale=True)
+        account.cancelled = True  # a void is final whatever came before; the account already holds 0
+        account.last_modified_at = order.modified_at
+        return Settlement(account.member_id, 0)
     member = _member_for(session, merchant, account, order, now)
     for refund in order.refunds:
         _record_refund(account, refund)

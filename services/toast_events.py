@@ -16,15 +16,23 @@ from models import Delivery, LoyaltyTransaction, Merchant
 from services import deliveries
 from services.deliveries import Outcome
 from services.errors import RetryLater
-from services.orders import settle
+from services.members import member_by_id
+from services.orders import Settlement, settle
 from services.runtime import current
-from services.toast_loyalty.checks import ACCRUE_TOPIC, commit_check_redemptions
+from services.toast_loyalty.checks import ACCRUE_TOPIC
+from services.toast_loyalty.holds import commit_check_redemptions, release_check_redemptions
 
 log = logging.getLogger(__name__)
 
 
 def order_updated(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
-    """An order webhook: settle every check to this state; loyalty discounts on it mark redemptions redeemed."""
+    """An order webhook: settle every check to this state, then end its REDEEM holds.
+
+    A paid check commits them (the loyalty discounts on it name which); a
+    voided or deleted check, or one of a voided or deleted order, voids every
+    redemption on it: held points come back, and so do spent ones, since the
+    sale they discounted did not happen.
+    """
     order_json = _with_guest_details(merchant, payloads.envelope_order(payloads.loads(delivery.body)))
     region = region_for_currency(merchant.currency)
     fallback = delivery.triggered_at or delivery.received_at
@@ -34,7 +42,12 @@ def order_updated(session: Session, merchant: Merchant, delivery: Delivery, now:
         result = settle(session, merchant, order, "toast", now)
         if result.stale:
             notes.append(f"{order.key}: stale")
-        elif order.paid and not order.cancelled:
+            continue
+        notes.extend(filter(None, [_identity_note(session, merchant, order, result)]))
+        if order.cancelled:
+            # After settle: the check's points go first, then the reward's come back.
+            release_check_redemptions(session, merchant.id, check_json["guid"], now)
+        elif order.paid:
             commit_check_redemptions(session, merchant.id, check_json["guid"],
                                      payloads.loyalty_references(check_json), now)
     return Outcome(note="; ".join(notes) or None)
@@ -54,14 +67,25 @@ def loyalty_accrue(session: Session, merchant: Merchant, delivery: Delivery, now
                                  region=region_for_currency(merchant.currency),
                                  fallback_time=delivery.received_at)
     order = replace(order, identity=replace(order.identity, member_id=str(info["loyaltyIdentifier"])))
-    settle(session, merchant, order, "toast_loyalty", now, revives=True)
+    result = settle(session, merchant, order, "toast_loyalty", now, revives=True)
     if order.paid and not order.cancelled:
         commit_check_redemptions(session, merchant.id, check_json["guid"], [], now)
-    return Outcome()
+    return Outcome(note=None if result.stale else _identity_note(session, merchant, order, result))
+
+
+def _identity_note(session: Session, merchant: Merchant, order, result: Settlement) -> str | None:
+    """Why a check's ``loyaltyIdentifier`` did not earn: it names no active member (spec: not a new member)."""
+    named = order.identity.member_id
+    if not named or member_by_id(session, merchant.id, named) is not None:
+        return None
+    if result.member_id:
+        return f"{order.key}: loyaltyIdentifier {named} names no active member; the check's customer earns"
+    return f"{order.key}: loyaltyIdentifier {named} names no active member and the check has no customer: no one earns"
 
 
 def _reversed(session: Session, merchant_id: int, delivery: Delivery) -> bool:
-    guid = delivery.delivery_id.removeprefix("loyalty:")
+    # The transaction GUID is kept with the delivery; deliveries stored before that name it in their id.
+    guid = (delivery.headers or {}).get("Toast-Transaction-GUID") or delivery.delivery_id.split(":")[1]
     return bool(session.execute(select(LoyaltyTransaction.id).where(
         LoyaltyTransaction.merchant_id == merchant_id, LoyaltyTransaction.transaction_guid == guid,
         LoyaltyTransaction.transaction_type == ACCRUE_TOPIC, LoyaltyTransaction.reversed.is_(True))).first())

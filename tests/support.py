@@ -24,8 +24,8 @@ TEST_ENV = {
 SHOP = "demo-cafe.myshopify.com"
 
 
-def create_database(kind: str, request) -> str:
-    """A fresh, migrated database of ``kind`` (sqlite | postgresql); returns its SQLAlchemy URL."""
+def create_database(kind: str, request, revision: str = "head") -> str:
+    """A fresh database of ``kind`` (sqlite | postgresql) migrated to ``revision``; returns its SQLAlchemy URL."""
     name = f"punchcard_{uuid.uuid4().hex[:10]}"
     if kind == "sqlite":
         url = f"sqlite:///{tempfile.mkdtemp(prefix='punchcard-db-')}/{name}.db"
@@ -36,8 +36,15 @@ def create_database(kind: str, request) -> str:
         url = normalize_database_url(admin.rsplit("/", 1)[0] + f"/{name}")
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
     return url
+
+
+def upgrade_database(url: str) -> None:
+    """Migrate the database at ``url`` to the newest revision."""
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head")
 
 
 

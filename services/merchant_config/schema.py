@@ -145,7 +145,9 @@ class TierConfig(_Strict):
 
 class ProgramConfig(_Strict):
     """Earning rules. Defaults: rounding `floor`, no pending period,
-    points never expire (`expiration_days: 0`), holds live 900 s, no tiers.
+    points never expire (`expiration_days: 0`), holds live 900 s, a Toast
+    REDEEM hold whose check is neither paid nor voided lives 86400 s
+    (`toast_hold_ttl_seconds`), no tiers.
     Tiers are returned sorted by `min_lifetime_points`."""
 
     points_per_currency_unit: Money = Field(gt=0)
@@ -153,6 +155,7 @@ class ProgramConfig(_Strict):
     pending_days: Days = 0
     expiration_days: Days = 0
     hold_ttl_seconds: int = Field(default=900, gt=0, le=_MAX_DAYS * 86400)
+    toast_hold_ttl_seconds: int = Field(default=86400, gt=0, le=_MAX_DAYS * 86400)
     tiers: list[TierConfig] = Field(default_factory=list)
 
     @field_validator("tiers")

@@ -126,11 +126,11 @@ def _stored(session: Session, merchant_id: int, call: LoyaltyCall) -> LoyaltyTra
 
 
 def _run(ctx: Context, savepoint: bool = True) -> tuple[int, dict]:
-    from services.toast_loyalty import accounts, checks, reversal
+    from services.toast_loyalty import accounts, checks, redeem, reversal
 
     handlers: dict[str, Handler] = {
         "LOYALTY_SEARCH": accounts.search, "LOYALTY_SIGNUP": accounts.signup, "LOYALTY_TRANSFER": accounts.transfer,
-        "LOYALTY_INQUIRE": checks.inquire, "LOYALTY_REDEEM": checks.redeem, "LOYALTY_ACCRUE": checks.accrue,
+        "LOYALTY_INQUIRE": checks.inquire, "LOYALTY_REDEEM": redeem.redeem, "LOYALTY_ACCRUE": checks.accrue,
         "LOYALTY_REVERSE": reversal.reverse,
     }
     handler = handlers[ctx.call.transaction_type]

@@ -7,7 +7,7 @@ from loyalty.identity import normalize_email, normalize_phone, region_for_curren
 from loyalty.orders import Identity
 from models import Member
 from services.member_merge import merge
-from services.members import lock, resolve_member
+from services.members import lock_survivor, member_by_id, resolve_member
 from services.toast_loyalty.errors import LoyaltyError
 
 SEARCH_LIMIT = 20
@@ -24,13 +24,17 @@ def account_info(member: Member) -> dict:
 
 
 def active_member(ctx, member_id, *, locked: bool = True) -> Member:
-    """The merchant's live member ``member_id`` (row-locked for writers); ``ERROR_ACCOUNT_INVALID`` otherwise."""
-    if not member_id:
+    """The merchant's live member ``member_id`` names (row-locked for writers); ``ERROR_ACCOUNT_INVALID`` otherwise.
+
+    The id of a member merged into another names the survivor: a POS that
+    still holds the old id acts on the account its points moved to.
+    """
+    member = member_by_id(ctx.session, ctx.merchant.id, str(member_id)) if member_id else None
+    if member is not None and locked:
+        member = lock_survivor(ctx.session, member)
+    if member is None or member.status != "ACTIVE":
         raise LoyaltyError("ERROR_ACCOUNT_INVALID")
-    member = ctx.session.get(Member, str(member_id))
-    if member is None or member.merchant_id != ctx.merchant.id or member.status != "ACTIVE":
-        raise LoyaltyError("ERROR_ACCOUNT_INVALID")
-    return lock(ctx.session, member.id) if locked else member
+    return member
 
 
 def search(ctx) -> dict:
@@ -72,13 +76,21 @@ def signup(ctx) -> dict:
 
 
 def transfer(ctx) -> dict:
-    """Merge one account into another: balances and links move, the source is closed."""
+    """Merge one account into another: balances and links move, the source is closed.
+
+    Both ids resolve as everywhere else (a merged member's id names its
+    survivor), so a transfer repeated after it was done, under a new
+    transaction GUID, finds both ids naming one member and changes nothing.
+    """
     info = ctx.call.body.get("transferTransactionInformation") or {}
     source_id, target_id = info.get("fromLoyaltyIdentifier"), info.get("toLoyaltyIdentifier")
     if not source_id or not target_id or source_id == target_id:
         raise LoyaltyError("ERROR_INVALID_TRANSFER")
-    # Lock in a fixed order so two opposite transfers cannot deadlock.
-    first, second = sorted([source_id, target_id])
-    locked = {m.id: m for m in (active_member(ctx, first), active_member(ctx, second))}
-    merge(ctx.session, locked[source_id], locked[target_id], now=ctx.rt.clock())
-    return {"transferResponse": {"loyaltyIdentifier": target_id}}
+    source, target = (active_member(ctx, source_id, locked=False), active_member(ctx, target_id, locked=False))
+    # Lock in a fixed order so two opposite transfers cannot deadlock; a merge that
+    # committed meanwhile is followed by the lock itself.
+    locked = {member_id: active_member(ctx, member_id) for member_id in sorted({source.id, target.id})}
+    source, target = locked[source.id], locked[target.id]
+    if source.id != target.id:
+        merge(ctx.session, source, target, now=ctx.rt.clock())
+    return {"transferResponse": {"loyaltyIdentifier": target.id}}

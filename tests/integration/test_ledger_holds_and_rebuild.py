@@ -70,10 +70,10 @@ def test_a_hold_past_its_time_to_live_is_rolled_back_and_its_redemption_voided(r
     assert_consistent(rt, mid)
 
 
-def test_a_toast_hold_has_no_time_to_live_and_is_never_rolled_back_by_the_job(rt, demo_merchant, clock):
+def test_a_hold_without_a_time_to_live_is_never_rolled_back_by_the_job(rt, demo_merchant, clock):
     mid = new_member(rt)
     grant(rt, mid, 500)
-    held = hold(rt, mid, 500, channel="toast_loyalty")
+    held = hold(rt, mid, 500)
     redemption = redemption_on(rt, mid, held)
     clock.now += timedelta(days=400)
     assert ledger_jobs.expire_holds(rt) == 0
