@@ -20,6 +20,7 @@ from services.errors import BadRequest
 
 API_BODY_LIMIT = 256 * 1024
 PREFIX = "/partner-api/v2"
+MAX_IDEMPOTENCY_KEY = 255  # stored whole (services.idempotency), never cut short
 
 
 class Strict(BaseModel):
@@ -96,6 +97,15 @@ def authenticated(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def idempotency_key(body_key: str | None, limit: int = MAX_IDEMPOTENCY_KEY) -> str | None:
+    """A write's idempotency key: the ``Idempotency-Key`` header first, else the body's; 400 beyond ``limit``."""
+    header = request.headers.get("Idempotency-Key") or None
+    if header is not None and len(header) > limit:
+        raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
+                         [{"field": "Idempotency-Key", "problem": f"at most {limit} characters"}])
+    return header or body_key
 
 
 class Page(BaseModel):

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from spectree import Response
 
-from api.common import PREFIX, ErrorBody, Page, Strict, authenticated, limit_body, rt, spec
+from api.common import PREFIX, ErrorBody, Page, Strict, authenticated, idempotency_key, limit_body, rt, spec
 from api.schemas import MembershipEnvelope, MembershipOut, render_membership
 from services import memberships, partner
 
@@ -118,7 +118,7 @@ def _write(model: BaseModel) -> tuple[dict, str | None]:
     """The body's fields as sent, and the idempotency key (header first, else the body's)."""
     data = model.model_dump(exclude_unset=True)
     body_key = data.pop("idempotency_key", None)
-    return data, request.headers.get("Idempotency-Key") or body_key
+    return data, idempotency_key(body_key)
 
 
 def _created(result: memberships.Result) -> dict:
@@ -194,8 +194,7 @@ def patch_membership(member_id: str, json: MembershipPatch):
 @spec.validate(resp=Response(HTTP_200=MembershipEnvelope, **ERRORS), tags=TAGS)
 def delete_membership(member_id: str):
     """Remove a membership: status DELETED, personal data erased, spendable points forfeited, ledger kept."""
-    status, answer = memberships.remove(rt(), g.merchant_id, member_id, key=request.headers.get("Idempotency-Key"),
-                                        render=_one)
+    status, answer = memberships.remove(rt(), g.merchant_id, member_id, key=idempotency_key(None), render=_one)
     return answer, status
 
 
