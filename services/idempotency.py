@@ -26,6 +26,21 @@ from services.runtime import Runtime
 
 Answer = tuple[int, dict]
 MAX_KEY_LENGTH = 255  # idempotent_requests.key
+# Business keys of ledger entries and redemptions share one space per merchant. A client's
+# idempotency key K becomes "api:K"; every key the partner API derives itself starts with
+# "partner_api:", which no "api:" key can equal, so no client key can take one.
+CLIENT_PREFIX = "api:"
+INTERNAL_PREFIX = "partner_api:"
+
+
+def client_key(key: str) -> str:
+    """The business key of what a client's idempotency key names (an entry, a redemption): ``api:<key>``."""
+    return f"{CLIENT_PREFIX}{key}"
+
+
+def internal_key(*parts: str) -> str:
+    """A business key the partner API derives itself, ``partner_api:<part>:…``: out of every client's reach."""
+    return INTERNAL_PREFIX + ":".join(parts)
 
 
 def fingerprint(body: dict) -> str:

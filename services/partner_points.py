@@ -5,7 +5,8 @@ Every write runs through ``services.idempotency.run_once`` and answers
 ``{"transaction", "balance"}``: 201 when it posted an entry, 200 when it only
 changed a lifecycle or an idempotent repeat returned it. The idempotency key
 is also the entry's business key (``api:<key>``), so even a write that lost
-its stored answer posts once.
+its stored answer posts once; every key derived here (a keyless adjustment,
+a rollback, a cancel) is ``partner_api:…``, which no client key can take.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from models import LedgerEntry, Member, Redemption, Tier
 from models.base import new_id
 from services import ledger, ledger_views
 from services.errors import BadRequest, NotFound, Unprocessable
-from services.idempotency import Answer, run_once
+from services.idempotency import Answer, client_key, internal_key, run_once
 from services.members import lock
 from services.partner import VISIBLE, get_member
 from services.redemptions import epoch
@@ -109,7 +110,7 @@ def _accrue(rt: Runtime, session: Session, merchant_id: int, member_id: str, val
     pending_days = int(program.get("pending_days") or 0)
     # The return window runs from the purchase, not from when the partner told us about it.
     activates_at = lots.end_of_day_after(bought, pending_days, tz) if pending_days else None
-    posting = ledger.Posting(key=f"api:{key}", points=points, type="ACCRUAL", channel=CHANNEL,
+    posting = ledger.Posting(key=client_key(key), points=points, type="ACCRUAL", channel=CHANNEL,
                              activates_at=activates_at, idempotency_key=key)
     return _answer(201, _posted(session, member, posting, now), member)
 
@@ -162,7 +163,7 @@ def _adjust(rt: Runtime, session: Session, merchant_id: int, member_id: str, adj
             key: str | None) -> Answer:
     now = rt.clock()
     member = _locked_member(session, merchant_id, member_id)
-    business_key = f"api:{key or new_id('adj')}"
+    business_key = client_key(key) if key else internal_key(new_id("adj"))
     if adj.is_temp:
         return _answer(201, _temporary_hold(session, member, adj, business_key, key, now), member)
     if adj.points < 0:
@@ -259,7 +260,8 @@ def _commit(session: Session, member: Member, entry: LedgerEntry, now: datetime)
 def _rollback(session: Session, member: Member, entry: LedgerEntry, now: datetime) -> Answer:
     _temporary(session, entry)
     if entry.status == "HELD":
-        back = ledger.release_hold(session, member, entry, key=f"api:rollback:{entry.id}", channel=CHANNEL, now=now)
+        back = ledger.release_hold(session, member, entry, key=internal_key("rollback", entry.id), channel=CHANNEL,
+                                   now=now)
         return _answer(201, back, member)
     if entry.status == "ROLLED_BACK":
         return _answer(200, _reversal_of(session, entry), member)
@@ -273,7 +275,7 @@ def _cancel(session: Session, member: Member, entry: LedgerEntry, now: datetime)
         previous = _reversal_of(session, entry)
         if previous is not None:
             return _answer(200, previous, member)
-    back = ledger.cancel(session, member, entry, key=f"api:cancel:{entry.id}", channel=CHANNEL, now=now)
+    back = ledger.cancel(session, member, entry, key=internal_key("cancel", entry.id), channel=CHANNEL, now=now)
     if back is None:
         raise Unprocessable("TRANSACTION_NOT_CANCELLABLE",
                             f"A {entry.type} transaction that is {entry.status} cannot be canceled.")
