@@ -17,6 +17,7 @@ bp.before_request(limit_body)
 ERRORS = {"HTTP_400": ErrorBody, "HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 WRITE_ERRORS = {**ERRORS, "HTTP_409": ErrorBody, "HTTP_413": ErrorBody}
 TAGS = ["memberships"]
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second a date can name
 
 
 def _real_date(value: str) -> str:
@@ -89,7 +90,8 @@ class MergeIn(Strict):
 
 class ListQuery(Page):
     status: Literal["ACTIVE", "INACTIVE"] | None = None
-    updated_since: int | None = Field(None, ge=0, description="epoch seconds")
+    # Bounded to the calendar: a later instant is no date and would fail, not filter.
+    updated_since: int | None = Field(None, ge=0, le=MAX_EPOCH, description="epoch seconds")
 
 
 class SearchQuery(BaseModel):

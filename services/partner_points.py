@@ -31,6 +31,7 @@ from services.runtime import Runtime
 
 CHANNEL = "partner_api"
 _MILLISECONDS_FROM = 10**11  # epoch seconds reach 10^11 only in the year 5138
+_MAX_POINTS = 2**63 - 1  # balances and lifetime points are BIGINT columns
 
 
 # --- reads -------------------------------------------------------------------
@@ -89,12 +90,14 @@ def record_activity(rt: Runtime, merchant_id: int, member_id: str, *, value: Dec
 
     Points are ``points_for_spend`` at the program's rate and rounding with the
     member's tier multiplier, pending for ``program.pending_days`` counted from
-    the purchase (``transaction_timestamp``, never later than now).
+    the purchase (``transaction_timestamp``, never later than now). A spend that
+    earns 0 points posts nothing: 422 ``NO_POINTS_EARNED``.
     """
     if not key:
         raise BadRequest("MISSING_REQUIRED_PARAMETERS", "Missing required parameters.",
                          [{"field": "idempotency_key", "problem": "required for activities (or Idempotency-Key)"}])
-    request = {"operation": "activity", "member": member_id, "value": format(value, "f"), "timestamp": timestamp}
+    # str, not format(value, "f"): the plain form of 1E-999999999 is a billion characters long.
+    request = {"operation": "activity", "member": member_id, "value": str(value), "timestamp": timestamp}
     return run_once(rt, merchant_id, key, request,
                     lambda session: _accrue(rt, session, merchant_id, member_id, value, timestamp, key))
 
@@ -104,8 +107,7 @@ def _accrue(rt: Runtime, session: Session, merchant_id: int, member_id: str, val
     now = rt.clock()
     member = _locked_member(session, merchant_id, member_id)
     program, tz = ledger.program_of(session, merchant_id)
-    points = points_for_spend(value, Decimal(str(program["points_per_currency_unit"])),
-                              program.get("rounding", "floor"), ledger.multiplier_for(session, member))
+    points = _earned(session, member, program, value)
     bought = min(spend_instant(timestamp), now)
     pending_days = int(program.get("pending_days") or 0)
     # The return window runs from the purchase, not from when the partner told us about it.
@@ -113,6 +115,17 @@ def _accrue(rt: Runtime, session: Session, merchant_id: int, member_id: str, val
     posting = ledger.Posting(key=client_key(key), points=points, type="ACCRUAL", channel=CHANNEL,
                              activates_at=activates_at, idempotency_key=key)
     return _answer(201, _posted(session, member, posting, now), member)
+
+
+def _earned(session: Session, member: Member, program: dict, value: Decimal) -> int:
+    """The points ``value`` earns the member; 422 ``NO_POINTS_EARNED`` when that rounds to 0 (nothing is posted)."""
+    rate = Decimal(str(program["points_per_currency_unit"]))
+    points = points_for_spend(value, rate, program.get("rounding", "floor"), ledger.multiplier_for(session, member))
+    if points <= 0:  # ledger.md: amounts that round to 0 points post nothing (no empty entry)
+        raise Unprocessable("NO_POINTS_EARNED", "This activity earns no points at the program's rate.",
+                            [{"field": "activity.value",
+                              "problem": f"{value} at {rate} points per currency unit is 0 points"}])
+    return points
 
 
 # --- direct adjustments ----------------------------------------------------------
@@ -208,6 +221,10 @@ def _temporary_hold(session: Session, member: Member, adj: Adjustment, business_
 
 
 def _posted(session: Session, member: Member, posting: ledger.Posting, now: datetime) -> LedgerEntry:
+    if posting.points > 0 and max(member.points, member.pending_points, member.lifetime_earned) > \
+            _MAX_POINTS - posting.points:  # a 422 here rather than a database overflow at commit
+        raise Unprocessable("POINTS_LIMIT_EXCEEDED", "These points would take the balance beyond what can be kept.",
+                            [{"field": "points", "problem": f"{posting.points} points is too many for this member"}])
     entry = ledger.post(session, member, posting, now)
     if entry is None:
         raise _already_posted(posting.key)
