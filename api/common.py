@@ -17,10 +17,10 @@ from spectree.models import InType, SecureType, SecuritySchemeData
 
 from services import partner
 from services.errors import BadRequest
+from services.idempotency import MAX_KEY_LENGTH
 
 API_BODY_LIMIT = 256 * 1024
 PREFIX = "/partner-api/v2"
-MAX_IDEMPOTENCY_KEY = 255  # stored whole (services.idempotency), never cut short
 
 
 class Strict(BaseModel):
@@ -120,8 +120,11 @@ def authenticated(view):
     return wrapper
 
 
-def idempotency_key(body_key: str | None, limit: int = MAX_IDEMPOTENCY_KEY) -> str | None:
-    """A write's idempotency key: the ``Idempotency-Key`` header first, else the body's; 400 beyond ``limit``."""
+def idempotency_key(body_key: str | None, limit: int = MAX_KEY_LENGTH) -> str | None:
+    """A write's idempotency key: the ``Idempotency-Key`` header first, else the body's; 400 beyond ``limit``.
+
+    Keys are stored whole (``services.idempotency``), never cut short to collide with another.
+    """
     header = request.headers.get("Idempotency-Key") or None
     if header is not None and len(header) > limit:
         raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",

@@ -48,11 +48,11 @@ def fingerprint(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def check_key(key: str, field: str = "idempotency_key") -> None:
+def check_key(key: str) -> None:
     """Refuse (400 ``INVALID_PARAMETERS``) a key longer than the column that stores it."""
     if len(key) > MAX_KEY_LENGTH:
         raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
-                         [{"field": field, "problem": f"at most {MAX_KEY_LENGTH} characters"}])
+                         [{"field": "idempotency_key", "problem": f"at most {MAX_KEY_LENGTH} characters"}])
 
 
 def run_once(rt: Runtime, merchant_id: int, key: str | None, body: dict,
