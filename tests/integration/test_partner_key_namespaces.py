@@ -28,6 +28,8 @@ def api(rt, demo_merchant, client):
 
 
 class Partner:
+    """The partner API through the Flask test client, with the calls these tests repeat."""
+
     def __init__(self, client) -> None:
         self.client = client
 
