@@ -17,6 +17,7 @@ from spectree.models import InType, SecureType, SecuritySchemeData
 
 from services import partner
 from services.errors import BadRequest
+from services.idempotency import MAX_KEY_LENGTH
 
 API_BODY_LIMIT = 256 * 1024
 PREFIX = "/partner-api/v2"
@@ -69,16 +70,37 @@ def rt():
 
 
 def limit_body() -> None:
-    """Refuse big bodies by their declared length, and bodies that are not JSON, naming the problem."""
+    """Refuse big bodies by their declared length, bodies that are not JSON, and NUL characters, naming the problem."""
     request.max_content_length = API_BODY_LIMIT
     if (request.content_length or 0) > API_BODY_LIMIT:
         abort(413)
+    body = None
     if request.method in ("POST", "PATCH", "PUT") and request.get_data(cache=True):
         try:
-            json.loads(request.get_data(cache=True))
-        except ValueError as exc:
+            body = json.loads(request.get_data(cache=True))
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
             raise BadRequest("INVALID_JSON", f"The body is not valid JSON: {exc}.",
                              [{"field": "body", "problem": str(exc)}]) from None
+    # PostgreSQL text cannot hold U+0000: refused here, for every id, filter and field, not failed at the database.
+    for field, value in (("path", request.path), ("query", list(request.args.items(multi=True))), ("body", body)):
+        if _has_nul(value):
+            raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
+                             [{"field": field, "problem": "contains a NUL (U+0000) character"}])
+
+
+def _has_nul(value: Any) -> bool:
+    """True when a string anywhere in ``value`` (keys included) holds U+0000; iterative, so depth cannot overflow."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return False
 
 
 def authenticated(view):
@@ -98,9 +120,21 @@ def authenticated(view):
     return wrapper
 
 
+def idempotency_key(body_key: str | None, limit: int = MAX_KEY_LENGTH) -> str | None:
+    """A write's idempotency key: the ``Idempotency-Key`` header first, else the body's; 400 beyond ``limit``.
+
+    Keys are stored whole (``services.idempotency``), never cut short to collide with another.
+    """
+    header = request.headers.get("Idempotency-Key") or None
+    if header is not None and len(header) > limit:
+        raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
+                         [{"field": "Idempotency-Key", "problem": f"at most {limit} characters"}])
+    return header or body_key
+
+
 class Page(BaseModel):
     """``?limit=&cursor=`` of every list."""
 
     model_config = ConfigDict(extra="ignore")
     limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = None
+    cursor: str | None = Field(None, max_length=512, description="the next_cursor of the previous page")

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from spectree import Response
 
-from api.common import PREFIX, ErrorBody, Page, Strict, authenticated, limit_body, rt, spec
+from api.common import PREFIX, ErrorBody, Page, Strict, authenticated, idempotency_key, limit_body, rt, spec
 from api.schemas import MembershipEnvelope, MembershipOut, render_membership
 from services import memberships, partner
 
@@ -17,6 +17,7 @@ bp.before_request(limit_body)
 ERRORS = {"HTTP_400": ErrorBody, "HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 WRITE_ERRORS = {**ERRORS, "HTTP_409": ErrorBody, "HTTP_413": ErrorBody}
 TAGS = ["memberships"]
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second a date can name
 
 
 def _real_date(value: str) -> str:
@@ -89,7 +90,8 @@ class MergeIn(Strict):
 
 class ListQuery(Page):
     status: Literal["ACTIVE", "INACTIVE"] | None = None
-    updated_since: int | None = Field(None, ge=0, description="epoch seconds")
+    # Bounded to the calendar: a later instant is no date and would fail, not filter.
+    updated_since: int | None = Field(None, ge=0, le=MAX_EPOCH, description="epoch seconds")
 
 
 class SearchQuery(BaseModel):
@@ -118,7 +120,7 @@ def _write(model: BaseModel) -> tuple[dict, str | None]:
     """The body's fields as sent, and the idempotency key (header first, else the body's)."""
     data = model.model_dump(exclude_unset=True)
     body_key = data.pop("idempotency_key", None)
-    return data, request.headers.get("Idempotency-Key") or body_key
+    return data, idempotency_key(body_key)
 
 
 def _created(result: memberships.Result) -> dict:
@@ -194,8 +196,7 @@ def patch_membership(member_id: str, json: MembershipPatch):
 @spec.validate(resp=Response(HTTP_200=MembershipEnvelope, **ERRORS), tags=TAGS)
 def delete_membership(member_id: str):
     """Remove a membership: status DELETED, personal data erased, spendable points forfeited, ledger kept."""
-    status, answer = memberships.remove(rt(), g.merchant_id, member_id, key=request.headers.get("Idempotency-Key"),
-                                        render=_one)
+    status, answer = memberships.remove(rt(), g.merchant_id, member_id, key=idempotency_key(None), render=_one)
     return answer, status
 
 

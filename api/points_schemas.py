@@ -5,11 +5,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from flask import request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.common import Page, Strict
-from services.errors import BadRequest
+from api.common import Page, Strict, idempotency_key
 
 # Bounds keep generated or hostile input away from integer overflow in the database.
 MAX_POINTS = 10**9
@@ -23,11 +21,7 @@ IdempotencyKey = Annotated[str, Field(min_length=1, max_length=MAX_KEY, descript
 
 def retry_key(body: BaseModel | None) -> str | None:
     """The write's idempotency key: the ``Idempotency-Key`` header first, else the body's ``idempotency_key``."""
-    header = request.headers.get("Idempotency-Key") or None
-    if header is not None and len(header) > MAX_KEY:
-        raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
-                         [{"field": "Idempotency-Key", "problem": f"at most {MAX_KEY} characters"}])
-    return header or getattr(body, "idempotency_key", None)
+    return idempotency_key(getattr(body, "idempotency_key", None), MAX_KEY)
 
 
 class RewardsQuery(BaseModel):

@@ -1,8 +1,14 @@
 """Idempotency keys for partner API writes: the same key and body replay the first answer.
 
-A write and the record of its answer commit in one transaction, and the key
-is unique per merchant in the database, so two concurrent retries cannot both
-perform the write.
+The key is claimed first: the ``idempotent_requests`` row is inserted at the
+start of the write's transaction, before anything else is read or locked, and
+its answer is filled in before that transaction commits. The key is unique
+per merchant, so a concurrent retry blocks on that insert until the first
+call ends: it then replays the first call's answer, or, when the first call
+rolled back (an error answer), performs the write itself.
+
+Keys are stored exactly as sent: one longer than the column is refused rather
+than truncated, so two keys never share a row.
 """
 from __future__ import annotations
 
@@ -11,19 +17,42 @@ import json
 from typing import Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import IdempotentRequest
-from services.errors import Conflict
+from models.db import insert_unless_exists
+from services.errors import BadRequest, Conflict
 from services.runtime import Runtime
 
 Answer = tuple[int, dict]
+MAX_KEY_LENGTH = 255  # idempotent_requests.key
+# Business keys of ledger entries and redemptions share one space per merchant. A client's
+# idempotency key K becomes "api:K"; every key the partner API derives itself starts with
+# "partner_api:", which no "api:" key can equal, so no client key can take one.
+CLIENT_PREFIX = "api:"
+INTERNAL_PREFIX = "partner_api:"
+
+
+def client_key(key: str) -> str:
+    """The business key of what a client's idempotency key names (an entry, a redemption): ``api:<key>``."""
+    return f"{CLIENT_PREFIX}{key}"
+
+
+def internal_key(*parts: str) -> str:
+    """A business key the partner API derives itself, ``partner_api:<part>:…``: out of every client's reach."""
+    return INTERNAL_PREFIX + ":".join(parts)
 
 
 def fingerprint(body: dict) -> str:
     """A digest of a request body that ignores key order."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check_key(key: str) -> None:
+    """Refuse (400 ``INVALID_PARAMETERS``) a key longer than the column that stores it."""
+    if len(key) > MAX_KEY_LENGTH:
+        raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
+                         [{"field": "idempotency_key", "problem": f"at most {MAX_KEY_LENGTH} characters"}])
 
 
 def run_once(rt: Runtime, merchant_id: int, key: str | None, body: dict,
@@ -32,34 +61,28 @@ def run_once(rt: Runtime, merchant_id: int, key: str | None, body: dict,
 
     Without a key the write simply runs. With one: the same body replays the
     stored answer (200 instead of 201: nothing new was created); a different
-    body is refused with 409 ``IDEMPOTENCY_KEY_REUSED``.
+    body is refused with 409 ``IDEMPOTENCY_KEY_REUSED``. A call with the key
+    still running makes this one wait for its end (see the module docstring).
     """
     if not key:
         with rt.db.transaction() as session:
             return write(session)
+    check_key(key)
     digest = fingerprint(body)
-    try:
-        with rt.db.transaction() as session:
-            previous = _find(session, merchant_id, key)
-            if previous is not None:
-                return _replay(previous, digest)
-            status, answer = write(session)
-            with session.begin_nested():
-                session.add(IdempotentRequest(merchant_id=merchant_id, key=key[:255], request_hash=digest,
-                                              http_status=status, response=answer, created_at=rt.clock()))
-                session.flush()
-            return status, answer
-    except IntegrityError:
-        with rt.db.reader() as session:
-            previous = _find(session, merchant_id, key)
-        if previous is None:
-            raise
-        return _replay(previous, digest)
+    with rt.db.transaction() as session:
+        claim = insert_unless_exists(session, IdempotentRequest, dict(
+            merchant_id=merchant_id, key=key, request_hash=digest, http_status=0, response={},
+            created_at=rt.clock()), ("merchant_id", "key"))
+        if claim is None:  # a call with this key committed (we waited for it if it was running)
+            return _replay(_find(session, merchant_id, key), digest)
+        status, answer = write(session)
+        claim.http_status, claim.response = status, answer
+        return status, answer
 
 
-def _find(session: Session, merchant_id: int, key: str) -> IdempotentRequest | None:
+def _find(session: Session, merchant_id: int, key: str) -> IdempotentRequest:
     return session.execute(select(IdempotentRequest).where(
-        IdempotentRequest.merchant_id == merchant_id, IdempotentRequest.key == key[:255])).scalar_one_or_none()
+        IdempotentRequest.merchant_id == merchant_id, IdempotentRequest.key == key)).scalar_one()
 
 
 def _replay(previous: IdempotentRequest, digest: str) -> Answer:

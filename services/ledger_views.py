@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime, tzinfo
 
 from sqlalchemy import select
@@ -41,6 +42,8 @@ from models import LedgerEntry, Member
 from services import ledger, ledger_lots
 from services.errors import BadRequest
 
+_MAX_SEQ = 2**63 - 1  # ledger_entries.seq is a BIGINT: a larger number is no cursor we issued
+_SEQ_CURSOR = re.compile(r"seq:([0-9]{1,19})")
 _LIFETIME = ("earned", "added", "subtracted", "expired", "spent", "refunded", "returned", "locked", "unlocked")
 _BY_TYPE = {"ACCRUAL": "earned", "ADDITION": "added", "TRANSFER_IN": "added", "REMOVAL": "subtracted",
             "TRANSFER_OUT": "subtracted", "FORFEIT": "subtracted", "EXPIRATION": "expired",
@@ -132,11 +135,10 @@ def _encode(seq: int) -> str:
 
 def _decode(cursor: str) -> int:
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, seq = text.partition(":")
-        if prefix != "seq" or not seq.isdigit():
+        match = _SEQ_CURSOR.fullmatch(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        if match is None or not 0 < int(match[1]) <= _MAX_SEQ:
             raise ValueError(cursor)
-        return int(seq)
+        return int(match[1])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadRequest("INVALID_CURSOR", "The cursor is not one this list issued.",
                          [{"field": "cursor", "problem": "not a cursor of this list"}]) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -40,6 +41,7 @@ _CONFLICT_MESSAGES = {"EMAIL_ALREADY_EXISTS": "This email already belongs to ano
                       "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS":
                           "The given parameters match more than one program membership."}
 _TAGGING_FIELDS = {"email", "wallet_address"}
+_MEMBER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # members.id is a String(32) of our making
 
 
 @dataclass
@@ -376,9 +378,17 @@ def _encode_cursor(member: Member) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (created_at, id) a cursor names; 400 ``INVALID_CURSOR`` for anything we could not have issued.
+
+    Only an instant with its offset that stays inside the calendar in UTC, and
+    an id of our shape: any other value would fail in the database, not here.
+    """
     try:
         created_at, member_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created_at).astimezone(timezone.utc), str(member_id)
-    except (ValueError, TypeError):
+        instant = datetime.fromisoformat(created_at)
+        if instant.tzinfo is None or not isinstance(member_id, str) or not _MEMBER_ID.fullmatch(member_id):
+            raise ValueError(cursor)
+        return instant.astimezone(timezone.utc), member_id
+    except (ValueError, TypeError, OverflowError):
         raise BadRequest("INVALID_CURSOR", "The cursor is not valid; start again without it.",
                          [{"field": "cursor", "problem": "not a cursor this API returned"}]) from None

@@ -5,7 +5,8 @@ Every write runs through ``services.idempotency.run_once`` and answers
 ``{"transaction", "balance"}``: 201 when it posted an entry, 200 when it only
 changed a lifecycle or an idempotent repeat returned it. The idempotency key
 is also the entry's business key (``api:<key>``), so even a write that lost
-its stored answer posts once.
+its stored answer posts once; every key derived here (a keyless adjustment,
+a rollback, a cancel) is ``partner_api:…``, which no client key can take.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from models import LedgerEntry, Member, OrderAccount, Redemption, Tier
 from models.base import new_id
 from services import ledger, ledger_views, orders
 from services.errors import BadRequest, NotFound, Unprocessable
-from services.idempotency import Answer, run_once
+from services.idempotency import Answer, client_key, internal_key, run_once
 from services.members import lock
 from services.partner import VISIBLE, get_member
 from services.redemptions import epoch
@@ -30,6 +31,7 @@ from services.runtime import Runtime
 
 CHANNEL = "partner_api"
 _MILLISECONDS_FROM = 10**11  # epoch seconds reach 10^11 only in the year 5138
+_MAX_POINTS = 2**63 - 1  # balances and lifetime points are BIGINT columns
 
 
 # --- reads -------------------------------------------------------------------
@@ -89,12 +91,14 @@ def record_activity(rt: Runtime, merchant_id: int, member_id: str, *, value: Dec
 
     Points are ``points_for_spend`` at the program's rate and rounding with the
     member's tier multiplier, pending for ``program.pending_days`` counted from
-    the purchase (``transaction_timestamp``, never later than now).
+    the purchase (``transaction_timestamp``, never later than now). A spend that
+    earns 0 points posts nothing: 422 ``NO_POINTS_EARNED``.
     """
     if not key:
         raise BadRequest("MISSING_REQUIRED_PARAMETERS", "Missing required parameters.",
                          [{"field": "idempotency_key", "problem": "required for activities (or Idempotency-Key)"}])
-    request = {"operation": "activity", "member": member_id, "value": format(value, "f"), "timestamp": timestamp}
+    # str, not format(value, "f"): the plain form of 1E-999999999 is a billion characters long.
+    request = {"operation": "activity", "member": member_id, "value": str(value), "timestamp": timestamp}
     return run_once(rt, merchant_id, key, request,
                     lambda session: _accrue(rt, session, merchant_id, member_id, value, timestamp, key))
 
@@ -104,15 +108,25 @@ def _accrue(rt: Runtime, session: Session, merchant_id: int, member_id: str, val
     now = rt.clock()
     member = _locked_member(session, merchant_id, member_id)
     program, tz = ledger.program_of(session, merchant_id)
-    points = points_for_spend(value, Decimal(str(program["points_per_currency_unit"])),
-                              program.get("rounding", "floor"), ledger.multiplier_for(session, member))
+    points = _earned(session, member, program, value)
     bought = min(spend_instant(timestamp), now)
     pending_days = int(program.get("pending_days") or 0)
     # The return window runs from the purchase, not from when the partner told us about it.
     activates_at = lots.end_of_day_after(bought, pending_days, tz) if pending_days else None
-    posting = ledger.Posting(key=f"api:{key}", points=points, type="ACCRUAL", channel=CHANNEL,
+    posting = ledger.Posting(key=client_key(key), points=points, type="ACCRUAL", channel=CHANNEL,
                              activates_at=activates_at, idempotency_key=key)
     return _answer(201, _posted(session, member, posting, now), member)
+
+
+def _earned(session: Session, member: Member, program: dict, value: Decimal) -> int:
+    """The points ``value`` earns the member; 422 ``NO_POINTS_EARNED`` when that rounds to 0 (nothing is posted)."""
+    rate = Decimal(str(program["points_per_currency_unit"]))
+    points = points_for_spend(value, rate, program.get("rounding", "floor"), ledger.multiplier_for(session, member))
+    if points <= 0:  # ledger.md: amounts that round to 0 points post nothing (no empty entry)
+        raise Unprocessable("NO_POINTS_EARNED", "This activity earns no points at the program's rate.",
+                            [{"field": "activity.value",
+                              "problem": f"{value} at {rate} points per currency unit is 0 points"}])
+    return points
 
 
 # --- direct adjustments ----------------------------------------------------------
@@ -163,7 +177,7 @@ def _adjust(rt: Runtime, session: Session, merchant_id: int, member_id: str, adj
             key: str | None) -> Answer:
     now = rt.clock()
     member = _locked_member(session, merchant_id, member_id)
-    business_key = f"api:{key or new_id('adj')}"
+    business_key = client_key(key) if key else internal_key(new_id("adj"))
     if adj.is_temp:
         return _answer(201, _temporary_hold(session, member, adj, business_key, key, now), member)
     if adj.points < 0:
@@ -208,6 +222,10 @@ def _temporary_hold(session: Session, member: Member, adj: Adjustment, business_
 
 
 def _posted(session: Session, member: Member, posting: ledger.Posting, now: datetime) -> LedgerEntry:
+    if posting.points > 0 and max(member.points, member.pending_points, member.lifetime_earned) > \
+            _MAX_POINTS - posting.points:  # a 422 here rather than a database overflow at commit
+        raise Unprocessable("POINTS_LIMIT_EXCEEDED", "These points would take the balance beyond what can be kept.",
+                            [{"field": "points", "problem": f"{posting.points} points is too many for this member"}])
     entry = ledger.post(session, member, posting, now)
     if entry is None:
         raise _already_posted(posting.key)
@@ -269,7 +287,8 @@ def _commit(session: Session, member: Member, entry: LedgerEntry, now: datetime)
 def _rollback(session: Session, member: Member, entry: LedgerEntry, now: datetime) -> Answer:
     _temporary(session, entry)
     if entry.status == "HELD":
-        back = ledger.release_hold(session, member, entry, key=f"api:rollback:{entry.id}", channel=CHANNEL, now=now)
+        back = ledger.release_hold(session, member, entry, key=internal_key("rollback", entry.id), channel=CHANNEL,
+                                   now=now)
         return _answer(201, back, member)
     if entry.status == "ROLLED_BACK":
         return _answer(200, _reversal_of(session, entry), member)
@@ -284,7 +303,7 @@ def _cancel(session: Session, member: Member, entry: LedgerEntry, now: datetime,
         previous = _reversal_of(session, entry)
         if previous is not None:
             return _answer(200, previous, member)
-    key = f"api:cancel:{entry.id}"
+    key = internal_key("cancel", entry.id)
     if account is not None:
         back = orders.cancel_order_entry(session, account, member, entry, key=key, channel=CHANNEL, now=now)
     else:

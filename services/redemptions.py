@@ -19,7 +19,7 @@ from models import LedgerEntry, Merchant, Redemption, Reward
 from models.base import new_id
 from services import ledger, rewards_catalog
 from services.errors import NotFound, Unprocessable
-from services.idempotency import Answer, run_once
+from services.idempotency import Answer, client_key, internal_key, run_once
 from services.members import lock
 from services.partner import get_member
 from services.runtime import Runtime
@@ -201,22 +201,27 @@ def _new_redemption(session: Session, merchant: Merchant, member_id: str, rule: 
                     now: datetime) -> Redemption:
     ttl = timedelta(seconds=int(merchant.program.get("hold_ttl_seconds") or 900))
     rid = new_id("rdm")
+    # A keyless redemption's source is its own id, outside the "api:<key>" space clients write.
+    source = client_key(key) if key else internal_key(rid)
     redemption = Redemption(id=rid, merchant_id=merchant.id, member_id=member_id, reward_uuid=rule.uuid,
-                            points=rule.points_price, channel=CHANNEL, source_key=f"api:{key or rid}",
-                            created_at=now, expires_at=now + ttl, details={})
+                            points=rule.points_price, channel=CHANNEL, source_key=source, created_at=now,
+                            expires_at=now + ttl, details={})
     session.add(redemption)
-    session.flush()  # a concurrent retry with the same key stops here, on the unique source key
+    session.flush()
     return redemption
 
 
 def _hold(session: Session, member, redemption: Redemption, now: datetime) -> LedgerEntry:
+    # Keyed by the redemption's own id: "<source key>:hold" was "api:<K>:hold", which an
+    # adjustment keyed "<K>:hold" could take first.
+    key = internal_key("hold", redemption.id)
     try:
-        entry = ledger.hold(session, member, key=f"{redemption.source_key}:hold", points=redemption.points,
-                            channel=CHANNEL, reference=redemption.id, now=now, expires_at=redemption.expires_at)
+        entry = ledger.hold(session, member, key=key, points=redemption.points, channel=CHANNEL,
+                            reference=redemption.id, now=now, expires_at=redemption.expires_at)
     except ledger.InsufficientPoints:
         raise RewardNotAvailable(INSUFFICIENT_POINTS) from None
     if entry is None:
-        raise RuntimeError(f"hold {redemption.source_key}:hold already posted")
+        raise RuntimeError(f"hold {key} already posted")
     return entry
 
 
@@ -252,7 +257,7 @@ def void_redemption(rt: Runtime, merchant_id: int, redemption_id: str, key: str 
 def _void(rt: Runtime, session: Session, merchant_id: int, redemption_id: str) -> Answer:
     redemption = _locked(session, merchant_id, redemption_id)
     if redemption.state != "voided":
-        void(session, redemption, key=f"api:void:{redemption.id}", channel=CHANNEL, now=rt.clock())
+        void(session, redemption, key=internal_key("void", redemption.id), channel=CHANNEL, now=rt.clock())
     return 200, {"redemption": render(redemption)}
 
 
