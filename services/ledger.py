@@ -57,6 +57,7 @@ from loyalty.tiers import TierRule, tier_for
 from models import LedgerEntry, Member, Merchant, Tier, insert_unless_exists
 from models.tables import PointLot
 from services import ledger_lots, ledger_owed
+from services.errors import PermanentFailure
 
 EARNING_TYPES = {"ACCRUAL", "ADDITION"}  # count toward lifetime points; pending during program.pending_days
 CANCELLABLE = {"ACCRUAL", "ADDITION", "REMOVAL", "REDEMPTION", "HOLD"}
@@ -96,6 +97,7 @@ def post(session: Session, member: Member, posting: Posting, now: datetime) -> L
     what is spendable; the rest is recorded as the entry's ``shortfall``.
     """
     activate_due(session, member, now)
+    _within_range(member, posting)
     entry = insert_unless_exists(session, LedgerEntry, _entry(session, member, posting, now),
                                  ("merchant_id", "business_key"))
     if entry is None:
@@ -107,6 +109,26 @@ def post(session: Session, member: Member, posting: Posting, now: datetime) -> L
         # Points coming back pay what the member owes before they can be spent.
         ledger_owed.collect(session, member, entry, now, post)
     return entry
+
+
+MAX_POINTS = 2**63 - 1  # entries and balances are BIGINT columns
+
+
+class PointsOutOfRange(PermanentFailure):
+    """A posting whose points, or the balances it leads to, no BIGINT column can hold."""
+
+    def __init__(self, points: int) -> None:
+        super().__init__("points_out_of_range", f"{points} points would take a balance beyond {MAX_POINTS}")
+        self.points = points
+
+
+def _within_range(member: Member, posting: Posting) -> None:
+    # Refused here, with a reason, rather than as a database overflow at commit: an absurd
+    # payload or rate must fail its delivery or request, not the worker's transaction.
+    largest = max(member.points, member.pending_points, member.lifetime_earned, member.held_points,
+                  member.owed_points)
+    if abs(posting.points) > MAX_POINTS or largest + abs(posting.points) > MAX_POINTS:
+        raise PointsOutOfRange(posting.points)
 
 
 def _entry(session: Session, member: Member, posting: Posting, now: datetime) -> dict:

@@ -176,6 +176,8 @@ def _earning(session: Session, merchant: Merchant, member: Member | None, accoun
     spend = order.spend_on(order.spend_basis if first else account.spend_basis)
     pricing = _current_pricing(session, merchant, member, account) if first else _fixed_pricing(account)
     points = points_for_spend(spend, pricing.rate, pricing.rounding, pricing.multiplier)
+    if points > ledger.MAX_POINTS:
+        raise ledger.PointsOutOfRange(points)  # before the account stores it: a BIGINT would overflow
     account.eligible_spend = spend
     if first and points > 0:
         # ledger.md: the pricing in force at the first accrual prices every later state.

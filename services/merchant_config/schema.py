@@ -150,7 +150,7 @@ class ProgramConfig(_Strict):
     (`toast_hold_ttl_seconds`), no tiers.
     Tiers are returned sorted by `min_lifetime_points`."""
 
-    points_per_currency_unit: Money = Field(gt=0)
+    points_per_currency_unit: Money = Field(gt=0, le=1_000_000)  # points per unit; more is a typo, not a program
     rounding: Annotated[str, _one_of(ROUNDINGS)] = "floor"
     pending_days: Days = 0
     expiration_days: Days = 0

@@ -23,6 +23,7 @@ from services.toast_loyalty.errors import LoyaltyError
 
 log = logging.getLogger(__name__)
 READ_ONLY = ("LOYALTY_INQUIRE", "LOYALTY_SEARCH")
+GUID_LENGTH = 64  # Toast's GUIDs are 36 characters; the stored transaction keeps up to this
 TYPES = ("LOYALTY_INQUIRE", "LOYALTY_SEARCH", "LOYALTY_SIGNUP", "LOYALTY_REDEEM", "LOYALTY_ACCRUE",
          "LOYALTY_REVERSE", "LOYALTY_TRANSFER")
 
@@ -102,7 +103,8 @@ def _authenticate(session: Session, call: LoyaltyCall) -> Merchant:
         raise LoyaltyError("ERROR_INVALID_TOKEN", 401)
     if call.transaction_type not in TYPES:
         raise LoyaltyError("ERROR_INVALID_TOAST_TRANSACTION_TYPE")
-    if not call.transaction_guid:
+    if not call.transaction_guid or len(call.transaction_guid) > GUID_LENGTH:
+        # Every key and stored answer is cut to this length: a longer GUID could collide with another.
         raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
     return merchant
 

@@ -300,3 +300,18 @@ def test_a_partially_paid_order_earns_on_the_paid_share_of_its_subtotal(rt, demo
     work()
     assert the_member(rt).points == 400
     assert_rebuild_agrees(rt)
+
+
+# --- the same class: amounts no balance can hold ------------------------------------------------------------
+
+
+def test_an_order_whose_points_no_balance_can_hold_fails_with_its_reason_and_posts_nothing(
+        rt, demo_merchant, client, work):
+    from models import Delivery
+
+    deliver(client, "orders/paid", shopify_order(ORDER, subtotal="1e18"))
+    work()
+    with rt.db.reader() as s:
+        delivery = s.execute(select(Delivery)).scalar_one()
+        assert delivery.status == "failed" and delivery.error.startswith("points_out_of_range")
+        assert s.execute(select(LedgerEntry)).scalars().all() == []

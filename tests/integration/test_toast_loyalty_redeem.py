@@ -153,6 +153,17 @@ def test_a_check_whose_selections_share_a_guid_is_a_clear_400_and_charges_nothin
     assert balance(rt, member) == (600, 0)
 
 
+def test_a_transaction_guid_longer_than_any_key_keeps_is_refused_and_charges_nothing(rt, demo_merchant, client):
+    member = signup(client)
+    give_points(rt, member, 600)
+    check = toast_check(selections=[cold_brew()], payment_status="OPEN")
+    long_guid = "g" * 64
+    for guid in (long_guid + "-first", long_guid + "-second"):  # the same first 64 characters
+        answer = call(client, "LOYALTY_REDEEM", check_info(member, check, [{"identifier": COLD_BREW}]), guid=guid)
+        assert answer.status_code == 400 and answer.get_json() == {"transactionStatus": "ERROR_INVALID_INPUT_PROPERTIES"}
+    assert balance(rt, member) == (600, 0)
+
+
 def test_the_same_redeem_arriving_several_times_at_once_charges_once_and_answers_alike(rt, demo_merchant, client):
     from concurrent.futures import ThreadPoolExecutor
 

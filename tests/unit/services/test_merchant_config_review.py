@@ -103,6 +103,7 @@ TOO_BIG = [
     ("rewards[0].interval", 36501, "merchants[0].rewards[0].interval: must be at most 36500"),
     ("program.tiers[1].multiplier", "1." + "0" * 40 + "1",
      "merchants[0].program.tiers[1].multiplier: must have at most 20 digits"),
+    ("program.points_per_currency_unit", 10**7, "merchants[0].program.points_per_currency_unit: must be at most 1000000"),
 ]
 SLUG_OF_65 = "s" * 65
 
