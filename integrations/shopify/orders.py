@@ -6,9 +6,10 @@ ids (which exceed 2**53) stay exact as Python ints, then strings.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
+from integrations.common import objects, parse_decimal, parse_text
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order, Refund
 
@@ -32,9 +33,9 @@ def parse_order(data: dict, *, region: str | None, eligible: str, fallback_time:
         paid=paid,
         cancelled=bool(data.get("cancelled_at")) or status == "voided",
         identity=parse_identity(data, region=region),
-        currency=data.get("currency"),
-        lines=tuple(_line(item) for item in data.get("line_items") or ()),
-        refunds=tuple(parse_refund(r)[1] for r in data.get("refunds") or ()),
+        currency=parse_text(data.get("currency"), "currency"),
+        lines=tuple(_line(item) for item in objects(data.get("line_items"), "line_items")),
+        refunds=tuple(parse_refund(r)[1] for r in objects(data.get("refunds"), "refunds")),
     )
 
 
@@ -43,19 +44,21 @@ def parse_refund(data: dict) -> tuple[str, Refund]:
     refund_id = _required_id(data, "id")
     order_id = _required_id(data, "order_id")
     amount = sum((_money(i.get("subtotal"), "refund_line_items.subtotal")
-                  for i in data.get("refund_line_items") or ()), Decimal(0))
+                  for i in objects(data.get("refund_line_items"), "refund_line_items")), Decimal(0))
     return order_key(order_id), Refund(key=f"shopify:refund:{refund_id}", amount=amount)
 
 
 def parse_identity(data: dict, *, region: str | None) -> Identity:
     """Who placed the order: customer link, email, phone (E.164), names, wallet address."""
     customer = data.get("customer") or {}
+    if not isinstance(customer, dict):
+        raise PayloadError("invalid_payload", "customer is not an object")
     return Identity(
         provider_customer_id=_opt_id(customer.get("id")),
-        email=normalize_email(customer.get("email") or data.get("email")),
-        phone=normalize_phone(customer.get("phone") or data.get("phone"), region),
-        first_name=customer.get("first_name") or None,
-        last_name=customer.get("last_name") or None,
+        email=normalize_email(_text(customer, "email") or _text(data, "email")),
+        phone=normalize_phone(_text(customer, "phone") or _text(data, "phone"), region),
+        first_name=_text(customer, "first_name"),
+        last_name=_text(customer, "last_name"),
         wallet_address=wallet_address(data.get("note_attributes")),
     )
 
@@ -64,19 +67,19 @@ def parse_customer(data: dict, *, region: str | None) -> Identity:
     """Identity fields of a ``customers/*`` payload."""
     return Identity(
         provider_customer_id=_opt_id(data.get("id")),
-        email=normalize_email(data.get("email")),
-        phone=normalize_phone(data.get("phone"), region),
-        first_name=data.get("first_name") or None,
-        last_name=data.get("last_name") or None,
+        email=normalize_email(_text(data, "email")),
+        phone=normalize_phone(_text(data, "phone"), region),
+        first_name=_text(data, "first_name"),
+        last_name=_text(data, "last_name"),
     )
 
 
 def wallet_address(note_attributes) -> str | None:
     """The ``wallet_address`` note attribute (name compared case-insensitively)."""
-    for attribute in note_attributes or ():
+    for attribute in note_attributes if isinstance(note_attributes, list) else ():
         if isinstance(attribute, dict) and str(attribute.get("name", "")).strip().lower() == "wallet_address":
-            value = str(attribute.get("value") or "").strip()
-            return value or None
+            value = attribute.get("value")
+            return value.strip() or None if isinstance(value, str) else None
     return None
 
 
@@ -97,16 +100,16 @@ def _eligible_spend(data: dict, eligible: str, status: str) -> Decimal:
 
 def _line_taxes(data: dict) -> Decimal:
     return sum((_money(t.get("price"), "tax_lines.price")
-                for item in data.get("line_items") or ()
-                for t in item.get("tax_lines") or ()), Decimal(0))
+                for item in objects(data.get("line_items"), "line_items")
+                for t in objects(item.get("tax_lines"), "line_items.tax_lines")), Decimal(0))
 
 
 def _line(item: dict) -> Line:
-    quantity = int(item.get("quantity") or 0)
+    quantity = _quantity(item.get("quantity"))
     price = _money(item.get("price"), "line_items.price") * quantity
     discount = _money(item.get("total_discount"), "line_items.total_discount")
     return Line(
-        key=str(item.get("id")),
+        key=str(_opt_id(item.get("id"))),
         quantity=quantity,
         price=price - discount,
         # rewards.md compares product_id and variant_id with reward item ids.
@@ -115,18 +118,20 @@ def _line(item: dict) -> Line:
     )
 
 
+def _quantity(value) -> int:
+    # Shopify counts items in whole numbers, but a JSON 1.0 or a "1.0" is the same count.
+    quantity = parse_decimal(value, "line_items.quantity")
+    if quantity < 0 or quantity != quantity.to_integral_value():
+        raise PayloadError("invalid_payload", f"line_items.quantity is not a whole number: {str(value)[:40]!r}")
+    return int(quantity)
+
+
 def _money(value, field: str) -> Decimal:
-    if value is None or value == "":
-        return Decimal(0)
-    if isinstance(value, bool):
-        raise PayloadError("invalid_payload", f"{field} is not an amount")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise PayloadError("invalid_payload", f"{field} is not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise PayloadError("invalid_payload", f"{field} is not a finite amount")
-    return amount
+    return parse_decimal(value, field)
+
+
+def _text(data: dict, field: str) -> str | None:
+    return parse_text(data.get(field), field)
 
 
 def _required_id(data: dict, field: str) -> str:
@@ -139,6 +144,6 @@ def _required_id(data: dict, field: str) -> str:
 def _opt_id(value) -> str | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, Decimal):
+    if isinstance(value, (Decimal, float, dict, list)):
         raise PayloadError("invalid_payload", "an id must be an integer or a string")
     return str(value)
