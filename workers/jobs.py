@@ -11,8 +11,8 @@ from services.runtime import current
 
 
 def process_delivery(delivery_pk: int) -> str:
-    """Process one stored webhook delivery."""
-    return deliveries.process(current(), delivery_pk)
+    """Process one stored webhook delivery; on RQ's last attempt a failure fails the delivery for good."""
+    return deliveries.process(current(), delivery_pk, final=_last_attempt())
 
 
 def tag_shopify_customer(member_id: str) -> str:
@@ -47,6 +47,12 @@ def expire_points() -> int:
 def expire_holds() -> int:
     """Roll back holds past their time to live (Toast holds have none)."""
     return ledger_jobs.expire_holds(current())
+
+
+def _last_attempt() -> bool:
+    # Outside RQ (a direct call) nothing retries but the sweeper, which the attempt cap bounds.
+    job = get_current_job()
+    return job is not None and not job.retries_left
 
 
 def _respect_retry_after(retry_after: float | None) -> None:
