@@ -132,7 +132,7 @@ def _new_delivery(merchant: Merchant, inbound: Inbound, now: datetime) -> dict:
 def _json_error(body: bytes) -> str | None:
     try:
         json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: arrays nested too deep
         return f"invalid_json: {exc}"
     return None
 
