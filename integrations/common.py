@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 # rates leave exact Decimal arithmetic (28 digits) or even its exponent range, and
 # the points an order earns at any rate below 9,000 would overflow a BIGINT.
 MAX_AMOUNT = Decimal(10) ** 15
+# The members table's widths: a longer name is cut, a longer email or wallet is no identity.
+NAME_LENGTH, EMAIL_LENGTH, WALLET_LENGTH = 200, 320, 200
 
 
 class PayloadError(ValueError):
@@ -60,13 +62,28 @@ def parse_decimal(value, field: str, *, default: Decimal = Decimal(0)) -> Decima
     return number
 
 
-def parse_text(value, field: str) -> str | None:
-    """A name, code or guid as trimmed text (numbers are written out); None when absent or blank."""
+def parse_text(value, field: str, *, limit: int | None = None) -> str | None:
+    """A name, code or guid as trimmed text, numbers written out; None when absent or blank.
+
+    NUL characters are dropped (PostgreSQL refuses them in text) and ``limit``
+    cuts the text to what its column holds.
+    """
     if value is None:
         return None
     if isinstance(value, (bool, dict, list)):
         raise PayloadError("invalid_payload", f"{field} is not text")
-    return str(value).strip() or None
+    text = clean_text(str(value))
+    return (text[:limit] if limit else text) or None
+
+
+def clean_text(text: str) -> str:
+    """``text`` trimmed and without NUL characters, which no PostgreSQL text column takes."""
+    return text.replace("\x00", "").strip()
+
+
+def usable_email(email: str | None) -> str | None:
+    """A normalized email that fits an address (RFC 5321: 320 characters at most), else None."""
+    return email if email is not None and len(email) <= EMAIL_LENGTH else None
 
 
 def objects(value, field: str) -> list[dict]:

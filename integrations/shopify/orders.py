@@ -9,11 +9,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
-from integrations.common import objects, parse_decimal, parse_text
+from integrations.common import (NAME_LENGTH, WALLET_LENGTH, clean_text, objects, parse_decimal, parse_text,
+                                 usable_email)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order, Refund
 
 EARNING_STATUSES = {"paid", "partially_paid", "partially_refunded", "refunded"}
+ID_LENGTH = 32  # Shopify's ids have 20 digits at most; members.shopify_customer_id holds 32
 
 
 def order_key(order_id) -> str:
@@ -55,10 +57,10 @@ def parse_identity(data: dict, *, region: str | None) -> Identity:
         raise PayloadError("invalid_payload", "customer is not an object")
     return Identity(
         provider_customer_id=_opt_id(customer.get("id")),
-        email=normalize_email(_text(customer, "email") or _text(data, "email")),
+        email=usable_email(normalize_email(_text(customer, "email") or _text(data, "email"))),
         phone=normalize_phone(_text(customer, "phone") or _text(data, "phone"), region),
-        first_name=_text(customer, "first_name"),
-        last_name=_text(customer, "last_name"),
+        first_name=_text(customer, "first_name", NAME_LENGTH),
+        last_name=_text(customer, "last_name", NAME_LENGTH),
         wallet_address=wallet_address(data.get("note_attributes")),
     )
 
@@ -67,10 +69,10 @@ def parse_customer(data: dict, *, region: str | None) -> Identity:
     """Identity fields of a ``customers/*`` payload."""
     return Identity(
         provider_customer_id=_opt_id(data.get("id")),
-        email=normalize_email(_text(data, "email")),
+        email=usable_email(normalize_email(_text(data, "email"))),
         phone=normalize_phone(_text(data, "phone"), region),
-        first_name=_text(data, "first_name"),
-        last_name=_text(data, "last_name"),
+        first_name=_text(data, "first_name", NAME_LENGTH),
+        last_name=_text(data, "last_name", NAME_LENGTH),
     )
 
 
@@ -78,8 +80,8 @@ def wallet_address(note_attributes) -> str | None:
     """The ``wallet_address`` note attribute (name compared case-insensitively)."""
     for attribute in note_attributes if isinstance(note_attributes, list) else ():
         if isinstance(attribute, dict) and str(attribute.get("name", "")).strip().lower() == "wallet_address":
-            value = attribute.get("value")
-            return value.strip() or None if isinstance(value, str) else None
+            value = clean_text(attribute.get("value")) if isinstance(attribute.get("value"), str) else ""
+            return value if 0 < len(value) <= WALLET_LENGTH else None
     return None
 
 
@@ -130,8 +132,8 @@ def _money(value, field: str) -> Decimal:
     return parse_decimal(value, field)
 
 
-def _text(data: dict, field: str) -> str | None:
-    return parse_text(data.get(field), field)
+def _text(data: dict, field: str, limit: int | None = None) -> str | None:
+    return parse_text(data.get(field), field, limit=limit)
 
 
 def _required_id(data: dict, field: str) -> str:
@@ -146,4 +148,7 @@ def _opt_id(value) -> str | None:
         return None
     if isinstance(value, (Decimal, float, dict, list)):
         raise PayloadError("invalid_payload", "an id must be an integer or a string")
-    return str(value)
+    text = str(value)
+    if len(text) > ID_LENGTH or "\x00" in text:
+        raise PayloadError("invalid_payload", f"not a Shopify id: {text[:40]!r}")
+    return text

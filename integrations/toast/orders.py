@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
-from integrations.common import parse_decimal
+from integrations.common import NAME_LENGTH, clean_text, parse_decimal, usable_email
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order
 
@@ -21,6 +21,7 @@ EARNING_STATUSES = {"PAID", "CLOSED"}
 NON_SALE_TYPES = {"TOAST_CARD_SELL", "TOAST_CARD_RELOAD", "HOUSE_ACCOUNT_PAY_BALANCE"}
 # A loyalty discount Toast voided (or is voiding) did not consume the reward.
 VOIDED_DISCOUNT_STATES = {"VOID", "PENDING_VOID"}
+GUID_LENGTH = 64  # Toast's guids have 36 characters; the check_guid columns hold 64
 
 
 def envelope_order(envelope: dict) -> dict:
@@ -99,10 +100,10 @@ def parse_identity(check_json: dict, *, region: str | None) -> Identity:
     loyalty = check_json.get("appliedLoyaltyInfo")
     member_id = loyalty.get("loyaltyIdentifier") if isinstance(loyalty, dict) else None
     return Identity(
-        email=normalize_email(customer.get("email")),
+        email=usable_email(normalize_email(_text(customer.get("email")))),
         phone=_phone(customer, region),
-        first_name=_text(customer.get("firstName")),
-        last_name=_text(customer.get("lastName")),
+        first_name=_name(customer.get("firstName")),
+        last_name=_name(customer.get("lastName")),
         member_id=_text(member_id),
     )
 
@@ -206,11 +207,17 @@ def _required_str(data: dict, key: str, field: str) -> str:
     value = _text(data.get(key))
     if value is None:
         raise PayloadError("invalid_payload", f"{field} is missing")
+    if len(value) > GUID_LENGTH:
+        raise PayloadError("invalid_payload", f"{field} is not a Toast guid: {value[:40]!r}")
     return value
+
+
+def _name(value) -> str | None:
+    name = _text(value)
+    return name[:NAME_LENGTH] if name else None
 
 
 def _text(value) -> str | None:
     if value is None or isinstance(value, (bool, dict, list)):
         return None
-    text = str(value).strip()
-    return text or None
+    return clean_text(str(value)) or None

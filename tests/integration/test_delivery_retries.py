@@ -102,6 +102,19 @@ def test_a_shopify_line_quantity_written_as_1_0_is_read_as_one_and_the_order_ear
         assert s.execute(select(Member.points)).scalar_one() == 425
 
 
+def test_text_the_database_cannot_take_as_sent_is_cleaned_and_the_order_earns(rt, demo_merchant, client, work):
+    # PostgreSQL refuses NUL in text and text wider than its column; SQLite takes both.
+    customer = {"id": 7_390_123_456_789_012_345, "email": "ada@example.com\u0000", "first_name": "A" * 300,
+                "last_name": "Love\u0000lace", "phone": "+14155550134"}
+    post_order(client, "w1", customer=customer)
+    work()
+    assert the_delivery(rt).status == "processed"
+    with rt.db.reader() as s:
+        member = s.execute(select(Member)).scalar_one()
+    assert (member.email, member.first_name, member.last_name, member.points) == (
+        "ada@example.com", "A" * 200, "Lovelace", 425)
+
+
 def test_a_line_quantity_that_is_not_a_whole_number_fails_the_delivery_at_once_with_the_reason(
         rt, demo_merchant, client, work):
     order = shopify_order()

@@ -26,7 +26,8 @@ NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(10**40), max_value=10**40)
            | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12)
            | st.sampled_from(["1.0", "1e999999", "-0", "2026-13-45T00:00:00Z", "9999-12-31T23:59:59-23:59",
-                              "PAID", "ada@example.com", "+14155550134", "1e-999999"]))
+                              "PAID", "ada@example.com", "+14155550134", "1e-999999", "Ada\x00", "\x00",
+                              "x" * 400, "9" * 40, "a" * 400 + "@example.com"]))
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
                                                                                              max_size=3), max_leaves=6)
 
@@ -55,7 +56,9 @@ def body_of(document) -> bytes:
 
 
 def assert_well_typed(order: Order) -> None:
-    assert isinstance(order.key, str) and isinstance(order.modified_at, datetime)
+    """Types the ledger expects, and text the database takes (no NUL, within its columns)."""
+    assert isinstance(order.key, str) and len(order.key) <= 255 and "\x00" not in order.key
+    assert isinstance(order.modified_at, datetime)
     for amount in (order.eligible_spend, *(line.price for line in order.lines), *(r.amount for r in order.refunds)):
         assert isinstance(amount, Decimal) and amount.is_finite()
     assert_identity(order.identity)
@@ -67,9 +70,12 @@ def assert_well_typed(order: Order) -> None:
 
 
 def assert_identity(identity: Identity) -> None:
-    for value in (identity.provider_customer_id, identity.email, identity.phone, identity.first_name,
-                  identity.last_name, identity.wallet_address, identity.member_id):
-        assert value is None or isinstance(value, str)
+    widths = {"provider_customer_id": 32, "email": 320, "phone": 20, "first_name": 200, "last_name": 200,
+              "wallet_address": 200, "member_id": None}
+    for name, width in widths.items():
+        value = getattr(identity, name)
+        assert value is None or (isinstance(value, str) and "\x00" not in value), name
+        assert value is None or width is None or len(value) <= width, name
 
 
 def parse_shopify_order(body: bytes) -> None:
