@@ -76,6 +76,20 @@ def parse_customer(data: dict, *, region: str | None) -> Identity:
     )
 
 
+def parse_privacy_request(data: dict, *, region: str | None) -> tuple[Identity, tuple[str, ...]]:
+    """The customer (id, email, phone) and the order ids of a ``customers/data_request`` or ``customers/redact``."""
+    customer = data.get("customer") or {}
+    if not isinstance(customer, dict):
+        raise PayloadError("invalid_payload", "customer is not an object")
+    orders = data.get("orders_requested") or data.get("orders_to_redact") or []
+    if not isinstance(orders, list):
+        raise PayloadError("invalid_payload", "the orders are not a list")
+    identity = Identity(provider_customer_id=_opt_id(customer.get("id")),
+                        email=usable_email(normalize_email(_text(customer, "email"))),
+                        phone=normalize_phone(_text(customer, "phone"), region))
+    return identity, tuple(order_id for order_id in map(_opt_id, orders) if order_id)
+
+
 def wallet_address(note_attributes) -> str | None:
     """The ``wallet_address`` note attribute (name compared case-insensitively)."""
     for attribute in note_attributes if isinstance(note_attributes, list) else ():

@@ -57,3 +57,17 @@ def test_a_toast_envelope_guid_with_a_nul_character_is_stored_and_still_deduplic
     answers = [client.post("/webhooks/toast", data=body, headers=headers) for _ in range(2)]
     assert [(a.status_code, a.get_json()["status"]) for a in answers] == [(200, "accepted"), (200, "duplicate")]
     assert stored(rt).delivery_id == "evt--1"
+
+
+@pytest.mark.parametrize("topic, payload", [
+    ("customers/redact", {"shop_id": 954889, "customer": "191167", "orders_to_redact": []}),
+    ("customers/data_request", {"shop_id": 954889, "customer": {"id": 191167}, "orders_requested": 299938}),
+    ("customers/data_request", {"shop_id": 954889, "customer": {"id": "9" * 40}}),
+])
+def test_a_privacy_request_of_the_wrong_shape_fails_at_once_with_the_reason(rt, demo_merchant, client, work,
+                                                                            topic, payload):
+    body = encode(payload)
+    assert client.post("/webhooks/shopify", data=body, headers=shopify_headers(body, topic, "w1")).status_code == 200
+    work()
+    delivery = stored(rt)
+    assert (delivery.status, delivery.attempts) == ("failed", 1) and delivery.error.startswith("invalid_payload")

@@ -84,6 +84,12 @@ def parse_shopify_order(body: bytes) -> None:
         assert_well_typed(shopify.parse_order(data, region="US", eligible=eligible, fallback_time=NOW))
 
 
+def parse_shopify_privacy(body: bytes) -> None:
+    identity, orders = shopify.parse_privacy_request(shopify.loads(body), region="US")
+    assert_identity(identity)
+    assert all(isinstance(order, str) and len(order) <= 32 for order in orders)
+
+
 def parse_toast_order(body: bytes) -> None:
     order_json = toast.envelope_order(toast.loads(body))
     toast.needs_lookup(order_json)
@@ -99,6 +105,8 @@ SHOPIFY_ORDER = json.loads(encode(shopify_order(wallet="0xabc",
 SHOPIFY_REFUND = json.loads(encode(shopify_refund(9, 5_500_000_000_001, "5.00", "2.50")))
 SHOPIFY_CUSTOMER = {"id": 7_390_123_456_789_012_345, "email": "ada@example.com", "phone": "+14155550134",
                     "first_name": "Ada", "last_name": "Lovelace"}
+SHOPIFY_PRIVACY = {"shop_id": 954889, "shop_domain": "demo-cafe.myshopify.com", "orders_to_redact": [299938, 280263],
+                   "customer": {"id": 191167, "email": "john@example.com", "phone": "555-625-1199"}}
 TOAST_ENVELOPE = json.loads(toast_body(toast_envelope(toast_order(checks=[toast_check(
     customer=toast_customer(), loyalty_identifier="mbr_0001", discounts=[toast_discount("reward-1")],
     selections=[toast_selection(discounts=[toast_discount("reward-2")]), toast_selection(price="3.25")])]))))
@@ -109,6 +117,7 @@ CASES = {
     "shopify customer": (SHOPIFY_CUSTOMER,
                          lambda body: assert_identity(shopify.parse_customer(shopify.loads(body), region="US"))),
     "toast order": (TOAST_ENVELOPE, parse_toast_order),
+    "shopify privacy request": (SHOPIFY_PRIVACY, parse_shopify_privacy),
 }
 
 
