@@ -33,7 +33,8 @@ def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -
     # Connecting is lazy: commands that never touch the queue work without Redis,
     # and /healthz reports it when it is missing.
     url = redis_url or cfg.redis_url or "redis://127.0.0.1:6379/0"
-    return runtime.Runtime(db=Database(cfg.database_url), dispatcher=RQDispatcher(connect(url)),
+    connection = connect(url, ssl_verify=cfg.redis_ssl_verify)
+    return runtime.Runtime(db=Database(cfg.database_url), dispatcher=RQDispatcher(connection),
                            public_base_url=cfg.public_base_url, secret_key=cfg.secret_key)
 
 

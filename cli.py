@@ -1,4 +1,4 @@
-"""``flask`` commands: merchants validate/sync, db upgrade, worker, members export, ledger rebuild."""
+"""``flask`` commands: merchants validate/sync, db upgrade, worker, scheduler, members export, ledger rebuild."""
 from __future__ import annotations
 
 import json
@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(members)
     app.cli.add_command(ledger)
     app.cli.add_command(worker)
+    app.cli.add_command(scheduler)
 
 
 def _load(path: str):
@@ -145,3 +146,16 @@ def worker(burst: bool, name: str | None, fork: bool, queues: tuple[str, ...]) -
     listened = [q for q in QUEUES if not queues or q in queues]  # always in priority order
     rq_worker = build_worker([dispatcher.queue(q) for q in listened], dispatcher.connection, name=name, fork=fork)
     rq_worker.work(burst=burst, with_scheduler=True, logging_level=settings_module.load().log_level)
+
+
+@click.command("scheduler")
+def scheduler() -> None:
+    """Enqueue the periodic jobs (sweeper, reconciliation, points and holds) on time, until SIGTERM.
+
+    RQ's cron scheduler on the same Redis connection as web and worker, so ``REDIS_SSL_VERIFY`` holds
+    for it too. Run exactly one.
+    """
+    from workers.cron import build_scheduler
+
+    connection = runtime.current().dispatcher.connection
+    build_scheduler(connection, logging_level=settings_module.load().log_level).start()

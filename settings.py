@@ -8,6 +8,7 @@ from typing import Mapping
 
 ROOT = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "punchcard-development-secret-key"  # refused in production mode
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Settings:
     log_level: str
     log_format: str
     production: bool
+    # False: a rediss:// certificate is not verified (Heroku Redis's is self-signed).
+    redis_ssl_verify: bool = True
 
 
 def normalize_database_url(url: str) -> str:
@@ -34,6 +37,16 @@ def normalize_database_url(url: str) -> str:
         # A relative SQLite path is relative to the project, whatever the cwd.
         return "sqlite:///" + str(ROOT / url[len("sqlite:///"):])
     return url
+
+
+def parse_bool(name: str, value: str | None, default: bool) -> bool:
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``) from the environment."""
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word not in _TRUE | _FALSE:
+        raise RuntimeError(f"{name} must be true or false, not {value!r}")
+    return word in _TRUE
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
@@ -54,4 +67,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         log_format=env.get("LOG_FORMAT", "json" if production else "text").lower(),
         production=production,
+        redis_ssl_verify=parse_bool("REDIS_SSL_VERIFY", env.get("REDIS_SSL_VERIFY"), True),
     )

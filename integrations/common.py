@@ -4,7 +4,14 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+
+# No order comes near a quadrillion. Past it, products of prices, quantities and
+# rates leave exact Decimal arithmetic (28 digits) or even its exponent range, and
+# the points an order earns at any rate below 9,000 would overflow a BIGINT.
+MAX_AMOUNT = Decimal(10) ** 15
+# The members table's widths: a longer name is cut, a longer email or wallet is no identity.
+NAME_LENGTH, EMAIL_LENGTH, WALLET_LENGTH = 200, 320, 200
 
 
 class PayloadError(ValueError):
@@ -19,7 +26,7 @@ def loads(body: bytes) -> dict:
     """Parse a JSON object body exactly: Decimal for fractions, int for ids (they exceed 2**53)."""
     try:
         data = json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise PayloadError("invalid_json", f"body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise PayloadError("invalid_payload", "body is not a JSON object")
@@ -32,11 +39,60 @@ def parse_time(value) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        # 9999-12-31T23:59-05:00 parses, but in UTC it is past the end of datetime.
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise PayloadError("invalid_payload", f"not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+
+
+def parse_decimal(value, field: str, *, default: Decimal = Decimal(0)) -> Decimal:
+    """An exact, finite number below ``MAX_AMOUNT`` from a JSON number or a decimal string; ``default`` when absent."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, (bool, dict, list)):
+        raise PayloadError("invalid_payload", f"{field} is not a number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise PayloadError("invalid_payload", f"{field} is not a number: {str(value)[:40]!r}") from None
+    if not number.is_finite() or abs(number) >= MAX_AMOUNT:
+        raise PayloadError("invalid_payload", f"{field} is not a finite number below {MAX_AMOUNT:,}")
+    return number
+
+
+def parse_text(value, field: str, *, limit: int | None = None) -> str | None:
+    """A name, code or guid as trimmed text, numbers written out; None when absent or blank.
+
+    NUL characters are dropped (PostgreSQL refuses them in text) and ``limit``
+    cuts the text to what its column holds.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (bool, dict, list)):
+        raise PayloadError("invalid_payload", f"{field} is not text")
+    text = clean_text(str(value))
+    return (text[:limit] if limit else text) or None
+
+
+def clean_text(text: str) -> str:
+    """``text`` trimmed and without NUL characters, which no PostgreSQL text column takes."""
+    return text.replace("\x00", "").strip()
+
+
+def usable_email(email: str | None) -> str | None:
+    """A normalized email that fits an address (RFC 5321: 320 characters at most), else None."""
+    return email if email is not None and len(email) <= EMAIL_LENGTH else None
+
+
+def objects(value, field: str) -> list[dict]:
+    """A JSON array of objects (``line_items``, ``refunds``); absent is empty, anything else a payload error."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise PayloadError("invalid_payload", f"{field} is not a list of objects")
+    return value
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -16,6 +16,12 @@ from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 FINAL = ("processed", "failed", "ignored")
+PROCESS_JOB = "process_delivery"
+# Tries of one delivery: its job's first run and RQ's retries (workers/queues.py builds
+# the Retry from this). A job the sweeper enqueues again starts a fresh RQ budget,
+# so the cap is kept on the delivery's own count.
+MAX_ATTEMPTS = 7
+ERROR_LENGTH = 1000
 
 
 @dataclass
@@ -36,14 +42,28 @@ def register_handlers(provider: str, route: Callable[[str], Handler | None]) -> 
     HANDLERS[provider] = route
 
 
-def process(rt: Runtime, delivery_pk: int) -> str:
-    """Process one stored delivery exactly once; returns its final status.
+def process(rt: Runtime, delivery_pk: int, *, final: bool = False) -> str:
+    """Process one stored delivery exactly once; returns its status.
 
     Permanent problems (a payload we cannot use) mark the delivery failed with
-    the reason; transient ones (database errors) propagate so RQ retries.
+    the reason at once. Anything else (a database error, a throttled third
+    party, a bug) rolls the processing back and is counted on the delivery in
+    a transaction of its own, then raised so that RQ retries the job; on the
+    last attempt (``final``: RQ has no retry left, or ``MAX_ATTEMPTS`` are
+    spent) the delivery is failed with the error instead.
     """
+    try:
+        return _process(rt, delivery_pk)
+    except Exception as exc:
+        status = _count_failed_attempt(rt, delivery_pk, exc, final=final)
+        if status in FINAL:
+            return status
+        raise
+
+
+def _process(rt: Runtime, delivery_pk: int) -> str:
     with rt.db.transaction() as session:
-        delivery = session.execute(select(Delivery).where(Delivery.id == delivery_pk).with_for_update()).scalar_one_or_none()
+        delivery = _locked(session, delivery_pk)
         if delivery is None or delivery.status in FINAL:
             return delivery.status if delivery else "missing"
         outcome = _run(session, delivery, rt.clock())
@@ -51,6 +71,49 @@ def process(rt: Runtime, delivery_pk: int) -> str:
     for job, args in outcome.follow_ups:
         rt.dispatcher.dispatch(job, *args)
     return outcome.status
+
+
+def _locked(session: Session, delivery_pk: int) -> Delivery | None:
+    return session.execute(select(Delivery).where(Delivery.id == delivery_pk).with_for_update()).scalar_one_or_none()
+
+
+def _count_failed_attempt(rt: Runtime, delivery_pk: int, exc: Exception, *, final: bool) -> str | None:
+    """Count the attempt the processing transaction rolled back, keep its error, fail it when it was the last.
+
+    Returns the delivery's status, or None when nothing could be written (the
+    database is down: RQ retries, and the sweeper recovers what RQ gives up on).
+    """
+    try:
+        with rt.db.transaction() as session:
+            delivery = _locked(session, delivery_pk)
+            if delivery is None or delivery.status in FINAL:
+                return delivery.status if delivery else None  # another run finished it meanwhile
+            delivery.attempts += 1
+            _note_failure(delivery, _describe(exc), final=final, now=rt.clock())
+            status, attempts = delivery.status, delivery.attempts
+    except Exception:
+        log.warning("delivery %s: could not count its failed attempt", delivery_pk, exc_info=True)
+        return None
+    if status == "failed":
+        log.error("delivery %s failed after %d attempts", delivery_pk, attempts, exc_info=exc)
+    return status
+
+
+def _note_failure(delivery: Delivery, error: str, *, final: bool, now: datetime) -> None:
+    """Keep ``error`` on a delivery whose ``attempts`` already count this one; fail it when that was the last."""
+    if final or delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status, delivery.processed_at = "failed", now
+        delivery.error = f"gave up after {delivery.attempts} attempts: {error}"[:ERROR_LENGTH]
+    else:
+        delivery.error = f"attempt {delivery.attempts} failed, to be retried: {error}"[:ERROR_LENGTH]
+
+
+def _describe(exc: BaseException) -> str:
+    """One line naming an unexpected error: its class and message, without SQL statements or parameters."""
+    # A database error's text carries the statement and its parameters (personal data): keep the driver's message.
+    detail = getattr(exc, "orig", None) or exc
+    lines = str(detail).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".strip()
 
 
 def _run(session: Session, delivery: Delivery, now: datetime) -> Outcome:
@@ -70,20 +133,55 @@ def _run(session: Session, delivery: Delivery, now: datetime) -> Outcome:
 
 
 def sweep(rt: Runtime, *, older_than: timedelta = timedelta(minutes=2), limit: int = 1000) -> int:
-    """Re-enqueue stored deliveries that are still unprocessed after ``older_than``.
+    """Re-enqueue stored deliveries still ``received`` after ``older_than``; returns how many were enqueued.
 
-    A delivery whose job is still alive in the queue (a long backlog) is left
-    alone. Returns how many were enqueued.
+    Every such delivery is looked at, ``limit`` rows at a time in id order, so
+    no block of stuck rows hides the ones behind it. A delivery whose job is
+    still live in RQ (a backlog, a retry scheduled for later) is left alone.
+    One whose job RQ gave up on with no word on the delivery (the worker was
+    killed, or the database was down at every attempt) counts one attempt and
+    goes back to the queue, or is failed once ``MAX_ATTEMPTS`` are spent.
     """
     cutoff = rt.clock() - older_than
-    with rt.db.reader() as session:
-        pks = session.execute(select(Delivery.id).where(Delivery.status == "received", Delivery.received_at < cutoff)
-                              .order_by(Delivery.id).limit(limit)).scalars().all()
-    enqueued = 0
-    for pk in pks:
-        if not rt.dispatcher.pending("process_delivery", pk):
-            rt.dispatcher.dispatch("process_delivery", pk)
-            enqueued += 1
+    enqueued, after = 0, 0
+    while True:
+        page = _due(rt, cutoff, after, limit)
+        enqueued += sum(_sweep_one(rt, pk) for pk in page)
+        if len(page) < limit:
+            break
+        after = page[-1]
     if enqueued:
         log.info("sweeper re-enqueued %d stored deliveries", enqueued)
     return enqueued
+
+
+def _due(rt: Runtime, cutoff: datetime, after: int, limit: int) -> list[int]:
+    with rt.db.reader() as session:
+        return list(session.execute(
+            select(Delivery.id).where(Delivery.status == "received", Delivery.received_at < cutoff,
+                                      Delivery.attempts < MAX_ATTEMPTS, Delivery.id > after)
+            .order_by(Delivery.id).limit(limit)).scalars())
+
+
+def _sweep_one(rt: Runtime, delivery_pk: int) -> int:
+    if rt.dispatcher.pending(PROCESS_JOB, delivery_pk):
+        return 0
+    given_up = rt.dispatcher.failure(PROCESS_JOB, delivery_pk)
+    if given_up is not None and _count_given_up(rt, delivery_pk, given_up) != "received":
+        return 0
+    rt.dispatcher.dispatch(PROCESS_JOB, delivery_pk)
+    return 1
+
+
+def _count_given_up(rt: Runtime, delivery_pk: int, error: str) -> str | None:
+    """RQ spent a job's retries and no attempt of it reached the delivery: count one, with RQ's last error."""
+    with rt.db.transaction() as session:
+        delivery = _locked(session, delivery_pk)
+        if delivery is None or delivery.status != "received":
+            return delivery.status if delivery else None
+        delivery.attempts += 1
+        _note_failure(delivery, f"the queue gave up on its job: {error}", final=False, now=rt.clock())
+        status = delivery.status
+    log.warning("delivery %s: RQ gave up on its job unrecorded (%s); %s", delivery_pk, error,
+                "failed for good" if status == "failed" else "enqueued again")
+    return status

@@ -124,15 +124,16 @@ def _store(rt: Runtime, inbound: Inbound) -> tuple[Receipt, bool]:
 def _new_delivery(merchant: Merchant, inbound: Inbound, now: datetime) -> dict:
     error = inbound.json_error if inbound.parsed else _json_error(inbound.body)
     status = "failed" if error else "received"
-    return dict(merchant_id=merchant.id, provider=inbound.provider, topic=inbound.topic[:64],
-                delivery_id=dedupe_key(inbound), event_id=inbound.event_id, triggered_at=inbound.triggered_at,
-                received_at=now, body=inbound.body, headers=inbound.headers, status=status, error=error)
+    return dict(merchant_id=merchant.id, provider=inbound.provider, topic=_fit(inbound.topic, 64),
+                delivery_id=dedupe_key(inbound), event_id=_fit(inbound.event_id, 128),
+                triggered_at=inbound.triggered_at, received_at=now, body=inbound.body, headers=inbound.headers,
+                status=status, error=error)
 
 
 def _json_error(body: bytes) -> str | None:
     try:
         json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: arrays nested too deep
         return f"invalid_json: {exc}"
     return None
 
@@ -140,8 +141,13 @@ def _json_error(body: bytes) -> str | None:
 def dedupe_key(inbound: Inbound) -> str:
     """The delivery id, or a digest of the body when the sender gave none."""
     if inbound.delivery_id:
-        return inbound.delivery_id[:128]
+        return _fit(inbound.delivery_id, 128)
     return "sha256:" + hashlib.sha256(inbound.body).hexdigest()
+
+
+def _fit(text: str | None, width: int) -> str | None:
+    """Sender-chosen text as its column takes it: cut to ``width``, without the NULs PostgreSQL refuses."""
+    return None if text is None else text.replace("\x00", "")[:width]
 
 
 def _repeat(session: Session, merchant: Merchant, inbound: Inbound) -> tuple[Receipt, bool]:

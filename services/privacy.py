@@ -6,9 +6,8 @@ from datetime import datetime
 from sqlalchemy import LargeBinary, Text, cast, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from integrations.shopify.orders import PayloadError, loads
-from loyalty.identity import normalize_email, normalize_phone, region_for_currency
-from loyalty.orders import Identity
+from integrations.shopify.orders import PayloadError, loads, parse_privacy_request
+from loyalty.identity import region_for_currency
 from models import Delivery, LedgerEntry, Member, Merchant, PrivacyRequest
 from services.deliveries import FINAL
 from services.errors import BadRequest, NotFound
@@ -29,13 +28,11 @@ PRIVACY_TOPICS = ("customers/data_request", "customers/redact")
 
 def record(session: Session, merchant: Merchant, kind: str, payload: dict, now: datetime) -> PrivacyRequest:
     """Record a privacy request; only ids are kept, never the personal data it names."""
-    customer = payload.get("customer") or {}
-    member = find_member(session, merchant.id, _identity(merchant, customer))
+    identity, orders = parse_privacy_request(payload, region=region_for_currency(merchant.currency))
+    member = find_member(session, merchant.id, identity)
     request = PrivacyRequest(merchant_id=merchant.id, kind=kind, received_at=now,
-                             customer_id=str(customer["id"]) if customer.get("id") is not None else None,
-                             member_id=member.id if member else None,
-                             payload={"orders": [str(o) for o in payload.get("orders_requested")
-                                                 or payload.get("orders_to_redact") or ()]})
+                             customer_id=identity.provider_customer_id, member_id=member.id if member else None,
+                             payload={"orders": list(orders)})
     session.add(request)
     return request
 
@@ -150,9 +147,3 @@ def _same(value, customer_id: str | None) -> bool:
 
 def _iso(value):
     return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _identity(merchant: Merchant, customer: dict) -> Identity:
-    return Identity(provider_customer_id=str(customer["id"]) if customer.get("id") is not None else None,
-                    email=normalize_email(customer.get("email")),
-                    phone=normalize_phone(customer.get("phone"), region_for_currency(merchant.currency)))

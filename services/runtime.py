@@ -25,6 +25,9 @@ class Dispatcher(Protocol):
     def pending(self, job: str, *args: Any) -> bool:
         """True while the queue holds a live (queued, scheduled or running) ``job`` for ``args``."""
 
+    def failure(self, job: str, *args: Any) -> str | None:
+        """The error the queue last recorded for ``job`` when it gave up on it (no retry left), else None."""
+
     def ping(self) -> None:
         """Raise ``QueueUnavailable`` when the queue cannot be reached."""
 

@@ -32,10 +32,11 @@ def receive():
 
 
 def _instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-    except ValueError:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # In UTC, as it is stored: 9999-12-31T23:59-05:00 parses but is past the end of datetime there.
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None  # only an ordering hint: a bad value must not refuse the delivery
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed

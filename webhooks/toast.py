@@ -32,7 +32,7 @@ def receive():
 def _parse(body: bytes) -> tuple[dict, str | None]:
     try:
         envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         return {}, f"invalid_json: {exc}"
     return (envelope, None) if isinstance(envelope, dict) else ({}, "invalid_payload: not a JSON object")
 

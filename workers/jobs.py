@@ -1,7 +1,9 @@
 """The RQ job functions. Each takes JSON-safe ids and calls one service."""
 from __future__ import annotations
 
+import functools
 import math
+from typing import Callable, TypeVar
 
 from rq import get_current_job
 
@@ -9,19 +11,34 @@ from services import deliveries, ledger_jobs, tagging, toast_reconcile
 from services.errors import RetryLater
 from services.runtime import current
 
+F = TypeVar("F", bound=Callable)
 
+
+def honours_retry_after(func: F) -> F:
+    """Make a retried job's next RQ retry wait at least what a throttled third party asked (``RetryLater``)."""
+
+    @functools.wraps(func)
+    def job(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RetryLater as exc:
+            _respect_retry_after(exc.retry_after)
+            raise
+
+    job.honours_retry_after = True
+    return job  # type: ignore[return-value]
+
+
+@honours_retry_after
 def process_delivery(delivery_pk: int) -> str:
-    """Process one stored webhook delivery."""
-    return deliveries.process(current(), delivery_pk)
+    """Process one stored webhook delivery; on RQ's last attempt a failure fails the delivery for good."""
+    return deliveries.process(current(), delivery_pk, final=_last_attempt())
 
 
+@honours_retry_after
 def tag_shopify_customer(member_id: str) -> str:
     """Tag a wallet-holding member's Shopify customer; a throttled call waits what Shopify asks."""
-    try:
-        return tagging.tag_member(current(), member_id)
-    except RetryLater as exc:
-        _respect_retry_after(exc.retry_after)
-        raise
+    return tagging.tag_member(current(), member_id)
 
 
 def sweep_deliveries() -> int:
@@ -49,9 +66,15 @@ def expire_holds() -> int:
     return ledger_jobs.expire_holds(current())
 
 
+def _last_attempt() -> bool:
+    # Outside RQ (a direct call) nothing retries but the sweeper, which the attempt cap bounds.
+    job = get_current_job()
+    return job is not None and not job.retries_left
+
+
 def _respect_retry_after(retry_after: float | None) -> None:
-    # RQ's Retry picks the next interval from a fixed list; when Shopify names a
-    # longer wait (Retry-After, throttle cost), stretch that one interval.
+    # RQ's Retry picks the next interval from a fixed list; when a third party names a
+    # longer wait (Retry-After, Shopify's throttle cost), stretch that one interval.
     job = get_current_job()
     if job is None or retry_after is None or not job.retry_intervals or not job.retries_left:
         return

@@ -1,6 +1,7 @@
 """Queue names, job routing and retry policies, declared once; the ``Dispatcher`` services use."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -14,12 +15,14 @@ from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 
+from services.deliveries import MAX_ATTEMPTS
 from services.runtime import QueueUnavailable
 from workers import jobs
 
 # Order matters: a worker drains webhooks before integrations before maintenance.
 WEBHOOKS, INTEGRATIONS, MAINTENANCE = "webhooks", "integrations", "maintenance"
 QUEUES = (WEBHOOKS, INTEGRATIONS, MAINTENANCE)
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
 _LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
@@ -34,8 +37,10 @@ class JobSpec:
 
 
 JOBS: dict[str, JobSpec] = {
-    # Transient failures (database restarts) back off up to half an hour.
-    "process_delivery": JobSpec(jobs.process_delivery, WEBHOOKS, Retry(max=6, interval=[2, 10, 30, 120, 600, 1800])),
+    # Transient failures (database restarts) back off up to half an hour; after the last
+    # retry the delivery is failed with its error (services/deliveries.py).
+    "process_delivery": JobSpec(jobs.process_delivery, WEBHOOKS,
+                                Retry(max=MAX_ATTEMPTS - 1, interval=[2, 10, 30, 120, 600, 1800])),
     "tag_shopify_customer": JobSpec(jobs.tag_shopify_customer, INTEGRATIONS,
                                     Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])),
     "sweep_deliveries": JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
@@ -47,15 +52,27 @@ JOBS: dict[str, JobSpec] = {
 }
 
 
-def connect(url: str) -> Redis:
-    """A Redis client that fails fast: a webhook must get its 503 well inside the sender's budget."""
+def connect(url: str, *, ssl_verify: bool = True) -> Redis:
+    """A Redis client that fails fast: a webhook must get its 503 well inside the sender's budget.
+
+    ``ssl_verify=False`` accepts a ``rediss://`` server's certificate unchecked (Heroku Redis signs its own);
+    an ``ssl_cert_reqs`` in the URL itself wins either way.
+    """
+    tls = {} if ssl_verify or not url.startswith("rediss://") else {"ssl_cert_reqs": "none"}
     return Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5, health_check_interval=30,
-                          retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.02), 2))
+                          retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.02), 2), **tls)
 
 
 def job_id(name: str, args: tuple) -> str:
     """A stable job id, so a job can be found (and is not piled up) by its name and arguments."""
     return "-".join([name, *(str(a) for a in args)])
+
+
+def _exception_line(traceback_text: str) -> str:
+    """``Class: message`` from a formatted traceback; messages of several lines (SQLAlchemy's) end it otherwise."""
+    lines = [line for line in traceback_text.strip().splitlines() if line.strip()]
+    found = next((line for line in reversed(lines) if _EXCEPTION_LINE.match(line)), None)
+    return found or (lines[-1] if lines else "failed")
 
 
 def _utcnow() -> datetime:
@@ -98,6 +115,19 @@ class RQDispatcher:
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None
         return status in _LIVE
+
+    def failure(self, job: str, *args: Any) -> str | None:
+        """The last line of the error RQ recorded when it gave up on ``job`` (retries spent), else None."""
+        try:
+            rq_job = Job.fetch(job_id(job, args), connection=self.connection)
+            if rq_job.get_status(refresh=False) != JobStatus.FAILED:
+                return None
+            result = rq_job.latest_result()
+        except NoSuchJobError:
+            return None
+        except RedisError as exc:
+            raise QueueUnavailable(type(exc).__name__) from None
+        return _exception_line((result.exc_string if result else None) or "")[:500]
 
     def _abandoned(self, rq_job: Job) -> bool:
         """True when the worker running ``rq_job`` died without a word (SIGKILL, OOM killer, lost dyno).

@@ -6,15 +6,18 @@ ids (which exceed 2**53) stay exact as Python ints, then strings.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
+from integrations.common import (NAME_LENGTH, WALLET_LENGTH, clean_text, objects, parse_decimal, parse_text,
+                                 usable_email)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order, Refund
 from loyalty.points import paid_share
 
 EARNING_STATUSES = {"paid", "partially_paid", "partially_refunded", "refunded"}
 BASES = ("subtotal", "total")  # merchants.md shopify.eligible_spend
+ID_LENGTH = 32  # Shopify's ids have 20 digits at most; members.shopify_customer_id holds 32
 
 
 def order_key(order_id) -> str:
@@ -35,9 +38,9 @@ def parse_order(data: dict, *, region: str | None, eligible: str, fallback_time:
         paid=paid,
         cancelled=bool(data.get("cancelled_at")) or status == "voided",
         identity=parse_identity(data, region=region),
-        currency=data.get("currency"),
-        lines=tuple(_line(item) for item in data.get("line_items") or ()),
-        refunds=tuple(parse_refund(r)[1] for r in data.get("refunds") or ()),
+        currency=parse_text(data.get("currency"), "currency"),
+        lines=tuple(_line(item) for item in objects(data.get("line_items"), "line_items")),
+        refunds=tuple(parse_refund(r)[1] for r in objects(data.get("refunds"), "refunds")),
         spend_by_basis=spends,
         spend_basis=eligible,
         taxes_included=bool(data.get("taxes_included")) if "taxes_included" in data else None,
@@ -53,7 +56,7 @@ def parse_refund(data: dict) -> tuple[str, Refund]:
     """
     refund_id = _required_id(data, "id")
     order_id = _required_id(data, "order_id")
-    items = [i for i in data.get("refund_line_items") or () if isinstance(i, dict)]
+    items = objects(data.get("refund_line_items"), "refund_line_items")
     amount = sum((_money(i.get("subtotal"), "refund_line_items.subtotal") for i in items), Decimal(0))
     tax = sum((_money(i.get("total_tax"), "refund_line_items.total_tax") for i in items), Decimal(0))
     return order_key(order_id), Refund(key=f"shopify:refund:{refund_id}", amount=amount, tax=tax)
@@ -62,12 +65,14 @@ def parse_refund(data: dict) -> tuple[str, Refund]:
 def parse_identity(data: dict, *, region: str | None) -> Identity:
     """Who placed the order: customer link, email, phone (E.164), names, wallet address."""
     customer = data.get("customer") or {}
+    if not isinstance(customer, dict):
+        raise PayloadError("invalid_payload", "customer is not an object")
     return Identity(
         provider_customer_id=_opt_id(customer.get("id")),
-        email=normalize_email(customer.get("email") or data.get("email")),
-        phone=normalize_phone(customer.get("phone") or data.get("phone"), region),
-        first_name=customer.get("first_name") or None,
-        last_name=customer.get("last_name") or None,
+        email=usable_email(normalize_email(_text(customer, "email") or _text(data, "email"))),
+        phone=normalize_phone(_text(customer, "phone") or _text(data, "phone"), region),
+        first_name=_text(customer, "first_name", NAME_LENGTH),
+        last_name=_text(customer, "last_name", NAME_LENGTH),
         wallet_address=wallet_address(data.get("note_attributes")),
     )
 
@@ -76,19 +81,33 @@ def parse_customer(data: dict, *, region: str | None) -> Identity:
     """Identity fields of a ``customers/*`` payload."""
     return Identity(
         provider_customer_id=_opt_id(data.get("id")),
-        email=normalize_email(data.get("email")),
-        phone=normalize_phone(data.get("phone"), region),
-        first_name=data.get("first_name") or None,
-        last_name=data.get("last_name") or None,
+        email=usable_email(normalize_email(_text(data, "email"))),
+        phone=normalize_phone(_text(data, "phone"), region),
+        first_name=_text(data, "first_name", NAME_LENGTH),
+        last_name=_text(data, "last_name", NAME_LENGTH),
     )
+
+
+def parse_privacy_request(data: dict, *, region: str | None) -> tuple[Identity, tuple[str, ...]]:
+    """The customer (id, email, phone) and the order ids of a ``customers/data_request`` or ``customers/redact``."""
+    customer = data.get("customer") or {}
+    if not isinstance(customer, dict):
+        raise PayloadError("invalid_payload", "customer is not an object")
+    orders = data.get("orders_requested") or data.get("orders_to_redact") or []
+    if not isinstance(orders, list):
+        raise PayloadError("invalid_payload", "the orders are not a list")
+    identity = Identity(provider_customer_id=_opt_id(customer.get("id")),
+                        email=usable_email(normalize_email(_text(customer, "email"))),
+                        phone=normalize_phone(_text(customer, "phone"), region))
+    return identity, tuple(order_id for order_id in map(_opt_id, orders) if order_id)
 
 
 def wallet_address(note_attributes) -> str | None:
     """The ``wallet_address`` note attribute (name compared case-insensitively)."""
-    for attribute in note_attributes or ():
+    for attribute in note_attributes if isinstance(note_attributes, list) else ():
         if isinstance(attribute, dict) and str(attribute.get("name", "")).strip().lower() == "wallet_address":
-            value = str(attribute.get("value") or "").strip()
-            return value or None
+            value = clean_text(attribute.get("value")) if isinstance(attribute.get("value"), str) else ""
+            return value if 0 < len(value) <= WALLET_LENGTH else None
     return None
 
 
@@ -111,16 +130,16 @@ def _eligible_spend(data: dict, basis: str, status: str) -> Decimal:
 
 def _line_taxes(data: dict) -> Decimal:
     return sum((_money(t.get("price"), "tax_lines.price")
-                for item in data.get("line_items") or ()
-                for t in item.get("tax_lines") or ()), Decimal(0))
+                for item in objects(data.get("line_items"), "line_items")
+                for t in objects(item.get("tax_lines"), "line_items.tax_lines")), Decimal(0))
 
 
 def _line(item: dict) -> Line:
-    quantity = int(item.get("quantity") or 0)
+    quantity = _quantity(item.get("quantity"))
     price = _money(item.get("price"), "line_items.price") * quantity
     discount = _money(item.get("total_discount"), "line_items.total_discount")
     return Line(
-        key=str(item.get("id")),
+        key=str(_opt_id(item.get("id"))),
         quantity=quantity,
         price=price - discount,
         # rewards.md compares product_id and variant_id with reward item ids.
@@ -129,18 +148,20 @@ def _line(item: dict) -> Line:
     )
 
 
+def _quantity(value) -> int:
+    # Shopify counts items in whole numbers, but a JSON 1.0 or a "1.0" is the same count.
+    quantity = parse_decimal(value, "line_items.quantity")
+    if quantity < 0 or quantity != quantity.to_integral_value():
+        raise PayloadError("invalid_payload", f"line_items.quantity is not a whole number: {str(value)[:40]!r}")
+    return int(quantity)
+
+
 def _money(value, field: str) -> Decimal:
-    if value is None or value == "":
-        return Decimal(0)
-    if isinstance(value, bool):
-        raise PayloadError("invalid_payload", f"{field} is not an amount")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise PayloadError("invalid_payload", f"{field} is not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise PayloadError("invalid_payload", f"{field} is not a finite amount")
-    return amount
+    return parse_decimal(value, field)
+
+
+def _text(data: dict, field: str, limit: int | None = None) -> str | None:
+    return parse_text(data.get(field), field, limit=limit)
 
 
 def _required_id(data: dict, field: str) -> str:
@@ -153,6 +174,9 @@ def _required_id(data: dict, field: str) -> str:
 def _opt_id(value) -> str | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, Decimal):
+    if isinstance(value, (Decimal, float, dict, list)):
         raise PayloadError("invalid_payload", "an id must be an integer or a string")
-    return str(value)
+    text = str(value)
+    if len(text) > ID_LENGTH or "\x00" in text:
+        raise PayloadError("invalid_payload", f"not a Shopify id: {text[:40]!r}")
+    return text

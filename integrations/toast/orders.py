@@ -8,9 +8,10 @@ as Python ints or strings.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
+from integrations.common import NAME_LENGTH, clean_text, parse_decimal, usable_email
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order
 
@@ -20,6 +21,7 @@ EARNING_STATUSES = {"PAID", "CLOSED"}
 NON_SALE_TYPES = {"TOAST_CARD_SELL", "TOAST_CARD_RELOAD", "HOUSE_ACCOUNT_PAY_BALANCE"}
 # A loyalty discount Toast voided (or is voiding) did not consume the reward.
 VOIDED_DISCOUNT_STATES = {"VOID", "PENDING_VOID"}
+GUID_LENGTH = 64  # Toast's guids have 36 characters; the check_guid columns hold 64
 
 
 def envelope_order(envelope: dict) -> dict:
@@ -98,10 +100,10 @@ def parse_identity(check_json: dict, *, region: str | None) -> Identity:
     loyalty = check_json.get("appliedLoyaltyInfo")
     member_id = loyalty.get("loyaltyIdentifier") if isinstance(loyalty, dict) else None
     return Identity(
-        email=normalize_email(customer.get("email")),
+        email=usable_email(normalize_email(_text(customer.get("email")))),
         phone=_phone(customer, region),
-        first_name=_text(customer.get("firstName")),
-        last_name=_text(customer.get("lastName")),
+        first_name=_name(customer.get("firstName")),
+        last_name=_name(customer.get("lastName")),
         member_id=_text(member_id),
     )
 
@@ -113,7 +115,7 @@ def loyalty_references(check_json: dict) -> list[str]:
     the reward they name was not consumed. Order of appearance, no duplicates.
     """
     discounts = list(_discounts(check_json))
-    for selection in check_json.get("selections") or ():
+    for selection in _list(check_json.get("selections")):
         if isinstance(selection, dict) and not selection.get("voided"):
             discounts.extend(_discounts(selection))
     references = [_reference(discount) for discount in discounts]
@@ -122,7 +124,7 @@ def loyalty_references(check_json: dict) -> list[str]:
 
 def needs_lookup(order_json: dict) -> bool:
     """True when a check's customer has an email but no phone or names (webhooks may omit them)."""
-    for check in order_json.get("checks") or ():
+    for check in _list(order_json.get("checks")):
         customer = check.get("customer") if isinstance(check, dict) else None
         if not isinstance(customer, dict) or not _text(customer.get("email")):
             continue
@@ -144,8 +146,13 @@ def _line(selection: dict, index: int) -> Line:
         item_guid=_config_guid(selection.get("item")),
         group_guid=_config_guid(selection.get("itemGroup")),
         voided=bool(selection.get("voided")),
-        deferred=bool(selection.get("deferred")) or selection.get("selectionType") in NON_SALE_TYPES,
+        deferred=bool(selection.get("deferred")) or _text(selection.get("selectionType")) in NON_SALE_TYPES,
     )
+
+
+def _list(value) -> list:
+    """A JSON array, or nothing: what only adds to a check (discounts, look-up hints) is skipped when malformed."""
+    return value if isinstance(value, list) else []
 
 
 def _gone(entity: dict) -> bool:
@@ -153,8 +160,8 @@ def _gone(entity: dict) -> bool:
 
 
 def _discounts(entity: dict):
-    for discount in entity.get("appliedDiscounts") or ():
-        if isinstance(discount, dict) and discount.get("processingState") not in VOIDED_DISCOUNT_STATES:
+    for discount in _list(entity.get("appliedDiscounts")):
+        if isinstance(discount, dict) and _text(discount.get("processingState")) not in VOIDED_DISCOUNT_STATES:
             yield discount
 
 
@@ -193,28 +200,24 @@ def _config_guid(reference) -> str | None:
 
 
 def _number(value, field: str, *, default: Decimal = Decimal(0)) -> Decimal:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        raise PayloadError("invalid_payload", f"{field} is not a number")
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise PayloadError("invalid_payload", f"{field} is not a number: {value!r}") from None
-    if not number.is_finite():
-        raise PayloadError("invalid_payload", f"{field} is not a finite number")
-    return number
+    return parse_decimal(value, field, default=default)
 
 
 def _required_str(data: dict, key: str, field: str) -> str:
     value = _text(data.get(key))
     if value is None:
         raise PayloadError("invalid_payload", f"{field} is missing")
+    if len(value) > GUID_LENGTH:
+        raise PayloadError("invalid_payload", f"{field} is not a Toast guid: {value[:40]!r}")
     return value
+
+
+def _name(value) -> str | None:
+    name = _text(value)
+    return name[:NAME_LENGTH] if name else None
 
 
 def _text(value) -> str | None:
     if value is None or isinstance(value, (bool, dict, list)):
         return None
-    text = str(value).strip()
-    return text or None
+    return clean_text(str(value)) or None

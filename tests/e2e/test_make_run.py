@@ -40,7 +40,7 @@ def test_make_run_serves_healthy_and_a_single_interrupt_stops_every_child(make_r
     wait_for(lambda: healthy(base_url), timeout=60)
     children = psutil.Process(proc.pid).children(recursive=True)
     names = " ".join(" ".join(c.cmdline()) for c in children)
-    assert "redis-server" in names and "gunicorn" in names and "worker" in names and "rq cron" in names
+    assert "redis-server" in names and "gunicorn" in names and "worker" in names and "app scheduler" in names
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 0
     gone, alive = psutil.wait_procs(children, timeout=30)
