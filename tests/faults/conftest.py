@@ -229,6 +229,15 @@ class Proc:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def wait_for_output(self, text: str, count: int = 1, timeout: float = 30) -> int:
+        """How often ``text`` is in the log, once it is there ``count`` times.
+
+        A worker logs "Job OK" after the job's transaction committed: a test that saw the commit
+        must wait for the line rather than read the log at once.
+        """
+        wait_for(lambda: self.output().count(text) >= count, timeout=timeout, what=f"{count} x {text!r} in {self.name}")
+        return self.output().count(text)
+
 
 class System:
     """Punchcard's processes on one database and one Redis, started as the Procfile starts them."""

@@ -106,7 +106,7 @@ def test_while_redis_is_down_deliveries_get_503_are_stored_and_the_sweeper_enque
     worker = system.start_worker("worker")
     system.wait_for(lambda: system.all_processed(answers), timeout=60, what="every delivery processed")
     assert set(system.deliveries().values()) == {("processed", 1)}
-    assert worker.output().count("Job OK (process_delivery-") == len(answers)
+    assert worker.wait_for_output("Job OK (process_delivery-", len(answers)) == len(answers)
     expected: dict[str, int] = {}
     for webhook_id in answers:
         n = int(webhook_id.rsplit("-", 1)[1])

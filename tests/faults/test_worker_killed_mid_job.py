@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_job_is_recovered_by_the_sweeper_and_the_order_earns
     assert system.sweep(older_than=timedelta(0)) == 0
 
     system.wait_for(lambda: system.all_processed(["second"]), timeout=30, what="second order processed")
-    assert replacement.output().count(f"Job OK ({job.id})") == 1
+    assert replacement.wait_for_output(f"Job OK ({job.id})") == 1
     # RQ's record of the dead run is gone, so its own clean-up will not run the job yet again.
     assert job.id not in StartedJobRegistry("webhooks", connection=system.redis.client())
     assert_the_order_earned_once(system)

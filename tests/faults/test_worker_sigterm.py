@@ -59,7 +59,7 @@ def test_sigterm_to_every_worker_process_completes_the_job_in_flight_within_30_s
     # No job was lost: the next worker drains the backlog, each once.
     replacement = system.start_worker("worker-2")
     system.wait_for(lambda: system.all_processed(BACKLOG), timeout=30, what="backlog drained")
-    assert all(replacement.output().count(f"Job OK ({system.rq_job(w).id})") == 1 for w in BACKLOG[1:])
+    assert all(replacement.wait_for_output(f"Job OK ({system.rq_job(w).id})") == 1 for w in BACKLOG[1:])
     assert set(system.deliveries().values()) == {("processed", 1)}
     [member] = system.balances().values()
     assert member["orders"] == {"shopify:order:100": 100, **{f"shopify:order:{100 + n}": n * 10 for n in range(1, 7)}}

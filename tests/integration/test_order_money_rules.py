@@ -309,7 +309,8 @@ def test_an_order_whose_points_no_balance_can_hold_fails_with_its_reason_and_pos
         rt, demo_merchant, client, work):
     from models import Delivery
 
-    deliver(client, "orders/paid", shopify_order(ORDER, subtotal="1e18"))
+    resync(rt, ("points_per_currency_unit: 10", "points_per_currency_unit: 1000000"))
+    deliver(client, "orders/paid", shopify_order(ORDER, subtotal="10000000000000.00"))  # 10^19 points
     work()
     with rt.db.reader() as s:
         delivery = s.execute(select(Delivery)).scalar_one()

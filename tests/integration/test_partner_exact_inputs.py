@@ -27,7 +27,7 @@ merchants:
     currency: USD
     timezone: UTC
     api_keys: [lavish-key]
-    program: {points_per_currency_unit: 100000000000000}
+    program: {points_per_currency_unit: 1000000}
 """
 NOW = 1780315200  # the suite's clock
 
@@ -100,10 +100,14 @@ def test_an_activity_earning_more_points_than_a_balance_can_hold_is_a_422_and_po
     demo_config.merchants.extend(parse_config(LAVISH_MERCHANT, {}).merchants)
     sync(rt, demo_config)
     member = new_member(client, LAVISH)
-    assert spend(client, member, "90000", key="big", headers=LAVISH).status_code == 201  # 9 * 10^18 points
-    response = spend(client, member, "900000", key="bigger", headers=LAVISH)
+    from services import ledger, members
+
+    with rt.db.transaction() as s:  # near the limit: no single API call may add this much
+        ledger.post(s, members.lock(s, member), ledger.Posting(key="seed", points=2**63 - 10**14, type="ADDITION",
+                                                               channel="admin"), rt.clock())
+    response = spend(client, member, "1000000000", key="bigger", headers=LAVISH)  # 10^15 points
     assert failure(response) == (422, "POINTS_LIMIT_EXCEEDED"), response.get_json()
-    assert [t["points"] for t in ledger_of(client, member, LAVISH)] == [9 * 10**18]
+    assert [t["points"] for t in ledger_of(client, member, LAVISH)] == [2**63 - 10**14]
 
 
 # --- cursors and filters ----------------------------------------------------------
