@@ -61,17 +61,62 @@ def start_redis(port: int, workdir: str, *, persist: bool = False, tls: TlsFiles
     return proc
 
 
+class PortTaken(RuntimeError):
+    """Another process answers on the port a server of ours was to listen on."""
+
+
 def _wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
+    """Wait until ``proc`` itself listens on ``port``.
+
+    A connection alone proves nothing: a server left behind by an earlier run
+    (a load test, a crashed suite) may hold the port while ours failed to
+    bind it, and tests would then talk to a stranger.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        exited = proc.poll() is not None
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
         except OSError:
+            if exited:
+                raise RuntimeError(f"{what} exited with {proc.returncode}") from None
             time.sleep(0.05)
+            continue
+        owner = None if not exited else -1  # ours is gone, yet someone answers: the port was taken
+        owner = _listener_pid(port) if owner is None else owner
+        if owner in (None, proc.pid):
+            return
+        proc.kill()
+        proc.wait()
+        raise PortTaken(f"port {port} is already served by process {owner}; {what} could not listen on it")
     raise RuntimeError(f"{what} did not listen on {port} within {timeout}s")
+
+
+def _listener_pid(port: int) -> int | None:
+    """The pid listening on 127.0.0.1:``port``; None when it cannot be told (psutil absent, no access)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                return conn.pid
+    except psutil.AccessDenied:
+        return None
+    return None
+
+
+def start_redis_on_free_port(workdir: str, *, attempts: int = 3, **options) -> tuple[subprocess.Popen, int]:
+    """A Redis on a port nobody uses; a port taken between choosing and binding it is chosen again."""
+    for attempt in range(attempts):
+        port = free_port()
+        try:
+            return start_redis(port, workdir, **options), port
+        except PortTaken:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def postgres_bindir() -> str | None:

@@ -14,7 +14,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from support import ROOT, TEST_ENV
+from support import ROOT, TEST_ENV, wait_for
 from devtools.services import free_port
 
 BIN = Path(sys.executable).parent
@@ -80,29 +80,46 @@ class Stack:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         log = open(Path(self.logdir) / f"{name}.log", "wb")
-        self.procs.append(subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+        # Its own process group, so that stop() ends the gunicorn workers and RQ's scheduler with it.
+        self.procs.append(subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True))
 
     def _wait_healthy(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.1)
-        raise RuntimeError(f"web did not become healthy; logs in {self.logdir}")
+        try:
+            wait_for(lambda: self._healthy() or any(p.poll() is not None for p in self.procs), timeout=timeout,
+                     what="web healthy")
+        except AssertionError:
+            raise RuntimeError(f"web did not become healthy; logs in {self.logdir}") from None
+        if not self._healthy():
+            raise RuntimeError(f"a process of the stack exited; logs in {self.logdir}")
+
+    def _healthy(self) -> bool:
+        try:
+            return requests.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+        except (requests.ConnectionError, requests.Timeout):
+            return False
 
     def logs(self, name: str) -> str:
         return (Path(self.logdir) / f"{name}.log").read_text(errors="replace")
 
     def stop(self) -> None:
+        """SIGTERM every process group, as Heroku stops a dyno; SIGKILL what is left after 30 s."""
         for proc in self.procs:
-            proc.send_signal(signal.SIGTERM)
+            _signal_group(proc, signal.SIGTERM)
         for proc in self.procs:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                pass
+            _signal_group(proc, signal.SIGKILL)  # children that outlived their parent too
+            proc.wait()
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 

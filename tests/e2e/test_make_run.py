@@ -21,11 +21,23 @@ def make_run(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "MERCHANTS_CONFIG")}
     env.update(PORT=str(port), PUNCHCARD_REDIS_PORT=str(free_port()), DATABASE_URL=f"sqlite:///{tmp_path}/run.db")
     log = open(tmp_path / "run.log", "wb")
+    # Its own process group: a failing test must not leave redis, gunicorn or a worker behind.
     proc = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, start_new_session=True)
     yield proc, f"http://127.0.0.1:{port}", tmp_path / "run.log"
-    if proc.poll() is None:
-        proc.kill()
+    for survivor in [proc, *_descendants(proc)]:
+        try:
+            survivor.kill()
+        except (psutil.NoSuchProcess, ProcessLookupError):
+            pass
+    proc.wait()
+
+
+def _descendants(proc) -> list:
+    try:
+        return psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
 
 
 def healthy(base_url):

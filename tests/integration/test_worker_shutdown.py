@@ -16,7 +16,7 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.job import JobStatus
 
-from support import ROOT, TEST_ENV
+from support import ROOT, TEST_ENV, wait_for
 
 QUEUE = "shutdown-test"
 WORKER = """
@@ -24,6 +24,11 @@ import sys
 from redis import Redis
 from rq import Queue
 from workers.runner import InProcessWorker
+
+
+def wait_for_release(key, timeout):
+    # A job that runs until the test lets it go: how long it runs never depends on the machine's speed.
+    return Redis.from_url(sys.argv[1]).blpop([key], timeout=timeout) is not None
 
 InProcessWorker.imminent_shutdown_delay = float(sys.argv[2])
 connection = Redis.from_url(sys.argv[1])
@@ -51,10 +56,7 @@ def start_worker(redis_conn, redis_url, tmp_path):
 
 
 def started(job, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while job.get_status() != JobStatus.STARTED:
-        assert time.monotonic() < deadline, "the job never started"
-        time.sleep(0.05)
+    wait_for(lambda: job.get_status() == JobStatus.STARTED, timeout=timeout, interval=0.02, what="the job started")
 
 
 def enqueue_sleep(redis_conn: Redis, seconds: float):
@@ -62,12 +64,15 @@ def enqueue_sleep(redis_conn: Redis, seconds: float):
 
 
 def test_sigterm_lets_the_job_in_flight_finish_then_the_worker_exits_cleanly(redis_conn, start_worker):
-    job = enqueue_sleep(redis_conn, 1.5)
-    proc, _ = start_worker(delay=10)
+    job = Queue(QUEUE, connection=redis_conn).enqueue("__main__.wait_for_release", "release", 60, job_timeout=120)
+    proc, log = start_worker(delay=30)
     started(job)
     proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: "warm shut down requested" in open(log.name).read(), what="the worker told to stop")
+    assert proc.poll() is None  # still finishing its job
+    redis_conn.rpush("release", "go")
     assert proc.wait(timeout=15) == 0
-    assert job.get_status() == JobStatus.FINISHED
+    assert job.get_status() == JobStatus.FINISHED and job.return_value() is True
 
 
 def test_a_job_still_running_at_the_deadline_fails_cleanly_and_is_queued_for_its_retry(redis_conn, start_worker):
@@ -89,10 +94,8 @@ def test_a_job_still_running_at_the_deadline_fails_cleanly_and_is_queued_for_its
 
 def test_an_idle_worker_stops_at_once_on_sigterm(redis_conn, start_worker):
     proc, log = start_worker(delay=10)
-    deadline = time.monotonic() + 20
-    while "Listening on" not in open(log.name).read():
-        assert time.monotonic() < deadline and proc.poll() is None, open(log.name).read()
-        time.sleep(0.05)
+    wait_for(lambda: "Listening on" in open(log.name).read() or proc.poll() is not None, what="the worker listening")
+    assert proc.poll() is None, open(log.name).read()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=5) == 0
 
