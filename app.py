@@ -18,7 +18,8 @@ from api import rewards as api_rewards
 from api.common import API_BODY_LIMIT
 from models import Database
 from services import health, runtime
-from services import shopify_events, toast_events  # noqa: F401  (register the topic handlers)
+from services.shopify import topics as shopify_events  # noqa: F401  (register the topic handlers)
+from services.toast import topics as toast_events
 from services.errors import ServiceError
 from webhooks import shopify as shopify_webhooks
 from webhooks import toast as toast_webhooks

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 
 import settings as settings_module
 from services import runtime
-from services.merchant_config import ConfigError, load_config_file
+from services.merchants.config import ConfigError, load_config_file
 from workers.queues import QUEUES
 
 merchants = AppGroup("merchants", help="Merchant onboarding from the config file.")
@@ -59,7 +59,7 @@ def validate_merchants(path: str | None) -> None:
 @click.argument("path", required=False)
 def sync_merchants(path: str | None) -> None:
     """Validate, then upsert merchants, tiers and rewards (idempotent)."""
-    from services.merchant_sync import sync
+    from services.merchants.sync import sync
 
     path = path or settings_module.load().merchants_config
     config = _load(path)
@@ -92,7 +92,7 @@ def upgrade(revision: str) -> None:
 def export_member(merchant_slug: str, customer_id: str | None, member_id: str | None) -> None:
     """Print a member's personal data, balances and ledger as JSON (a customers/data_request answer)."""
     from services.errors import ServiceError
-    from services.privacy import export_member as export
+    from services.members.privacy import export_member as export
 
     if (customer_id is None) == (member_id is None):
         raise click.UsageError("give exactly one of --customer-id or --member-id")
@@ -111,7 +111,7 @@ def rebuild_ledger(fix: bool) -> None:
 
     Exits 1 when there are differences and --fix was not given.
     """
-    from services.ledger_rebuild import rebuild
+    from services.ledger.rebuild import rebuild
 
     found = rebuild(runtime.current(), fix=fix)
     for d in found:

@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import SecurityScheme, SpecTree
 from spectree.models import InType, SecureType, SecuritySchemeData
 
-from services import partner
+from services.partner_api import access as partner
 from services.errors import BadRequest
-from services.idempotency import MAX_KEY_LENGTH
+from services.partner_api.idempotency import MAX_KEY_LENGTH
 
 API_BODY_LIMIT = 256 * 1024
 PREFIX = "/partner-api/v2"

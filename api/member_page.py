@@ -6,8 +6,8 @@ import logging
 from flask import Blueprint, render_template
 
 from api.common import rt
-from services import member_page
-from services.magic_links import ExpiredLink, InvalidLink
+from services.members import page as member_page
+from services.members.magic_links import ExpiredLink, InvalidLink
 
 log = logging.getLogger(__name__)
 bp = Blueprint("member_page", __name__, template_folder="templates")

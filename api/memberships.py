@@ -10,7 +10,8 @@ from spectree import Response
 
 from api.common import PREFIX, ErrorBody, Page, Strict, authenticated, idempotency_key, limit_body, rt, spec
 from api.schemas import MembershipEnvelope, MembershipOut, render_membership
-from services import memberships, partner
+from services.partner_api import memberships
+from services.partner_api import access as partner
 
 bp = Blueprint("partner_memberships", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)

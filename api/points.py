@@ -8,7 +8,8 @@ from api.common import PREFIX, ErrorBody, authenticated, limit_body, rt, spec
 from api.points_schemas import (ActivityIn, AdjustmentIn, CardOut, RetryableIn, TiersOut, TransactionsOut,
                                 TransactionsQuery, TransactionWrite, retry_key)
 from api.schemas import LevelOut
-from services import partner, partner_points
+from services.partner_api import access as partner
+from services.partner_api import points as partner_points
 
 bp = Blueprint("partner_points", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)

@@ -7,7 +7,7 @@ from spectree import Response
 from api.common import PREFIX, ErrorBody, authenticated, limit_body, rt, spec
 from api.points_schemas import (RedemptionEnvelope, RedemptionIn, RefusalBody, RetryableIn, RewardsOut, RewardsQuery,
                                 retry_key)
-from services import redemptions
+from services.rewards import redemptions
 
 bp = Blueprint("partner_rewards", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)

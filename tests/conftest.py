@@ -14,8 +14,8 @@ from devtools.services import TempPostgres, postgres_bindir, start_redis_on_free
 from support import EXAMPLE_CONFIG, TEST_ENV, create_database
 from models import Database, metadata
 from services import runtime
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
 from workers.queues import RQDispatcher
 
 

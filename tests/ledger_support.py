@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from loyalty.orders import Identity, Order, Refund
 from models import LedgerEntry, Member, Merchant
 from models.tables import PointLot
-from services import ledger, ledger_rebuild, members, orders
+from services import ledger, members
+from services.ledger import rebuild as ledger_rebuild
+from services.settlement import accounts as orders
 
 _keys = itertools.count(1)
 

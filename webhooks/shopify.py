@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, request
 
-from services import ingest
+from services.inbox import ingest
 
 bp = Blueprint("shopify_webhooks", __name__)
 # Kept with the delivery for ordering, staleness and support.

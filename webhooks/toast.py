@@ -5,7 +5,7 @@ import json
 
 from flask import Blueprint, current_app, request
 
-from services import ingest
+from services.inbox import ingest
 
 bp = Blueprint("toast_webhooks", __name__)
 KEPT = ("Toast-Restaurant-External-ID", "Toast-Attempt-Number", "Toast-Signature-Version")

@@ -6,7 +6,7 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from services import toast_loyalty
+from services.toast.pos import endpoint as toast_loyalty
 
 bp = Blueprint("toast_loyalty", __name__)
 

@@ -7,7 +7,10 @@ from typing import Callable, TypeVar
 
 from rq import get_current_job
 
-from services import deliveries, ledger_jobs, tagging, toast_reconcile
+from services.inbox import processing as deliveries
+from services.ledger import schedule as ledger_jobs
+from services.shopify import tagging
+from services.toast import reconciliation as toast_reconcile
 from services.errors import RetryLater
 from services.runtime import current
 

@@ -15,7 +15,7 @@ from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 
-from services.deliveries import MAX_ATTEMPTS
+from services.inbox.processing import MAX_ATTEMPTS
 from services.runtime import QueueUnavailable
 from workers import jobs
 

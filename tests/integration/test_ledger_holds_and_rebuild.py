@@ -14,7 +14,10 @@ from sqlalchemy import select, update
 from ledger_support import (act, assert_consistent, balances, configure, entries, entry, fresh, grant, lot_remaining,
                             member, new_member, post, refund, settle)
 from models import Database, Member, Merchant, Redemption
-from services import ledger, ledger_jobs, ledger_rebuild, ledger_views
+from services import ledger
+from services.ledger import schedule as ledger_jobs
+from services.ledger import rebuild as ledger_rebuild
+from services.ledger import views as ledger_views
 from services.errors import BadRequest
 from support import EXAMPLE_CONFIG, ROOT, TEST_ENV
 

@@ -10,8 +10,11 @@ import pytest
 
 from ledger_support import (act, assert_consistent, balances, configure, entries, entry, fresh, grant,
                             lot_remaining, new_member, post, refund, settle)
-from services import ledger, ledger_jobs, ledger_views
-from services.members import lock
+from models import Member
+from services import ledger
+from services.ledger import schedule as ledger_jobs
+from services.ledger import views as ledger_views
+from services.members.lookup import lock
 
 UTC = timezone.utc
 END_OF_JUNE_3_NY = datetime(2026, 6, 4, 3, 59, 59, 999999, tzinfo=UTC)
@@ -20,7 +23,7 @@ END_OF_JULY_1_NY = datetime(2026, 7, 2, 3, 59, 59, 999999, tzinfo=UTC)
 
 def card(rt, member_id):
     with rt.db.reader() as s:
-        return ledger_views.card(s, s.get(ledger.Member, member_id), rt.clock())
+        return ledger_views.card(s, s.get(Member, member_id), rt.clock())
 
 
 # --- pending points ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from factories import encode, shopify_headers, shopify_order
 from models import Delivery, LedgerEntry, Member, metadata
-from services import deliveries
+from services.inbox import processing as deliveries
 
 
 def test_the_migrated_schema_is_exactly_the_models(database):

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from factories import encode, shopify_headers, shopify_order, shopify_refund
 from models import LedgerEntry, Member, OrderAccount
-from services import ledger_rebuild
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
+from services.ledger import rebuild as ledger_rebuild
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
 from toast_factories import toast_body, toast_check, toast_customer, toast_envelope, toast_headers, toast_order, \
     toast_selection

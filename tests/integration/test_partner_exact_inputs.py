@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
 from support import TEST_ENV
 
 V2 = "/partner-api/v2"

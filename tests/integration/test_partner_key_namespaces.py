@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from models import LedgerEntry, Redemption
-from services import ledger, members, redemptions
+from services import ledger, members
+from services.rewards import redemptions
 from support import TEST_ENV
 
 V2 = "/partner-api/v2"

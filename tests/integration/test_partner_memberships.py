@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from models import LedgerEntry, Member
-from services import ledger, ledger_rebuild, members
+from services import ledger, members
+from services.ledger import rebuild as ledger_rebuild
 
 API = "/partner-api/v2/program-memberships"
 KEY = {"X-API-Key": "test-demo-key"}

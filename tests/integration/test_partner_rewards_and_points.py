@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from models import Member
-from services import ledger, ledger_jobs
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
+from services import ledger
+from services.ledger import schedule as ledger_jobs
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
 
 V2 = "/partner-api/v2"
 CAFE = {"X-API-Key": "corner-key"}

@@ -15,9 +15,9 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from models import Delivery, Member
-from services.deliveries import MAX_ATTEMPTS
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
+from services.inbox.processing import MAX_ATTEMPTS
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
 from toast_factories import toast_body, toast_check, toast_customer, toast_envelope, toast_headers, toast_order
 from workers.queues import JOBS

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from factories import encode, shopify_headers, shopify_order
 from models import ApiKey
-from services.merchant_config import ConfigError, parse_config
+from services.merchants.config import ConfigError, parse_config
 from support import EXAMPLE_CONFIG, ROOT, TEST_ENV
 
 SECRETS = [v for v in TEST_ENV.values()]
@@ -90,7 +90,7 @@ def test_no_signature_or_key_is_compared_with_a_plain_equality():
 
 
 @pytest.mark.parametrize("path", ["integrations/shopify/signature.py", "integrations/toast/signature.py",
-                                  "services/toast_loyalty/__init__.py"])
+                                  "services/toast/pos/endpoint.py"])
 def test_every_signature_and_static_key_check_uses_a_constant_time_comparison(path):
     assert "hmac.compare_digest(" in (ROOT / path).read_text()
 

@@ -20,7 +20,7 @@ from factories import CUSTOMER_ID, encode, shopify_headers, shopify_order
 from models import Database, Delivery, LedgerEntry, Member, PrivacyRequest
 from services import ledger
 from services.errors import NotFound
-from services.privacy import REDACTED_BODY, export_member
+from services.members.privacy import REDACTED_BODY, export_member
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHOP = "demo-cafe.myshopify.com"

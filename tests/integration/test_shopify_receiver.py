@@ -86,7 +86,7 @@ def test_an_unhandled_topic_is_acknowledged_and_ignored(rt, demo_merchant, clien
 def test_when_redis_is_down_the_sender_gets_503_and_the_sweeper_enqueues_it_later(rt, demo_merchant, work, clock):
     from datetime import timedelta
 
-    from services.deliveries import sweep
+    from services.inbox.processing import sweep
 
     dead = Runtime(db=rt.db, dispatcher=RQDispatcher(connect(f"redis://127.0.0.1:{free_port()}/0")), clock=clock)
     app = create_app(load({"LOG_LEVEL": "WARNING"}), dead)

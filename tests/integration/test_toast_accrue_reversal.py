@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from models import LedgerEntry, Member
-from services import ledger_rebuild
+from services.ledger import rebuild as ledger_rebuild
 from support import TEST_ENV
 from toast_contract import validate_response
 from toast_factories import toast_body, toast_check, toast_envelope, toast_headers, toast_order, toast_selection
@@ -164,9 +164,9 @@ def test_a_check_accrued_again_after_a_reverse_that_found_its_points_spent_pays_
 
 def test_a_pending_re_accrual_pays_the_shortfall_before_it_ever_becomes_spendable(rt, demo_merchant, client, clock,
                                                                                   work):
-    from services import ledger_jobs
-    from services.merchant_config import parse_config
-    from services.merchant_sync import sync
+    from services.ledger import schedule as ledger_jobs
+    from services.merchants.config import parse_config
+    from services.merchants.sync import sync
     from support import EXAMPLE_CONFIG
 
     sync(rt, parse_config(EXAMPLE_CONFIG.read_text().replace("pending_days: 0", "pending_days: 1"), TEST_ENV))

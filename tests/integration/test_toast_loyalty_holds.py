@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ledger_support import configure
 from models import LedgerEntry, Redemption
-from services import ledger_jobs
+from services.ledger import schedule as ledger_jobs
 from test_toast_loyalty_visit import ACCESS, COLD_BREW, balance, call, check_info, cold_brew, give_points, signup
 from test_toast_orders_settle import deliver
 from toast_factories import toast_check, toast_discount, toast_order

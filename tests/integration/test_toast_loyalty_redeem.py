@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from models import Redemption
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
 from test_toast_loyalty_visit import (COLD_BREW, DRINKS_10, TWO_OFF, bagel, balance, call, check_info, cold_brew,
                                       give_points, signup)

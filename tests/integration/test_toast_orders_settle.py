@@ -10,8 +10,8 @@ import responses
 from sqlalchemy import select
 
 from models import Delivery, LedgerEntry, Member, Redemption
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
 from toast_factories import (toast_body, toast_check, toast_customer, toast_discount, toast_envelope, toast_headers,
                              toast_modifier, toast_order, toast_selection)
@@ -153,7 +153,7 @@ def test_a_webhook_without_the_guests_phone_is_completed_from_the_orders_api(rt,
 
 
 def test_reconciliation_queues_orders_the_webhooks_missed_and_skips_settled_ones(rt, toast_api_merchant, client, work, clock):
-    from services.toast_reconcile import reconcile
+    from services.toast.reconciliation import reconcile
 
     clock.now = clock.now.replace(year=2026, month=6, day=1, hour=14, minute=30)
     seen, missed = (toast_order(checks=[toast_check(customer=toast_customer(email=e, phone=p))])

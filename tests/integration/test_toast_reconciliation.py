@@ -15,9 +15,9 @@ import responses
 from sqlalchemy import select
 
 from models import Delivery, Member, ToastRestaurant
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
-from services.toast_reconcile import reconcile
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
+from services.toast.reconciliation import reconcile
 from support import EXAMPLE_CONFIG, TEST_ENV
 from toast_factories import toast_body, toast_check, toast_customer, toast_order
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.merchant_config import (
+from services.merchants.config import (
     ConfigError,
     InterpolationError,
     MerchantsFile,

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from services.merchant_config import ConfigError, parse_config
+from services.merchants.config import ConfigError, parse_config
 
 
 def merchant(slug: str = "demo-cafe", *, timezone_line: str = "timezone: America/New_York", extra: str = "") -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.merchant_config import ConfigError, parse_config
+from services.merchants.config import ConfigError, parse_config
 
 DOCUMENT = """
 merchants:

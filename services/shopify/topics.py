@@ -1,0 +1,88 @@
+"""What each Shopify topic does once its delivery reaches the worker."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from integrations.shopify import orders as payloads
+from loyalty.identity import region_for_currency
+from models import Delivery, Member, Merchant
+from services.inbox import processing as deliveries
+from services.members import privacy
+from services.inbox.processing import Outcome
+from services.members.lookup import fill_identity, find_member, needs_shopify_tag
+from services.settlement.accounts import apply_refund, settle
+
+log = logging.getLogger(__name__)
+TAG_JOB = "tag_shopify_customer"
+
+
+def settle_order(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+    """orders/create|updated|paid|cancelled: settle the order to this state."""
+    data = payloads.loads(delivery.body)
+    order = payloads.parse_order(data, region=region_for_currency(merchant.currency),
+                                 eligible=(merchant.shopify or {}).get("eligible_spend", "subtotal"),
+                                 fallback_time=delivery.triggered_at or delivery.received_at)
+    result = settle(session, merchant, order, "shopify", now)
+    outcome = Outcome(status="processed", note="stale: a later state was already settled" if result.stale else None)
+    member = session.get(Member, result.member_id) if result.member_id else None
+    if member is not None:
+        outcome.follow_ups.extend(tagging_follow_ups(merchant, member))
+    elif not result.stale and order.identity.is_empty:
+        outcome.note = "no customer identity on the order: no member to credit"
+    return outcome
+
+
+def refund(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+    """refunds/create: reverse in proportion to the refunded line amounts."""
+    order_key, parsed = payloads.parse_refund(payloads.loads(delivery.body))
+    apply_refund(session, merchant, order_key, parsed, "shopify", now)
+    return Outcome()
+
+
+def customer_update(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+    """customers/create|update: refresh a linked member's identity fields."""
+    identity = payloads.parse_customer(payloads.loads(delivery.body), region=region_for_currency(merchant.currency))
+    member = find_member(session, merchant.id, identity)
+    if member is None:
+        return Outcome(status="ignored", note="no member is linked to this customer")
+    if fill_identity(session, member, identity, overwrite=True):
+        member.updated_at = now
+    return Outcome(follow_ups=tagging_follow_ups(merchant, member))
+
+
+def data_request(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+    """customers/data_request: record it; ``flask members export`` produces the data."""
+    privacy.record(session, merchant, "data_request", payloads.loads(delivery.body), now)
+    return Outcome()
+
+
+def customer_redact(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+    """customers/redact: erase the member's personal data; ledger amounts stay."""
+    privacy.redact_customer(session, merchant, payloads.loads(delivery.body), now)
+    return Outcome()
+
+
+def shop_redact(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+    """shop/redact: erase the personal data of every member of the shop."""
+    privacy.redact_shop(session, merchant, payloads.loads(delivery.body), now)
+    return Outcome()
+
+
+def tagging_follow_ups(merchant: Merchant, member: Member) -> list[tuple[str, tuple]]:
+    """The tagging job for ``member`` when it qualifies and the merchant can be tagged."""
+    if (merchant.shopify or {}).get("admin_api") and needs_shopify_tag(member):
+        return [(TAG_JOB, (member.id,))]
+    return []
+
+
+ROUTES = {
+    "orders/create": settle_order, "orders/updated": settle_order, "orders/paid": settle_order,
+    "orders/cancelled": settle_order, "refunds/create": refund,
+    "customers/create": customer_update, "customers/update": customer_update,
+    "customers/data_request": data_request, "customers/redact": customer_redact, "shop/redact": shop_redact,
+}
+
+deliveries.register_handlers("shopify", ROUTES.get)
