@@ -20,7 +20,6 @@ from models import Database
 from services import health, runtime
 from services.shopify import topics as shopify_events  # noqa: F401  (register the topic handlers)
 from services.toast import topics as toast_events
-from services.errors import ServiceError
 from webhooks import shopify as shopify_webhooks
 from webhooks import toast as toast_webhooks
 from webhooks import toast_loyalty as toast_loyalty_webhooks
@@ -102,13 +101,6 @@ def _healthz():
 
 
 def _register_errors(app: Flask) -> None:
-    @app.errorhandler(ServiceError)
-    def _service_error(exc: ServiceError):
-        body = {"error": exc.code, "message": exc.message}
-        if exc.details:
-            body["details"] = exc.details
-        return jsonify(body), exc.status
-
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = (exc.name or "error").upper().replace(" ", "_")

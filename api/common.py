@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import SecurityScheme, SpecTree
 from spectree.models import InType, SecureType, SecuritySchemeData
 
-from services.partner_api import access as partner
+from services.merchants import keys as merchant_keys
 from services.errors import BadRequest
 from services.partner_api.idempotency import MAX_KEY_LENGTH
 
@@ -45,8 +45,8 @@ def _validation_failed(req, resp, error, instance, model_adapter) -> None:
                for e in model_adapter.validation_errors(error)]
     missing = [d for d in details if d["problem"].lower().startswith("field required")]
     if missing:
-        raise BadRequest("MISSING_REQUIRED_PARAMETERS", "Missing required parameters.", details)
-    raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.", details)
+        raise BadRequest("Missing required parameters.", code="MISSING_REQUIRED_PARAMETERS", details=details)
+    raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=details)
 
 
 # spectree leaves out of the document every route under its own ``path``; ours is
@@ -79,13 +79,11 @@ def limit_body() -> None:
         try:
             body = json.loads(request.get_data(cache=True))
         except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
-            raise BadRequest("INVALID_JSON", f"The body is not valid JSON: {exc}.",
-                             [{"field": "body", "problem": str(exc)}]) from None
+            raise BadRequest(f"The body is not valid JSON: {exc}.", code="INVALID_JSON", details=[{"field": "body", "problem": str(exc)}]) from None
     # PostgreSQL text cannot hold U+0000: refused here, for every id, filter and field, not failed at the database.
     for field, value in (("path", request.path), ("query", list(request.args.items(multi=True))), ("body", body)):
         if _has_nul(value):
-            raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
-                             [{"field": field, "problem": "contains a NUL (U+0000) character"}])
+            raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=[{"field": field, "problem": "contains a NUL (U+0000) character"}])
 
 
 def _has_nul(value: Any) -> bool:
@@ -113,8 +111,8 @@ def authenticated(view):
         if not key and auth[:7].lower() == "bearer ":
             key = auth[7:].strip()
         if not key:
-            raise BadRequest("API_KEY_HEADER_IS_MISSING", "The X-API-Key header is missing.")
-        g.merchant_id = partner.authenticate(rt(), key)
+            raise BadRequest("The X-API-Key header is missing.", code="API_KEY_HEADER_IS_MISSING")
+        g.merchant_id = merchant_keys.authenticate(rt(), key)
         return view(*args, **kwargs)
 
     return wrapper
@@ -127,8 +125,7 @@ def idempotency_key(body_key: str | None, limit: int = MAX_KEY_LENGTH) -> str | 
     """
     header = request.headers.get("Idempotency-Key") or None
     if header is not None and len(header) > limit:
-        raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
-                         [{"field": "Idempotency-Key", "problem": f"at most {limit} characters"}])
+        raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=[{"field": "Idempotency-Key", "problem": f"at most {limit} characters"}])
     return header or body_key
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 from spectree import Response
 
+from api import errors, render
 from api.common import PREFIX, ErrorBody, authenticated, limit_body, rt, spec
 from api.points_schemas import (ActivityIn, AdjustmentIn, CardOut, RetryableIn, TiersOut, TransactionsOut,
                                 TransactionsQuery, TransactionWrite, retry_key)
@@ -13,6 +14,7 @@ from services.partner_api import points as partner_points
 
 bp = Blueprint("partner_points", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)
+errors.install(bp)
 ERRORS = {"HTTP_400": ErrorBody, "HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 
 
@@ -30,9 +32,8 @@ def membership_level(member_id: str):
 WRITE_ERRORS = {**ERRORS, "HTTP_409": ErrorBody, "HTTP_422": ErrorBody}
 
 
-def _written(answer: tuple[int, dict]):
-    status, body = answer
-    return body, status
+def _written(written):
+    return render.points_written(written)
 
 
 @bp.get("/program-memberships/<member_id>/points")
@@ -50,7 +51,7 @@ def membership_transactions(member_id: str, query: TransactionsQuery):
     """The member's ledger, newest first, cursor-paginated; ``?type=`` filters by transaction type."""
     rows, next_cursor = partner_points.transactions(rt(), g.merchant_id, member_id, type=query.type,
                                                     limit=query.limit, cursor=query.cursor)
-    return {"transactions": rows, "next_cursor": next_cursor}
+    return {"transactions": [render.transaction(row) for row in rows], "next_cursor": next_cursor}
 
 
 @bp.post("/program-memberships/<member_id>/activities")

@@ -5,9 +5,11 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, request
 
+from webhooks import errors
 from services.inbox import ingest
 
 bp = Blueprint("shopify_webhooks", __name__)
+errors.install(bp)
 # Kept with the delivery for ordering, staleness and support.
 KEPT = ("Topic", "Shop-Domain", "Webhook-Id", "Event-Id", "Triggered-At", "API-Version")
 

@@ -5,9 +5,11 @@ import json
 
 from flask import Blueprint, current_app, request
 
+from webhooks import errors
 from services.inbox import ingest
 
 bp = Blueprint("toast_webhooks", __name__)
+errors.install(bp)
 KEPT = ("Toast-Restaurant-External-ID", "Toast-Attempt-Number", "Toast-Signature-Version")
 
 

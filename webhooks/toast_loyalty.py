@@ -9,6 +9,8 @@ from werkzeug.exceptions import HTTPException
 from services.toast.pos import endpoint as toast_loyalty
 
 bp = Blueprint("toast_loyalty", __name__)
+# Every other transactionStatus is a refusal of the request: 400.
+STATUS = {"ACCEPT": 200, "ERROR_INVALID_TOKEN": 401, "ERROR": 500}
 
 
 @bp.post("/webhooks/toast/loyalty")
@@ -25,8 +27,15 @@ def transaction():
         restaurant_guid=headers.get("Toast-Restaurant-External-ID"), authorization=headers.get("Authorization"),
         transaction_type=headers.get("Toast-Transaction-Type") or body.get("toastTransactionType"),
         transaction_guid=headers.get("Toast-Transaction-GUID"), body=body)
-    status, answer = toast_loyalty.handle(current_app.extensions["punchcard.runtime"], call)
-    return jsonify(answer), status
+    answer = toast_loyalty.handle(current_app.extensions["punchcard.runtime"], call)
+    return jsonify(answer.response()), http_status(answer, call.transaction_type)
+
+
+def http_status(answer: toast_loyalty.LoyaltyAnswer, transaction_type: str | None) -> int:
+    """The HTTP status Toast's document gives each ``transactionStatus`` (the one place this edge maps them)."""
+    if (answer.status, transaction_type) == ("ERROR_ACCOUNT_INVALID", "LOYALTY_SEARCH"):
+        return 404  # a search that finds nobody
+    return STATUS.get(answer.status, 400)
 
 
 @bp.errorhandler(Exception)

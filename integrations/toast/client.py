@@ -121,7 +121,7 @@ class ToastClient:
         body = self._get(ORDER_PATH.format(guid=quote(order_guid, safe="")),
                          restaurant_guid=restaurant_guid)
         if not isinstance(body, dict):
-            raise ToastPermanentError("order response is not a JSON object", reason="malformed_response")
+            raise ToastPermanentError("order response is not a JSON object", code="malformed_response")
         return body
 
     def orders_bulk(self, *, restaurant_guid: str, start: datetime, end: datetime,
@@ -132,7 +132,7 @@ class ToastClient:
                   "page": page, "pageSize": page_size}
         body = self._get(BULK_PATH, restaurant_guid=restaurant_guid, params=params)
         if not isinstance(body, list):
-            raise ToastPermanentError("ordersBulk response is not a JSON array", reason="malformed_response")
+            raise ToastPermanentError("ordersBulk response is not a JSON array", code="malformed_response")
         return body
 
     def _get(self, path: str, *, restaurant_guid: str, params: dict | None = None) -> Any:
@@ -160,11 +160,11 @@ class ToastClient:
                    "userAccessType": "TOAST_MACHINE_CLIENT"}
         response = self._call("POST", LOGIN_PATH, json=payload, headers={"Accept": "application/json"})
         if response.status_code in (400, 401, 403):
-            raise ToastPermanentError(f"Toast login refused (HTTP {response.status_code})", reason="login_failed")
+            raise ToastPermanentError(f"Toast login refused (HTTP {response.status_code})", code="login_failed")
         token = _dig(self._result(response), "token")
         access, expires_in = _dig(token, "accessToken"), _dig(token, "expiresIn")
         if not isinstance(access, str) or not access:
-            raise ToastPermanentError("login response has no accessToken", reason="malformed_response")
+            raise ToastPermanentError("login response has no accessToken", code="malformed_response")
         return access, _seconds(expires_in)
 
     def _send(self, path: str, token: str, restaurant_guid: str, params: dict | None) -> requests.Response:
@@ -179,10 +179,10 @@ class ToastClient:
         try:
             return self._session.request(method, self._base_url + path, timeout=self._timeout, **kwargs)
         except requests.Timeout as exc:
-            raise ToastRetryableError("Toast request timed out", reason="timeout") from exc
+            raise ToastRetryableError("Toast request timed out", code="timeout") from exc
         except requests.RequestException as exc:
             # Only the class name: some requests errors embed request details.
-            raise ToastRetryableError(f"network error: {type(exc).__name__}", reason="network_error") from exc
+            raise ToastRetryableError(f"network error: {type(exc).__name__}", code="network_error") from exc
 
     def _result(self, response: requests.Response) -> Any:
         if response.status_code >= 300:
@@ -190,18 +190,18 @@ class ToastClient:
         try:
             return json.loads(response.content, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ToastPermanentError("response is not JSON", reason="malformed_response") from exc
+            raise ToastPermanentError("response is not JSON", code="malformed_response") from exc
 
     def _http_error(self, response: requests.Response) -> ToastApiError:
         status = response.status_code
         message = f"HTTP {status} from Toast{self._detail(response)}"
         if status == 429:
             wait = parse_retry_after(response.headers.get("Retry-After"))
-            return ToastRetryableError(message, reason="rate_limited", retry_after=wait)
+            return ToastRetryableError(message, code="rate_limited", retry_after=wait)
         if status >= 500:
             wait = parse_retry_after(response.headers.get("Retry-After"))
-            return ToastRetryableError(message, reason="server_error", retry_after=wait)
-        return ToastPermanentError(message, reason=_PERMANENT_STATUS_REASONS.get(status, f"http_{status}"))
+            return ToastRetryableError(message, code="server_error", retry_after=wait)
+        return ToastPermanentError(message, code=_PERMANENT_STATUS_REASONS.get(status, f"http_{status}"))
 
     def _detail(self, response: requests.Response) -> str:
         """Toast's ErrorMessage ``message`` and ``requestId``, scrubbed of our secrets."""
@@ -231,7 +231,7 @@ def iter_orders_bulk(client: ToastApi, *, restaurant_guid: str, start: datetime,
         yield from orders
         if len(orders) < page_size:
             return
-    raise ToastPermanentError(f"ordersBulk still full after {max_pages} pages", reason="too_many_pages")
+    raise ToastPermanentError(f"ordersBulk still full after {max_pages} pages", code="too_many_pages")
 
 
 def toast_time(moment: datetime, *, round_up: bool = False) -> str:

@@ -94,7 +94,7 @@ def receive(rt: Runtime, inbound: Inbound) -> Receipt:
         receipt, dispatch = _store(rt, inbound)
     except (OperationalError, InterfaceError) as exc:
         log.warning("database unavailable while receiving a %s delivery: %s", inbound.provider, type(exc).__name__)
-        raise Unavailable("DATABASE_UNAVAILABLE", "The database is unavailable; retry later.") from None
+        raise Unavailable("The database is unavailable; retry later.", code="DATABASE_UNAVAILABLE") from None
     if dispatch:
         try:
             # A repeat is enqueued only when its job is not live: enqueueing a queued or running
@@ -103,7 +103,7 @@ def receive(rt: Runtime, inbound: Inbound) -> Receipt:
                 rt.dispatcher.dispatch(PROCESS_JOB, receipt.delivery_pk)
         except QueueUnavailable:
             # Stored but not queued: the sweeper will enqueue it; 503 makes the sender retry too.
-            raise Unavailable("QUEUE_UNAVAILABLE", "The queue is unavailable; retry later.") from None
+            raise Unavailable("The queue is unavailable; retry later.", code="QUEUE_UNAVAILABLE") from None
     return receipt
 
 
@@ -112,9 +112,9 @@ def _store(rt: Runtime, inbound: Inbound) -> tuple[Receipt, bool]:
     with rt.db.transaction() as session:
         merchant = provider.find_merchant(session, inbound.merchant_ref) if inbound.merchant_ref else None
         if merchant is None:
-            raise Unauthorized("UNKNOWN_MERCHANT", "No merchant is configured for this delivery.")
+            raise Unauthorized("No merchant is configured for this delivery.", code="UNKNOWN_MERCHANT")
         if not provider.verify(merchant, inbound):
-            raise Unauthorized("INVALID_SIGNATURE", "The signature does not match the body.")
+            raise Unauthorized("The signature does not match the body.", code="INVALID_SIGNATURE")
         delivery = insert_unless_exists(session, Delivery, _new_delivery(merchant, inbound, rt.clock()), DEDUPE_KEY)
         if delivery is None:
             return _repeat(session, merchant, inbound)

@@ -128,8 +128,8 @@ def _run(session: Session, delivery: Delivery, now: datetime) -> Outcome:
         with session.begin_nested():
             return handler(session, merchant, delivery, now)
     except (PayloadError, PermanentFailure) as exc:
-        log.warning("delivery %s failed permanently: %s", delivery.id, exc.reason)
-        return Outcome(status="failed", note=f"{exc.reason}: {exc}")
+        log.warning("delivery %s failed permanently: %s", delivery.id, exc.code)
+        return Outcome(status="failed", note=f"{exc.code}: {exc}")
 
 
 def sweep(rt: Runtime, *, older_than: timedelta = timedelta(minutes=2), limit: int = 1000) -> int:

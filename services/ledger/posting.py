@@ -118,7 +118,7 @@ class PointsOutOfRange(PermanentFailure):
     """A posting whose points, or the balances it leads to, no BIGINT column can hold."""
 
     def __init__(self, points: int) -> None:
-        super().__init__("points_out_of_range", f"{points} points would take a balance beyond {MAX_POINTS}")
+        super().__init__(f"{points} points would take a balance beyond {MAX_POINTS}", code="points_out_of_range")
         self.points = points
 
 

@@ -141,5 +141,4 @@ def _decode(cursor: str) -> int:
             raise ValueError(cursor)
         return int(match[1])
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("INVALID_CURSOR", "The cursor is not one this list issued.",
-                         [{"field": "cursor", "problem": "not a cursor of this list"}]) from None
+        raise BadRequest("The cursor is not one this list issued.", code="INVALID_CURSOR", details=[{"field": "cursor", "problem": "not a cursor of this list"}]) from None

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from loyalty.orders import Identity
 from models import Member
 
+# Erased (DELETED) and merged-away (MERGED) members are gone for partners and for the member page.
+VISIBLE = ("ACTIVE", "INACTIVE")
 # Identity fields an order may fill in when the member lacks them.
 _FILLABLE = ("email", "phone", "first_name", "last_name", "wallet_address")
 

@@ -14,7 +14,7 @@ from services import ledger
 from services.ledger import views as ledger_views
 from services.members import magic_links
 from services.rewards import catalogue as rewards_catalog
-from services.partner_api.access import VISIBLE
+from services.members.lookup import VISIBLE
 from services.runtime import Runtime
 
 HISTORY = 10

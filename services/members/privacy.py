@@ -45,13 +45,13 @@ def export_member(rt: Runtime, *, merchant_slug: str, customer_id: str | None = 
     ``member_id``; ``NotFound`` when the merchant or the member is absent.
     """
     if (customer_id is None) == (member_id is None):
-        raise BadRequest("MEMBER_SELECTOR_REQUIRED", "Give exactly one of customer_id or member_id.")
+        raise BadRequest("Give exactly one of customer_id or member_id.", code="MEMBER_SELECTOR_REQUIRED")
     column, value = (Member.shopify_customer_id, str(customer_id)) if customer_id is not None else (Member.id, member_id)
     with rt.db.reader() as session:
         member = session.execute(select(Member).join(Merchant, Merchant.id == Member.merchant_id)
                                  .where(Merchant.slug == merchant_slug, column == value)).scalar_one_or_none()
         if member is None:
-            raise NotFound("PROGRAM_MEMBERSHIP_NOT_FOUND", "No program membership matches.")
+            raise NotFound("No program membership matches.", code="PROGRAM_MEMBERSHIP_NOT_FOUND")
         entries = session.execute(select(LedgerEntry).where(LedgerEntry.member_id == member.id)
                                   .order_by(LedgerEntry.seq)).scalars().all()
         return {"merchant": merchant_slug,

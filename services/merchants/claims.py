@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from models import ApiKey, Merchant, Reward
 from services.merchants.config import MerchantsFile
-from services.partner_api.access import hash_key
+from services.merchants.keys import hash_key
 
 
 def claim_problems(session: Session, config: MerchantsFile) -> list[str]:

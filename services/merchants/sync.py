@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from models import ApiKey, Merchant, Reward, Tier, ToastRestaurant
 from services.merchants.claims import claim_problems
 from services.merchants.config import ConfigError, MerchantConfig, MerchantsFile
-from services.partner_api.access import hash_key
+from services.merchants.keys import hash_key
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)

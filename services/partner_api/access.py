@@ -1,7 +1,6 @@
-"""Partner API use cases: authenticate a key, find members, read a member's level."""
+"""Which members a partner may see: one by id, one by phone, external id or email, and a member's level."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -9,37 +8,18 @@ from sqlalchemy.orm import Session
 
 from loyalty.identity import normalize_email, normalize_phone, region_for_currency
 from loyalty.tiers import next_tier
-from models import ApiKey, Member, Merchant
+from models import Member, Merchant
 from services import ledger
-from services.errors import BadRequest, NotFound, Unauthorized
+from services.errors import BadRequest, NotFound
+from services.members import VISIBLE
 from services.runtime import Runtime
-
-
-# Erased (DELETED) and merged-away (MERGED) members are gone for partners.
-VISIBLE = ("ACTIVE", "INACTIVE")
-
-
-def hash_key(key: str) -> str:
-    """How partner API keys are stored: SHA-256 hex (keys are long random strings)."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def authenticate(rt: Runtime, key: str) -> int:
-    """The merchant id a partner API key belongs to; ``Unauthorized`` when it is unknown."""
-    with rt.db.reader() as session:
-        row = session.execute(select(ApiKey.merchant_id).join(Merchant, Merchant.id == ApiKey.merchant_id)
-                              .where(ApiKey.key_hash == hash_key(key), ApiKey.active, Merchant.active)).first()
-    if row is None:
-        raise Unauthorized("INVALID_API_KEY", "The API key is not valid.")
-    return row[0]
 
 
 def search_member(rt: Runtime, merchant_id: int, *, phone: str | None = None, external_user_id: str | None = None,
                   email: str | None = None) -> Member:
     """The merchant's member with this phone, external id or email; ``NotFound`` otherwise."""
     if not (phone or external_user_id or email):
-        raise BadRequest("MISSING_REQUIRED_PARAMETERS", "Missing required parameters.",
-                         [{"field": "phone", "problem": "phone, external_user_id or email is required"}])
+        raise BadRequest("Missing required parameters.", code="MISSING_REQUIRED_PARAMETERS", details=[{"field": "phone", "problem": "phone, external_user_id or email is required"}])
     with rt.db.reader() as session:
         merchant = session.get(Merchant, merchant_id)
         clauses = []
@@ -52,7 +32,7 @@ def search_member(rt: Runtime, merchant_id: int, *, phone: str | None = None, ex
         member = session.execute(select(Member).where(Member.merchant_id == merchant_id,
                                                       Member.status.in_(VISIBLE), *clauses)).scalars().first()
     if member is None:
-        raise NotFound("PROGRAM_MEMBERSHIP_NOT_FOUND", "No program membership matches.")
+        raise NotFound("No program membership matches.", code="PROGRAM_MEMBERSHIP_NOT_FOUND")
     return member
 
 
@@ -70,7 +50,7 @@ def get_member(session: Session, merchant_id: int, member_id: str) -> Member:
     """The merchant's member ``member_id``; another merchant's id is simply not found."""
     member = session.get(Member, member_id)
     if member is None or member.merchant_id != merchant_id or member.status not in VISIBLE:
-        raise NotFound("PROGRAM_MEMBERSHIP_NOT_FOUND", "No program membership matches.")
+        raise NotFound("No program membership matches.", code="PROGRAM_MEMBERSHIP_NOT_FOUND")
     return member
 
 

@@ -1,4 +1,4 @@
-"""Idempotency keys for partner API writes: the same key and body replay the first answer.
+"""Idempotency keys for partner API writes: the same key and body replay the first result.
 
 The key is claimed first: the ``idempotent_requests`` row is inserted at the
 start of the write's transaction, before anything else is read or locked, and
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Callable
+from typing import Callable, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from models import IdempotentRequest
 from models.db import insert_unless_exists
 from services.errors import BadRequest, Conflict
+from services.partner_api.views import Written
 from services.runtime import Runtime
 
-Answer = tuple[int, dict]
+W = TypeVar("W", bound=Written)
 MAX_KEY_LENGTH = 255  # idempotent_requests.key
 # Business keys of ledger entries and redemptions share one space per merchant. A client's
 # idempotency key K becomes "api:K"; every key the partner API derives itself starts with
@@ -51,18 +52,17 @@ def fingerprint(body: dict) -> str:
 def check_key(key: str) -> None:
     """Refuse (400 ``INVALID_PARAMETERS``) a key longer than the column that stores it."""
     if len(key) > MAX_KEY_LENGTH:
-        raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
-                         [{"field": "idempotency_key", "problem": f"at most {MAX_KEY_LENGTH} characters"}])
+        raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=[{"field": "idempotency_key", "problem": f"at most {MAX_KEY_LENGTH} characters"}])
 
 
-def run_once(rt: Runtime, merchant_id: int, key: str | None, body: dict,
-             write: Callable[[Session], Answer]) -> Answer:
-    """Run ``write`` in a transaction, or replay the answer a previous call with ``key`` got.
+def run_once(rt: Runtime, merchant_id: int, key: str | None, body: dict, result: type[W],
+             write: Callable[[Session], W]) -> W:
+    """Run ``write`` in a transaction, or replay the result a previous call with ``key`` got.
 
     Without a key the write simply runs. With one: the same body replays the
-    stored answer (200 instead of 201: nothing new was created); a different
-    body is refused with 409 ``IDEMPOTENCY_KEY_REUSED``. A call with the key
-    still running makes this one wait for its end (see the module docstring).
+    stored result, marked ``replayed``; a different body is refused with 409
+    ``IDEMPOTENCY_KEY_REUSED``. A call with the key still running makes this
+    one wait for its end (see the module docstring).
     """
     if not key:
         with rt.db.transaction() as session:
@@ -71,13 +71,13 @@ def run_once(rt: Runtime, merchant_id: int, key: str | None, body: dict,
     digest = fingerprint(body)
     with rt.db.transaction() as session:
         claim = insert_unless_exists(session, IdempotentRequest, dict(
-            merchant_id=merchant_id, key=key, request_hash=digest, http_status=0, response={},
-            created_at=rt.clock()), ("merchant_id", "key"))
+            merchant_id=merchant_id, key=key, request_hash=digest, response={}, created_at=rt.clock()),
+            ("merchant_id", "key"))
         if claim is None:  # a call with this key committed (we waited for it if it was running)
-            return _replay(_find(session, merchant_id, key), digest)
-        status, answer = write(session)
-        claim.http_status, claim.response = status, answer
-        return status, answer
+            return _replay(_find(session, merchant_id, key), digest, result)
+        written = write(session)
+        claim.response = written.stored()
+        return written
 
 
 def _find(session: Session, merchant_id: int, key: str) -> IdempotentRequest:
@@ -85,7 +85,7 @@ def _find(session: Session, merchant_id: int, key: str) -> IdempotentRequest:
         IdempotentRequest.merchant_id == merchant_id, IdempotentRequest.key == key)).scalar_one()
 
 
-def _replay(previous: IdempotentRequest, digest: str) -> Answer:
+def _replay(previous: IdempotentRequest, digest: str, result: type[W]) -> W:
     if previous.request_hash != digest:
-        raise Conflict("IDEMPOTENCY_KEY_REUSED", "This idempotency key was used with a different request.")
-    return (200 if previous.http_status == 201 else previous.http_status), previous.response
+        raise Conflict("This idempotency key was used with a different request.", code="IDEMPOTENCY_KEY_REUSED")
+    return result.model_validate({**previous.response, "replayed": True})

@@ -1,7 +1,7 @@
 """Program memberships for the partner API: get-or-create, read, list, update, remove, merge, magic link.
 
-Every write runs in one transaction through ``services.idempotency.run_once``
-(so a retry with the same key replays the first answer) and schedules its
+Every write runs in one transaction through ``services.partner_api.idempotency.run_once``
+(so a retry with the same key replays the first result) and schedules its
 follow-up jobs (Shopify wallet tagging) only after that transaction commits.
 """
 from __future__ import annotations
@@ -26,9 +26,11 @@ from services.members import magic_links
 from services.members import merge as member_merge
 from services.members import privacy
 from services.errors import BadRequest, Conflict
-from services.partner_api.idempotency import Answer, run_once
+from services.partner_api.idempotency import run_once
+from services.partner_api.views import MembershipView, MembershipWritten
 from services.members.lookup import lock
-from services.partner_api.access import VISIBLE, get_member
+from services.members import VISIBLE
+from services.partner_api.access import get_member
 from services.runtime import QueueUnavailable, Runtime
 from services.shopify.topics import tagging_follow_ups
 
@@ -56,48 +58,40 @@ class Result:
     magic_link: str | None = None
     follow_ups: list[tuple[str, tuple]] = field(default_factory=list)
 
-    @property
-    def status(self) -> int:
-        # Hang answers 200 whether it created the member or found it (seed 000);
-        # a Hang client must work by changing only the host, so "created" tells.
-        return 200
 
 
 Action = Callable[[Session, Merchant, datetime], Result]
-Render = Callable[[Result], dict]
 
 
 # --- use cases ---------------------------------------------------------------
 
 
-def create(rt: Runtime, merchant_id: int, data: dict, *, key: str | None, render: Render) -> Answer:
+def create(rt: Runtime, merchant_id: int, data: dict, *, key: str | None) -> MembershipWritten:
     """Get-or-create a member (Hang's ``POST /program-memberships``): 200 either way, ``created`` tells which.
 
     The phone is the identity when given, else the external user id; a found
     member only gets its missing fields filled in.
     """
     return _perform(rt, merchant_id, key, {"op": "create", **data},
-                    lambda s, m, now: get_or_create(s, m, data, now), render)
+                    lambda s, m, now: get_or_create(s, m, data, now))
 
 
-def update(rt: Runtime, merchant_id: int, member_id: str, data: dict, *, key: str | None,
-           render: Render) -> Answer:
+def update(rt: Runtime, merchant_id: int, member_id: str, data: dict, *, key: str | None) -> MembershipWritten:
     """Partially update a member: the given fields are overwritten (null clears), with the create conflict rules."""
     return _perform(rt, merchant_id, key, {"op": "update", "id": member_id, **data},
-                    lambda s, m, now: patch(s, m, member_id, data, now), render)
+                    lambda s, m, now: patch(s, m, member_id, data, now))
 
 
-def remove(rt: Runtime, merchant_id: int, member_id: str, *, key: str | None, render: Render) -> Answer:
+def remove(rt: Runtime, merchant_id: int, member_id: str, *, key: str | None) -> MembershipWritten:
     """Remove a member from the program: spendable points forfeited, personal data erased, ledger kept."""
     return _perform(rt, merchant_id, key, {"op": "remove", "id": member_id},
-                    lambda s, m, now: delete(s, m, member_id, now), render)
+                    lambda s, m, now: delete(s, m, member_id, now))
 
 
-def merge(rt: Runtime, merchant_id: int, source_id: str, target_id: str, *, key: str | None,
-          render: Render) -> Answer:
+def merge(rt: Runtime, merchant_id: int, source_id: str, target_id: str, *, key: str | None) -> MembershipWritten:
     """Merge ``source_id`` into ``target_id`` for good (see ``services.member_merge``); answers the target."""
     return _perform(rt, merchant_id, key, {"op": "merge", "source": source_id, "target": target_id},
-                    lambda s, m, now: merge_members(s, m, source_id, target_id, now), render)
+                    lambda s, m, now: merge_members(s, m, source_id, target_id, now))
 
 
 def get(rt: Runtime, merchant_id: int, member_id: str) -> Member:
@@ -141,8 +135,7 @@ def get_or_create(session: Session, merchant: Merchant, data: dict, now: datetim
     """Find the member by phone or external id (one of them required) or create it; see ``create``."""
     fields = {k: v for k, v in _clean(merchant, data).items() if v is not None}
     if not (fields.get("phone") or fields.get("external_user_id")):
-        raise BadRequest("MISSING_REQUIRED_PARAMETERS", "Missing required parameters.",
-                         [{"field": "phone", "problem": "phone or external_user_id is required"}])
+        raise BadRequest("Missing required parameters.", code="MISSING_REQUIRED_PARAMETERS", details=[{"field": "phone", "problem": "phone or external_user_id is required"}])
     member = _match(session, merchant.id, fields)
     if member is None:
         member = _insert(session, merchant, fields, now)
@@ -187,8 +180,7 @@ def delete(session: Session, merchant: Merchant, member_id: str, now: datetime) 
 def merge_members(session: Session, merchant: Merchant, source_id: str, target_id: str, now: datetime) -> Result:
     """Lock both members (in id order, so opposite merges cannot deadlock) and merge source into target."""
     if source_id == target_id:
-        raise BadRequest("INVALID_PARAMETERS", "A program membership cannot be merged into itself.",
-                         [{"field": "target_program_membership_id", "problem": "equals the source"}])
+        raise BadRequest("A program membership cannot be merged into itself.", code="INVALID_PARAMETERS", details=[{"field": "target_program_membership_id", "problem": "equals the source"}])
     for member_id in sorted((source_id, target_id)):
         get_member(session, merchant.id, member_id)
     locked = {member_id: lock(session, member_id) for member_id in sorted((source_id, target_id))}
@@ -200,22 +192,21 @@ def merge_members(session: Session, merchant: Merchant, source_id: str, target_i
 # --- helpers -----------------------------------------------------------------
 
 
-def _perform(rt: Runtime, merchant_id: int, key: str | None, body: dict, action: Action, render: Render) -> Answer:
+def _perform(rt: Runtime, merchant_id: int, key: str | None, body: dict, action: Action) -> MembershipWritten:
     """Run ``action`` once per idempotency key, add the magic link when asked, and schedule its jobs after commit."""
-    done: dict[str, Any] = {}
+    jobs: list[tuple[str, tuple]] = []
 
-    def write(session: Session) -> Answer:
+    def write(session: Session) -> MembershipWritten:
         result = action(session, session.get(Merchant, merchant_id), rt.clock())
         session.flush()
-        if body.get("include_magic_link"):
-            result.magic_link = magic_links.issue(rt, merchant_id, result.member.id).url
-        done["answer"], done["jobs"] = render(result), result.follow_ups
-        return result.status, done["answer"]
+        link = magic_links.issue(rt, merchant_id, result.member.id).url if body.get("include_magic_link") else None
+        jobs.extend(result.follow_ups)
+        return MembershipWritten(membership=MembershipView.of(result.member), created=result.created, magic_link=link)
 
-    status, answer = run_once(rt, merchant_id, key, body, write)
-    if answer is done.get("answer"):  # not a replay: this call's transaction committed
-        _dispatch(rt, done["jobs"])
-    return status, answer
+    written = run_once(rt, merchant_id, key, body, MembershipWritten, write)
+    if not written.replayed:  # this call's transaction committed: its jobs are due
+        _dispatch(rt, jobs)
+    return written
 
 
 def _dispatch(rt: Runtime, jobs: list[tuple[str, tuple]]) -> None:
@@ -249,15 +240,13 @@ def _clean(merchant: Merchant, data: dict) -> dict:
 def _phone(merchant: Merchant, raw: str) -> str:
     phone = normalize_phone(raw, region_for_currency(merchant.currency))
     if phone is None:
-        raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
-                         [{"field": "phone", "problem": "not a valid phone number (use E.164, e.g. +18884546767)"}])
+        raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=[{"field": "phone", "problem": "not a valid phone number (use E.164, e.g. +18884546767)"}])
     return phone
 
 
 def _email(raw: str) -> str:
     if normalize_email(raw) is None:
-        raise BadRequest("INVALID_PARAMETERS", "Some parameters are not valid.",
-                         [{"field": "email", "problem": "not a valid email address"}])
+        raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=[{"field": "email", "problem": "not a valid email address"}])
     return raw.strip()
 
 
@@ -371,8 +360,7 @@ def _refuse_taken(session: Session, merchant_id: int, name: str, value: str | No
 
 
 def _conflict(code: str, field_name: str) -> None:
-    raise Conflict(code, _CONFLICT_MESSAGES[code],
-                   [{"field": field_name, "problem": "belongs to another program membership"}])
+    raise Conflict(_CONFLICT_MESSAGES[code], code=code, details=[{"field": field_name, "problem": "belongs to another program membership"}])
 
 
 def _encode_cursor(member: Member) -> str:
@@ -393,5 +381,4 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError(cursor)
         return instant.astimezone(timezone.utc), member_id
     except (ValueError, TypeError, OverflowError):
-        raise BadRequest("INVALID_CURSOR", "The cursor is not valid; start again without it.",
-                         [{"field": "cursor", "problem": "not a cursor this API returned"}]) from None
+        raise BadRequest("The cursor is not valid; start again without it.", code="INVALID_CURSOR", details=[{"field": "cursor", "problem": "not a cursor this API returned"}]) from None

@@ -42,11 +42,11 @@ def _tag(rt: Runtime, slug: str, member_id: str, client, email: str, customer_id
             return "customer_not_found"
         result = client.add_tags(customer_gid=gid, tags=tags)
     except ShopifyRetryableError as exc:
-        log.warning("Shopify asked to retry tagging member %s of %s: %s", member_id, slug, exc.reason)
-        raise RetryLater(exc.reason, exc.retry_after) from None
+        log.warning("Shopify asked to retry tagging member %s of %s: %s", member_id, slug, exc.code)
+        raise RetryLater(exc.code, code=exc.code, retry_after=exc.retry_after) from None
     except ShopifyPermanentError as exc:
-        log.error("Shopify refused tagging member %s of %s: %s", member_id, slug, exc.reason)
-        return f"failed:{exc.reason}"
+        log.error("Shopify refused tagging member %s of %s: %s", member_id, slug, exc.code)
+        return f"failed:{exc.code}"
     if result.user_errors:
         log.error("Shopify userErrors tagging member %s of %s: %s", member_id, slug, result.user_errors)
         return "user_errors"

@@ -47,7 +47,7 @@ def reconcile(rt: Runtime, *, first_window: timedelta = FIRST_WINDOW) -> int:
         try:
             _poll(rt, merchant, restaurant, start, end, queued)
         except ToastApiError as exc:
-            log.warning("reconciliation of %s/%s stopped at its watermark: %s", merchant.slug, restaurant, exc.reason)
+            log.warning("reconciliation of %s/%s stopped at its watermark: %s", merchant.slug, restaurant, exc.code)
     for pk in queued:
         try:
             rt.dispatcher.dispatch("process_delivery", pk)

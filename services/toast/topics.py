@@ -104,9 +104,9 @@ def _with_guest_details(merchant: Merchant, order_json: dict) -> dict:
     try:
         return current().toast_api(api).get_order(restaurant_guid=restaurant, order_guid=order_json["guid"])
     except ToastRetryableError as exc:
-        raise RetryLater(exc.reason, exc.retry_after) from None
+        raise RetryLater(exc.code, code=exc.code, retry_after=exc.retry_after) from None
     except ToastPermanentError as exc:
-        log.warning("Toast order lookup refused for %s (%s): settling on the webhook alone", merchant.slug, exc.reason)
+        log.warning("Toast order lookup refused for %s (%s): settling on the webhook alone", merchant.slug, exc.code)
         return order_json
 
 

@@ -33,7 +33,7 @@ def active_member(ctx, member_id, *, locked: bool = True) -> Member:
     if member is not None and locked:
         member = lock_survivor(ctx.session, member)
     if member is None or member.status != "ACTIVE":
-        raise LoyaltyError("ERROR_ACCOUNT_INVALID")
+        raise LoyaltyError(code="ERROR_ACCOUNT_INVALID")
     return member
 
 
@@ -41,7 +41,7 @@ def search(ctx) -> dict:
     """Members matching every given criterion (phone as digits, email and names case-insensitively)."""
     criteria = (ctx.call.body.get("searchTransactionInformation") or {}).get("searchCriteria")
     if not isinstance(criteria, dict) or not any(criteria.get(k) for k in ("phone", "email", "firstName", "lastName")):
-        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+        raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
     clauses = [Member.merchant_id == ctx.merchant.id, Member.status == "ACTIVE"]
     region = region_for_currency(ctx.merchant.currency)
     if criteria.get("phone"):
@@ -54,7 +54,7 @@ def search(ctx) -> dict:
     members = ctx.session.execute(select(Member).where(*clauses).order_by(Member.created_at)
                                   .limit(SEARCH_LIMIT)).scalars().all()
     if not members:
-        raise LoyaltyError("ERROR_ACCOUNT_INVALID", 404)
+        raise LoyaltyError(code="ERROR_ACCOUNT_INVALID")
     return {"searchResponse": {"accounts": [account_info(m) for m in members]}}
 
 
@@ -62,15 +62,15 @@ def signup(ctx) -> dict:
     """Get-or-create a member by exactly one of phone (ten digits) or email."""
     info = ctx.call.body.get("signupTransactionInformation")
     if not isinstance(info, dict):
-        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+        raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
     phone, email = info.get("phone"), info.get("email")
     if bool(phone) == bool(email):
-        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+        raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
     identity = Identity(phone=normalize_phone(str(phone), region_for_currency(ctx.merchant.currency)) if phone else None,
                         email=normalize_email(str(email)) if email else None,
                         first_name=info.get("firstName") or None, last_name=info.get("lastName") or None)
     if identity.is_empty:
-        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+        raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
     member = resolve_member(ctx.session, ctx.merchant.id, identity, ctx.rt.clock())
     return {"signupResponse": {"loyaltyIdentifier": member.id}}
 
@@ -85,7 +85,7 @@ def transfer(ctx) -> dict:
     info = ctx.call.body.get("transferTransactionInformation") or {}
     source_id, target_id = info.get("fromLoyaltyIdentifier"), info.get("toLoyaltyIdentifier")
     if not source_id or not target_id or source_id == target_id:
-        raise LoyaltyError("ERROR_INVALID_TRANSFER")
+        raise LoyaltyError(code="ERROR_INVALID_TRANSFER")
     source, target = (active_member(ctx, source_id, locked=False), active_member(ctx, target_id, locked=False))
     # Lock in a fixed order so two opposite transfers cannot deadlock; a merge that
     # committed meanwhile is followed by the lock itself.

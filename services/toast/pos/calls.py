@@ -1,7 +1,7 @@
 """What the POS sends: one Toast Loyalty Integration call, and what every transaction handler gets."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from sqlalchemy.orm import Session
@@ -37,6 +37,31 @@ class Context:
 
 
 Handler = Callable[[Context], dict]
+ACCEPT = "ACCEPT"
+
+
+@dataclass(frozen=True)
+class LoyaltyAnswer:
+    """What a transaction came to: Toast's ``transactionStatus`` (``ACCEPT`` or an error code) and the rest
+    of the ``LoyaltyTransactionResponse`` (``checkResponse``, ``searchResponse``, ...)."""
+
+    status: str
+    body: dict = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        """True when Toast is told ``ACCEPT``."""
+        return self.status == ACCEPT
+
+    def response(self) -> dict:
+        """The ``LoyaltyTransactionResponse`` body (what is stored for a replay, too)."""
+        return {"transactionStatus": self.status, **self.body}
+
+    @classmethod
+    def from_response(cls, response: dict) -> "LoyaltyAnswer":
+        """The answer a stored response was."""
+        rest = {key: value for key, value in response.items() if key != "transactionStatus"}
+        return cls(response["transactionStatus"], rest)
 
 
 def loyalty_identifier(body: dict) -> str:

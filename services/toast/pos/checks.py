@@ -39,15 +39,15 @@ def check_call(ctx, *, locked: bool = True) -> CheckCall:
     """
     info = ctx.call.body.get("checkTransactionInformation")
     if not isinstance(info, dict) or not isinstance(info.get("check"), dict):
-        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+        raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
     member = active_member(ctx, info.get("loyaltyIdentifier"), locked=locked)
     try:
         lines = rewards.CheckIndex(toast_orders.parse_loyalty_check(info["check"]))
     except (toast_orders.PayloadError, ValueError):
-        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES") from None
+        raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES") from None
     redemptions = info.get("redemptions") or []
     if not isinstance(redemptions, list) or not all(isinstance(r, dict) for r in redemptions):
-        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+        raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
     return CheckCall(member, info["check"], lines, redemptions)
 
 
@@ -84,7 +84,7 @@ def accrue(ctx) -> dict:
     """Store the check as a delivery; the worker accrues it on the check's business key."""
     info = ctx.call.body.get("checkTransactionInformation")
     if not isinstance(info, dict) or not isinstance(info.get("check"), dict) or not info["check"].get("guid"):
-        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+        raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
     if info.get("loyaltyIdentifier"):
         active_member(ctx, info["loyaltyIdentifier"])
     else:

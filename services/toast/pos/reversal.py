@@ -14,16 +14,16 @@ def reverse(ctx) -> dict:
     """Reverse the transaction ``transactionId``, wholly or only the listed redemptions; repeats are no-ops."""
     info = ctx.call.body.get("reverseTransactionInformation")
     if not isinstance(info, dict) or not info.get("transactionId"):
-        raise LoyaltyError("ERROR_INVALID_INPUT_PROPERTIES")
+        raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
     original = ctx.session.execute(select(LoyaltyTransaction).where(
         LoyaltyTransaction.merchant_id == ctx.merchant.id,
         LoyaltyTransaction.transaction_guid == str(info["transactionId"]),
         LoyaltyTransaction.transaction_type.in_(("LOYALTY_REDEEM", "LOYALTY_ACCRUE")))
         .order_by(LoyaltyTransaction.id)).scalars().first()
     if original is None:
-        raise LoyaltyError("ERROR_TRANSACTION_DOES_NOT_EXIST")
+        raise LoyaltyError(code="ERROR_TRANSACTION_DOES_NOT_EXIST")
     if original.response.get("transactionStatus") != "ACCEPT":
-        raise LoyaltyError("ERROR_TRANSACTION_CANNOT_BE_REVERSED")
+        raise LoyaltyError(code="ERROR_TRANSACTION_CANNOT_BE_REVERSED")
     if original.transaction_type == "LOYALTY_REDEEM":
         _reverse_redemptions(ctx, original, info.get("redemptions"))
     else:

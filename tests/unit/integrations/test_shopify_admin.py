@@ -173,7 +173,7 @@ def test_throttled_response_is_retryable_after_the_cost_based_delay(shopify, cli
     with pytest.raises(ShopifyRetryableError) as caught:
         client.add_tags(customer_gid=GID, tags=["punchcard-member"])
 
-    assert caught.value.reason == "throttled"
+    assert caught.value.code == "throttled"
     assert caught.value.retry_after == pytest.approx(2.0)  # (752 - 652) / 50
 
 
@@ -201,7 +201,7 @@ def test_a_bare_throttled_message_without_a_code_is_still_retryable(shopify, cli
     with pytest.raises(ShopifyRetryableError) as caught:
         client.find_customer_gid(email="ada@example.com")
 
-    assert caught.value.reason == "throttled"
+    assert caught.value.code == "throttled"
     assert caught.value.retry_after == pytest.approx(2.0)
 
 
@@ -211,7 +211,7 @@ def test_http_429_is_retryable_after_the_retry_after_header(shopify, client):
     with pytest.raises(ShopifyRetryableError) as caught:
         client.add_tags(customer_gid=GID, tags=["punchcard-member"])
 
-    assert caught.value.reason == "rate_limited"
+    assert caught.value.code == "rate_limited"
     assert caught.value.retry_after == 2.5
 
 
@@ -231,7 +231,7 @@ def test_a_server_error_is_retryable(shopify, client, status):
     with pytest.raises(ShopifyRetryableError) as caught:
         client.add_tags(customer_gid=GID, tags=["punchcard-member"])
 
-    assert caught.value.reason == "server_error"
+    assert caught.value.code == "server_error"
 
 
 def test_an_internal_error_reported_in_graphql_errors_is_retryable(shopify, client):
@@ -241,7 +241,7 @@ def test_an_internal_error_reported_in_graphql_errors_is_retryable(shopify, clie
     with pytest.raises(ShopifyRetryableError) as caught:
         client.add_tags(customer_gid=GID, tags=["punchcard-member"])
 
-    assert caught.value.reason == "internal_error"
+    assert caught.value.code == "internal_error"
 
 
 def test_a_timeout_is_retryable(shopify, client):
@@ -250,7 +250,7 @@ def test_a_timeout_is_retryable(shopify, client):
     with pytest.raises(ShopifyRetryableError) as caught:
         client.find_customer_gid(email="ada@example.com")
 
-    assert caught.value.reason == "timeout"
+    assert caught.value.code == "timeout"
 
 
 def test_a_connection_failure_is_retryable(shopify, client):
@@ -259,7 +259,7 @@ def test_a_connection_failure_is_retryable(shopify, client):
     with pytest.raises(ShopifyRetryableError) as caught:
         client.find_customer_gid(email="ada@example.com")
 
-    assert caught.value.reason == "network_error"
+    assert caught.value.code == "network_error"
 
 
 @pytest.mark.parametrize(("status", "reason"), [(401, "unauthorized"), (403, "forbidden"), (404, "not_found")])
@@ -269,7 +269,7 @@ def test_an_auth_or_missing_endpoint_status_is_permanent(shopify, client, status
     with pytest.raises(ShopifyPermanentError) as caught:
         client.add_tags(customer_gid=GID, tags=["punchcard-member"])
 
-    assert caught.value.reason == reason
+    assert caught.value.code == reason
 
 
 def test_a_graphql_error_other_than_throttling_is_permanent_with_its_code(shopify, client):
@@ -279,7 +279,7 @@ def test_a_graphql_error_other_than_throttling_is_permanent_with_its_code(shopif
     with pytest.raises(ShopifyPermanentError) as caught:
         client.add_tags(customer_gid=GID, tags=["punchcard-member"])
 
-    assert caught.value.reason == "access_denied"
+    assert caught.value.code == "access_denied"
 
 
 def test_a_response_that_is_not_graphql_json_is_permanent(shopify, client):
@@ -288,7 +288,7 @@ def test_a_response_that_is_not_graphql_json_is_permanent(shopify, client):
     with pytest.raises(ShopifyPermanentError) as caught:
         client.find_customer_gid(email="ada@example.com")
 
-    assert caught.value.reason == "malformed_response"
+    assert caught.value.code == "malformed_response"
 
 
 def test_a_response_missing_the_expected_field_is_permanent(shopify, client):
@@ -297,7 +297,7 @@ def test_a_response_missing_the_expected_field_is_permanent(shopify, client):
     with pytest.raises(ShopifyPermanentError) as caught:
         client.add_tags(customer_gid=GID, tags=["punchcard-member"])
 
-    assert caught.value.reason == "malformed_response"
+    assert caught.value.code == "malformed_response"
 
 
 @pytest.mark.parametrize(

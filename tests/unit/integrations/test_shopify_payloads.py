@@ -91,4 +91,4 @@ def test_the_wallet_attribute_name_is_case_insensitive_and_email_falls_back_to_t
 def test_unusable_payloads_raise_a_payload_error_with_a_reason(body):
     with pytest.raises(orders.PayloadError) as caught:
         orders.parse_order(orders.loads(body), region="US", eligible="subtotal", fallback_time=NOW)
-    assert caught.value.reason in ("invalid_json", "invalid_payload")
+    assert caught.value.code in ("invalid_json", "invalid_payload")

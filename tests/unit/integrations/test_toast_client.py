@@ -142,7 +142,7 @@ def test_a_second_401_is_a_permanent_error(toast, client):
     with pytest.raises(ToastPermanentError) as error:
         client.get_order(restaurant_guid=RESTAURANT_GUID, order_guid=ORDER_GUID)
 
-    assert error.value.reason == "unauthorized"
+    assert error.value.code == "unauthorized"
     assert len(logins(toast)) == 2 and len(toast.calls) == 4
 
 
@@ -150,7 +150,7 @@ def test_refused_credentials_are_a_permanent_login_error(toast, client):
     toast.post(LOGIN, status=401, json={"status": "401", "message": "Bad credentials"})
     with pytest.raises(ToastPermanentError) as error:
         client.get_order(restaurant_guid=RESTAURANT_GUID, order_guid=ORDER_GUID)
-    assert error.value.reason == "login_failed"
+    assert error.value.code == "login_failed"
 
 
 def test_429_is_retryable_after_the_retry_after_seconds_and_the_client_never_sleeps(toast, client, monkeypatch):
@@ -161,7 +161,7 @@ def test_429_is_retryable_after_the_retry_after_seconds_and_the_client_never_sle
     with pytest.raises(ToastRetryableError) as error:
         client.get_order(restaurant_guid=RESTAURANT_GUID, order_guid=ORDER_GUID)
 
-    assert (error.value.reason, error.value.retry_after) == ("rate_limited", 7.0)
+    assert (error.value.code, error.value.retry_after) == ("rate_limited", 7.0)
 
 
 def test_a_rate_limited_login_is_retryable_too(toast, client):
@@ -179,7 +179,7 @@ def test_server_errors_are_retryable(toast, client, status):
     with pytest.raises(ToastRetryableError) as error:
         client.get_order(restaurant_guid=RESTAURANT_GUID, order_guid=ORDER_GUID)
 
-    assert error.value.reason == "server_error" and error.value.retry_after is None
+    assert error.value.code == "server_error" and error.value.retry_after is None
     assert "req-42" in str(error.value)
 
 
@@ -190,7 +190,7 @@ def test_timeouts_and_connection_errors_are_retryable(toast, client, failure, re
     toast.get(ORDER_URL, body=failure)
     with pytest.raises(ToastRetryableError) as error:
         client.get_order(restaurant_guid=RESTAURANT_GUID, order_guid=ORDER_GUID)
-    assert error.value.reason == reason
+    assert error.value.code == reason
 
 
 @pytest.mark.parametrize("status, reason", [(400, "bad_request"), (403, "forbidden"), (404, "not_found")])
@@ -199,7 +199,7 @@ def test_client_errors_are_permanent(toast, client, status, reason):
     toast.get(ORDER_URL, status=status)
     with pytest.raises(ToastPermanentError) as error:
         client.get_order(restaurant_guid=RESTAURANT_GUID, order_guid=ORDER_GUID)
-    assert error.value.reason == reason
+    assert error.value.code == reason
 
 
 def test_secrets_and_tokens_never_show_in_errors_or_reprs(toast, client):
@@ -219,7 +219,7 @@ def test_a_body_that_is_not_json_is_a_permanent_error(toast, client):
     toast.get(ORDER_URL, body="<html>oops</html>")
     with pytest.raises(ToastPermanentError) as error:
         client.get_order(restaurant_guid=RESTAURANT_GUID, order_guid=ORDER_GUID)
-    assert error.value.reason == "malformed_response"
+    assert error.value.code == "malformed_response"
 
 
 def test_orders_bulk_sends_the_window_in_toasts_iso_format_with_milliseconds_and_offset(toast, client):
@@ -282,4 +282,4 @@ def test_paging_gives_up_when_pages_never_end(toast, client):
     with pytest.raises(ToastPermanentError) as error:
         list(iter_orders_bulk(client, restaurant_guid=RESTAURANT_GUID, start=START, end=END, page_size=1,
                               max_pages=3))
-    assert error.value.reason == "too_many_pages"
+    assert error.value.code == "too_many_pages"

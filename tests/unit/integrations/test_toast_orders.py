@@ -120,7 +120,7 @@ def test_a_decimal_multi_location_id_is_refused():
     selection["item"]["multiLocationId"] = Decimal("1.5")
     with pytest.raises(orders.PayloadError) as error:
         only(toast_order(checks=[toast_check(selections=[selection])]))
-    assert error.value.reason == "invalid_payload"
+    assert error.value.code == "invalid_payload"
 
 
 def test_the_customer_on_the_check_identifies_the_guest():
@@ -196,7 +196,7 @@ def test_the_check_of_a_loyalty_transaction_parses_with_the_same_rules():
 def test_unreadable_bodies_are_payload_errors(body, reason):
     with pytest.raises(orders.PayloadError) as error:
         orders.loads(body)
-    assert error.value.reason == reason and isinstance(error.value, ValueError)
+    assert error.value.code == reason and isinstance(error.value, ValueError)
 
 
 @pytest.mark.parametrize("envelope", [{}, {"details": None}, {"details": {"order": []}}])
@@ -217,4 +217,4 @@ def test_unusable_orders_are_payload_errors(mutate):
     mutate(order)
     with pytest.raises(orders.PayloadError) as error:
         orders.parse_order(order, region="US", fallback_time=NOW)
-    assert error.value.reason == "invalid_payload"
+    assert error.value.code == "invalid_payload"
