@@ -18,14 +18,16 @@ from api import rewards as api_rewards
 from api.common import API_BODY_LIMIT
 from models import Database
 from services import health, runtime
-from services.shopify import topics as shopify_events  # noqa: F401  (register the topic handlers)
-from services.toast import topics as toast_events
+from services.shopify import topics as shopify_topics
+from services.toast import topics as toast_topics
 from webhooks import shopify as shopify_webhooks
 from webhooks import toast as toast_webhooks
 from webhooks import toast_loyalty as toast_loyalty_webhooks
 from workers.queues import RQDispatcher, connect
 
 WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024
+# What each provider's deliveries do in the worker: registered here, not by importing a module.
+TOPICS = {"shopify": shopify_topics.route, "toast": toast_topics.route}
 
 
 def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -> runtime.Runtime:
@@ -43,6 +45,7 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     cfg = cfg or settings_module.load()
     configure_logging(cfg)
     rt = rt or build_runtime(cfg)
+    rt.topics = rt.topics or dict(TOPICS)  # a runtime built elsewhere (tests, commands) gets the same wiring
     runtime.install(rt)
     app = Flask(__name__)
     app.config.update(SECRET_KEY=cfg.secret_key, MAX_CONTENT_LENGTH=WEBHOOK_BODY_LIMIT)

@@ -97,7 +97,9 @@ def clock():
 @pytest.fixture
 def rt(database, redis_conn, clock):
     """A runtime on the real database and Redis, installed for jobs run in this process."""
-    instance = runtime.Runtime(db=database, dispatcher=RQDispatcher(redis_conn), clock=clock)
+    from app import TOPICS
+
+    instance = runtime.Runtime(db=database, dispatcher=RQDispatcher(redis_conn), clock=clock, topics=dict(TOPICS))
     runtime.install(instance)
     return instance
 

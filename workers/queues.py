@@ -13,10 +13,11 @@ from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
-from rq.job import Job, JobStatus
+from rq.job import Job as RQJob
+from rq.job import JobStatus
 
 from services.inbox.processing import MAX_ATTEMPTS
-from services.runtime import QueueUnavailable
+from services.runtime import Job, QueueUnavailable
 from workers import jobs
 
 # Order matters: a worker drains webhooks before integrations before maintenance.
@@ -36,19 +37,19 @@ class JobSpec:
     timeout: int = 60
 
 
-JOBS: dict[str, JobSpec] = {
+JOBS: dict[Job, JobSpec] = {
     # Transient failures (database restarts) back off up to half an hour; after the last
     # retry the delivery is failed with its error (services/deliveries.py).
-    "process_delivery": JobSpec(jobs.process_delivery, WEBHOOKS,
+    Job.PROCESS_DELIVERY: JobSpec(jobs.process_delivery, WEBHOOKS,
                                 Retry(max=MAX_ATTEMPTS - 1, interval=[2, 10, 30, 120, 600, 1800])),
-    "tag_shopify_customer": JobSpec(jobs.tag_shopify_customer, INTEGRATIONS,
+    Job.TAG_SHOPIFY_CUSTOMER: JobSpec(jobs.tag_shopify_customer, INTEGRATIONS,
                                     Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])),
-    "sweep_deliveries": JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
-    "reconcile_toast": JobSpec(jobs.reconcile_toast, MAINTENANCE, None, timeout=600),
+    Job.SWEEP_DELIVERIES: JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
+    Job.RECONCILE_TOAST: JobSpec(jobs.reconcile_toast, MAINTENANCE, None, timeout=600),
     # Idempotent and rescheduled by cron: no retries; the next run picks up what one missed.
-    "activate_points": JobSpec(jobs.activate_points, MAINTENANCE, None, timeout=600),
-    "expire_points": JobSpec(jobs.expire_points, MAINTENANCE, None, timeout=1800),
-    "expire_holds": JobSpec(jobs.expire_holds, MAINTENANCE, None, timeout=600),
+    Job.ACTIVATE_POINTS: JobSpec(jobs.activate_points, MAINTENANCE, None, timeout=600),
+    Job.EXPIRE_POINTS: JobSpec(jobs.expire_points, MAINTENANCE, None, timeout=1800),
+    Job.EXPIRE_HOLDS: JobSpec(jobs.expire_holds, MAINTENANCE, None, timeout=600),
 }
 
 
@@ -106,7 +107,7 @@ class RQDispatcher:
         A started job is live only while its worker keeps its heartbeat: see ``_abandoned``.
         """
         try:
-            rq_job = Job.fetch(job_id(job, args), connection=self.connection)
+            rq_job = RQJob.fetch(job_id(job, args), connection=self.connection)
             status = rq_job.get_status(refresh=False)
             if status == JobStatus.STARTED and self._abandoned(rq_job):
                 return False
@@ -119,7 +120,7 @@ class RQDispatcher:
     def failure(self, job: str, *args: Any) -> str | None:
         """The last line of the error RQ recorded when it gave up on ``job`` (retries spent), else None."""
         try:
-            rq_job = Job.fetch(job_id(job, args), connection=self.connection)
+            rq_job = RQJob.fetch(job_id(job, args), connection=self.connection)
             if rq_job.get_status(refresh=False) != JobStatus.FAILED:
                 return None
             result = rq_job.latest_result()
@@ -129,7 +130,7 @@ class RQDispatcher:
             raise QueueUnavailable(type(exc).__name__) from None
         return _exception_line((result.exc_string if result else None) or "")[:500]
 
-    def _abandoned(self, rq_job: Job) -> bool:
+    def _abandoned(self, rq_job: RQJob) -> bool:
         """True when the worker running ``rq_job`` died without a word (SIGKILL, OOM killer, lost dyno).
 
         Such a job stays STARTED: a worker renews its run's expiry in the started registry every 30 s

@@ -19,14 +19,13 @@ from sqlalchemy.orm import Session
 
 from integrations.shopify import signature as shopify_signature
 from integrations.toast import signature as toast_signature
-from models import Delivery, Merchant, insert_unless_exists
+from models import Delivery, Merchant
+from services.inbox.store import delivery_key, store
 from services.merchants import lookup as merchant_lookup
 from services.errors import Unauthorized, Unavailable
-from services.runtime import QueueUnavailable, Runtime
+from services.runtime import Job, QueueUnavailable, Runtime
 
 log = logging.getLogger(__name__)
-PROCESS_JOB = "process_delivery"
-DEDUPE_KEY = ("merchant_id", "provider", "delivery_id")  # the deliveries table's unique key
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,8 @@ def receive(rt: Runtime, inbound: Inbound) -> Receipt:
         try:
             # A repeat is enqueued only when its job is not live: enqueueing a queued or running
             # job again pushes a second copy, and a retry storm would double the workers' load.
-            if not (receipt.duplicate and rt.dispatcher.pending(PROCESS_JOB, receipt.delivery_pk)):
-                rt.dispatcher.dispatch(PROCESS_JOB, receipt.delivery_pk)
+            if not (receipt.duplicate and rt.dispatcher.pending(Job.PROCESS_DELIVERY, receipt.delivery_pk)):
+                rt.dispatcher.dispatch(Job.PROCESS_DELIVERY, receipt.delivery_pk)
         except QueueUnavailable:
             # Stored but not queued: the sweeper will enqueue it; 503 makes the sender retry too.
             raise Unavailable("The queue is unavailable; retry later.", code="QUEUE_UNAVAILABLE") from None
@@ -115,19 +114,14 @@ def _store(rt: Runtime, inbound: Inbound) -> tuple[Receipt, bool]:
             raise Unauthorized("No merchant is configured for this delivery.", code="UNKNOWN_MERCHANT")
         if not provider.verify(merchant, inbound):
             raise Unauthorized("The signature does not match the body.", code="INVALID_SIGNATURE")
-        delivery = insert_unless_exists(session, Delivery, _new_delivery(merchant, inbound, rt.clock()), DEDUPE_KEY)
+        error = inbound.json_error if inbound.parsed else _json_error(inbound.body)
+        delivery = store(session, merchant_id=merchant.id, provider=inbound.provider, topic=inbound.topic,
+                         delivery_id=dedupe_key(inbound), event_id=inbound.event_id,
+                         triggered_at=inbound.triggered_at, received_at=rt.clock(), body=inbound.body,
+                         headers=inbound.headers, error=error)
         if delivery is None:
             return _repeat(session, merchant, inbound)
         return Receipt(delivery.id, False, delivery.status), delivery.status == "received"
-
-
-def _new_delivery(merchant: Merchant, inbound: Inbound, now: datetime) -> dict:
-    error = inbound.json_error if inbound.parsed else _json_error(inbound.body)
-    status = "failed" if error else "received"
-    return dict(merchant_id=merchant.id, provider=inbound.provider, topic=_fit(inbound.topic, 64),
-                delivery_id=dedupe_key(inbound), event_id=_fit(inbound.event_id, 128),
-                triggered_at=inbound.triggered_at, received_at=now, body=inbound.body, headers=inbound.headers,
-                status=status, error=error)
 
 
 def _json_error(body: bytes) -> str | None:
@@ -141,13 +135,8 @@ def _json_error(body: bytes) -> str | None:
 def dedupe_key(inbound: Inbound) -> str:
     """The delivery id, or a digest of the body when the sender gave none."""
     if inbound.delivery_id:
-        return _fit(inbound.delivery_id, 128)
+        return delivery_key(inbound.delivery_id)
     return "sha256:" + hashlib.sha256(inbound.body).hexdigest()
-
-
-def _fit(text: str | None, width: int) -> str | None:
-    """Sender-chosen text as its column takes it: cut to ``width``, without the NULs PostgreSQL refuses."""
-    return None if text is None else text.replace("\x00", "")[:width]
 
 
 def _repeat(session: Session, merchant: Merchant, inbound: Inbound) -> tuple[Receipt, bool]:

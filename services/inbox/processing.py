@@ -1,4 +1,4 @@
-"""Processing a stored delivery in the worker, and sweeping up deliveries that never reached the queue."""
+"""Processing a stored delivery in the worker: route it to its provider's topic handler, exactly once."""
 from __future__ import annotations
 
 import logging
@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 from integrations.common import PayloadError
 from models import Delivery, Merchant
 from services.errors import PermanentFailure
-from services.runtime import Runtime
+from services.runtime import Job, Runtime
 
 log = logging.getLogger(__name__)
 FINAL = ("processed", "failed", "ignored")
-PROCESS_JOB = "process_delivery"
 # Tries of one delivery: its job's first run and RQ's retries (workers/queues.py builds
 # the Retry from this). A job the sweeper enqueues again starts a fresh RQ budget,
 # so the cap is kept on the delivery's own count.
@@ -33,14 +32,19 @@ class Outcome:
     follow_ups: list[tuple[str, tuple]] = field(default_factory=list)
 
 
-Handler = Callable[[Session, Merchant, Delivery, datetime], Outcome]
-HANDLERS: dict[str, Callable[[str], Handler | None]] = {}
+@dataclass(frozen=True)
+class Context:
+    """What a topic handler gets: the runtime, the processing transaction, the delivery and its merchant."""
+
+    rt: Runtime
+    session: Session
+    merchant: Merchant
+    delivery: Delivery
+    now: datetime
 
 
-def register_handlers(provider: str, route: Callable[[str], Handler | None]) -> None:
-    """Register a provider's topic router (topic -> handler, None to ignore the topic)."""
-    HANDLERS[provider] = route
-
+Handler = Callable[[Context], Outcome]
+Router = Callable[[str], Handler | None]  # a provider's topics; the wiring gives them to the runtime
 
 def process(rt: Runtime, delivery_pk: int, *, final: bool = False) -> str:
     """Process one stored delivery exactly once; returns its status.
@@ -63,17 +67,18 @@ def process(rt: Runtime, delivery_pk: int, *, final: bool = False) -> str:
 
 def _process(rt: Runtime, delivery_pk: int) -> str:
     with rt.db.transaction() as session:
-        delivery = _locked(session, delivery_pk)
+        delivery = locked(session, delivery_pk)
         if delivery is None or delivery.status in FINAL:
             return delivery.status if delivery else "missing"
-        outcome = _run(session, delivery, rt.clock())
+        outcome = _run(rt, session, delivery, rt.clock())
         delivery.status, delivery.error, delivery.processed_at = outcome.status, outcome.note, rt.clock()
     for job, args in outcome.follow_ups:
         rt.dispatcher.dispatch(job, *args)
     return outcome.status
 
 
-def _locked(session: Session, delivery_pk: int) -> Delivery | None:
+def locked(session: Session, delivery_pk: int) -> Delivery | None:
+    """The delivery, row-locked for this transaction (None when it is gone)."""
     return session.execute(select(Delivery).where(Delivery.id == delivery_pk).with_for_update()).scalar_one_or_none()
 
 
@@ -85,11 +90,11 @@ def _count_failed_attempt(rt: Runtime, delivery_pk: int, exc: Exception, *, fina
     """
     try:
         with rt.db.transaction() as session:
-            delivery = _locked(session, delivery_pk)
+            delivery = locked(session, delivery_pk)
             if delivery is None or delivery.status in FINAL:
                 return delivery.status if delivery else None  # another run finished it meanwhile
             delivery.attempts += 1
-            _note_failure(delivery, _describe(exc), final=final, now=rt.clock())
+            note_failure(delivery, _describe(exc), final=final, now=rt.clock())
             status, attempts = delivery.status, delivery.attempts
     except Exception:
         log.warning("delivery %s: could not count its failed attempt", delivery_pk, exc_info=True)
@@ -99,7 +104,7 @@ def _count_failed_attempt(rt: Runtime, delivery_pk: int, exc: Exception, *, fina
     return status
 
 
-def _note_failure(delivery: Delivery, error: str, *, final: bool, now: datetime) -> None:
+def note_failure(delivery: Delivery, error: str, *, final: bool, now: datetime) -> None:
     """Keep ``error`` on a delivery whose ``attempts`` already count this one; fail it when that was the last."""
     if final or delivery.attempts >= MAX_ATTEMPTS:
         delivery.status, delivery.processed_at = "failed", now
@@ -116,72 +121,17 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0] if lines else ''}".strip()
 
 
-def _run(session: Session, delivery: Delivery, now: datetime) -> Outcome:
+def _run(rt: Runtime, session: Session, delivery: Delivery, now: datetime) -> Outcome:
     delivery.attempts += 1
     merchant = session.get(Merchant, delivery.merchant_id)
-    route = HANDLERS.get(delivery.provider)
+    route = rt.topics.get(delivery.provider)
     handler = route(delivery.topic) if route else None
     if handler is None:
         log.debug("ignoring %s topic %s", delivery.provider, delivery.topic)
         return Outcome(status="ignored", note=f"topic {delivery.topic} is not handled")
     try:
         with session.begin_nested():
-            return handler(session, merchant, delivery, now)
+            return handler(Context(rt, session, merchant, delivery, now))
     except (PayloadError, PermanentFailure) as exc:
         log.warning("delivery %s failed permanently: %s", delivery.id, exc.code)
         return Outcome(status="failed", note=f"{exc.code}: {exc}")
-
-
-def sweep(rt: Runtime, *, older_than: timedelta = timedelta(minutes=2), limit: int = 1000) -> int:
-    """Re-enqueue stored deliveries still ``received`` after ``older_than``; returns how many were enqueued.
-
-    Every such delivery is looked at, ``limit`` rows at a time in id order, so
-    no block of stuck rows hides the ones behind it. A delivery whose job is
-    still live in RQ (a backlog, a retry scheduled for later) is left alone.
-    One whose job RQ gave up on with no word on the delivery (the worker was
-    killed, or the database was down at every attempt) counts one attempt and
-    goes back to the queue, or is failed once ``MAX_ATTEMPTS`` are spent.
-    """
-    cutoff = rt.clock() - older_than
-    enqueued, after = 0, 0
-    while True:
-        page = _due(rt, cutoff, after, limit)
-        enqueued += sum(_sweep_one(rt, pk) for pk in page)
-        if len(page) < limit:
-            break
-        after = page[-1]
-    if enqueued:
-        log.info("sweeper re-enqueued %d stored deliveries", enqueued)
-    return enqueued
-
-
-def _due(rt: Runtime, cutoff: datetime, after: int, limit: int) -> list[int]:
-    with rt.db.reader() as session:
-        return list(session.execute(
-            select(Delivery.id).where(Delivery.status == "received", Delivery.received_at < cutoff,
-                                      Delivery.attempts < MAX_ATTEMPTS, Delivery.id > after)
-            .order_by(Delivery.id).limit(limit)).scalars())
-
-
-def _sweep_one(rt: Runtime, delivery_pk: int) -> int:
-    if rt.dispatcher.pending(PROCESS_JOB, delivery_pk):
-        return 0
-    given_up = rt.dispatcher.failure(PROCESS_JOB, delivery_pk)
-    if given_up is not None and _count_given_up(rt, delivery_pk, given_up) != "received":
-        return 0
-    rt.dispatcher.dispatch(PROCESS_JOB, delivery_pk)
-    return 1
-
-
-def _count_given_up(rt: Runtime, delivery_pk: int, error: str) -> str | None:
-    """RQ spent a job's retries and no attempt of it reached the delivery: count one, with RQ's last error."""
-    with rt.db.transaction() as session:
-        delivery = _locked(session, delivery_pk)
-        if delivery is None or delivery.status != "received":
-            return delivery.status if delivery else None
-        delivery.attempts += 1
-        _note_failure(delivery, f"the queue gave up on its job: {error}", final=False, now=rt.clock())
-        status = delivery.status
-    log.warning("delivery %s: RQ gave up on its job unrecorded (%s); %s", delivery_pk, error,
-                "failed for good" if status == "failed" else "enqueued again")
-    return status

@@ -32,7 +32,7 @@ from services.members.lookup import lock
 from services.members import VISIBLE
 from services.partner_api.access import get_member
 from services.runtime import QueueUnavailable, Runtime
-from services.shopify.topics import tagging_follow_ups
+from services.shopify.tagging import tagging_follow_ups
 
 log = logging.getLogger(__name__)
 

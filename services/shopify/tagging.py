@@ -7,7 +7,7 @@ from integrations.shopify.admin import ShopifyAdminClient, ShopifyPermanentError
 from models import Member, Merchant
 from services.errors import RetryLater
 from services.members.lookup import lock, needs_shopify_tag
-from services.runtime import Runtime
+from services.runtime import Job, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +57,10 @@ def _tag(rt: Runtime, slug: str, member_id: str, client, email: str, customer_id
 def _mark_tagged(rt: Runtime, member_id: str) -> None:
     with rt.db.transaction() as session:
         lock(session, member_id).shopify_tagged_at = rt.clock()
+
+
+def tagging_follow_ups(merchant: Merchant, member: Member) -> list[tuple[Job, tuple]]:
+    """The tagging job for ``member`` when it qualifies and the merchant can be tagged (run after commit)."""
+    if (merchant.shopify or {}).get("admin_api") and needs_shopify_tag(member):
+        return [(Job.TAG_SHOPIFY_CUSTOMER, (member.id,))]
+    return []

@@ -9,18 +9,18 @@ from sqlalchemy.orm import Session
 from integrations.shopify import orders as payloads
 from loyalty.identity import region_for_currency
 from models import Delivery, Member, Merchant
-from services.inbox import processing as deliveries
 from services.members import privacy
-from services.inbox.processing import Outcome
-from services.members.lookup import fill_identity, find_member, needs_shopify_tag
+from services.inbox.processing import Context, Outcome
+from services.members import fill_identity, find_member
+from services.shopify.tagging import tagging_follow_ups
 from services.settlement.accounts import apply_refund, settle
 
 log = logging.getLogger(__name__)
-TAG_JOB = "tag_shopify_customer"
 
 
-def settle_order(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+def settle_order(ctx: Context) -> Outcome:
     """orders/create|updated|paid|cancelled: settle the order to this state."""
+    session, merchant, delivery, now = ctx.session, ctx.merchant, ctx.delivery, ctx.now
     data = payloads.loads(delivery.body)
     order = payloads.parse_order(data, region=region_for_currency(merchant.currency),
                                  eligible=(merchant.shopify or {}).get("eligible_spend", "subtotal"),
@@ -35,15 +35,17 @@ def settle_order(session: Session, merchant: Merchant, delivery: Delivery, now: 
     return outcome
 
 
-def refund(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+def refund(ctx: Context) -> Outcome:
     """refunds/create: reverse in proportion to the refunded line amounts."""
+    session, merchant, delivery, now = ctx.session, ctx.merchant, ctx.delivery, ctx.now
     order_key, parsed = payloads.parse_refund(payloads.loads(delivery.body))
     apply_refund(session, merchant, order_key, parsed, "shopify", now)
     return Outcome()
 
 
-def customer_update(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+def customer_update(ctx: Context) -> Outcome:
     """customers/create|update: refresh a linked member's identity fields."""
+    session, merchant, delivery, now = ctx.session, ctx.merchant, ctx.delivery, ctx.now
     identity = payloads.parse_customer(payloads.loads(delivery.body), region=region_for_currency(merchant.currency))
     member = find_member(session, merchant.id, identity)
     if member is None:
@@ -53,29 +55,30 @@ def customer_update(session: Session, merchant: Merchant, delivery: Delivery, no
     return Outcome(follow_ups=tagging_follow_ups(merchant, member))
 
 
-def data_request(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+def data_request(ctx: Context) -> Outcome:
     """customers/data_request: record it; ``flask members export`` produces the data."""
+    session, merchant, delivery, now = ctx.session, ctx.merchant, ctx.delivery, ctx.now
     privacy.record(session, merchant, "data_request", payloads.loads(delivery.body), now)
     return Outcome()
 
 
-def customer_redact(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+def customer_redact(ctx: Context) -> Outcome:
     """customers/redact: erase the member's personal data; ledger amounts stay."""
+    session, merchant, delivery, now = ctx.session, ctx.merchant, ctx.delivery, ctx.now
     privacy.redact_customer(session, merchant, payloads.loads(delivery.body), now)
     return Outcome()
 
 
-def shop_redact(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+def shop_redact(ctx: Context) -> Outcome:
     """shop/redact: erase the personal data of every member of the shop."""
+    session, merchant, delivery, now = ctx.session, ctx.merchant, ctx.delivery, ctx.now
     privacy.redact_shop(session, merchant, payloads.loads(delivery.body), now)
     return Outcome()
 
 
-def tagging_follow_ups(merchant: Merchant, member: Member) -> list[tuple[str, tuple]]:
-    """The tagging job for ``member`` when it qualifies and the merchant can be tagged."""
-    if (merchant.shopify or {}).get("admin_api") and needs_shopify_tag(member):
-        return [(TAG_JOB, (member.id,))]
-    return []
+def route(topic: str):
+    """The handler of a Shopify topic; None: acknowledged and ignored (webhooks.md, "anything else")."""
+    return ROUTES.get(topic)
 
 
 ROUTES = {
@@ -84,5 +87,3 @@ ROUTES = {
     "customers/create": customer_update, "customers/update": customer_update,
     "customers/data_request": data_request, "customers/redact": customer_redact, "shop/redact": shop_redact,
 }
-
-deliveries.register_handlers("shopify", ROUTES.get)

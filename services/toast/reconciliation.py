@@ -26,8 +26,9 @@ from sqlalchemy.exc import IntegrityError
 
 from integrations.toast import orders as payloads
 from integrations.toast.client import ToastApiError, iter_orders_bulk
+from services.inbox.store import delivery_key, store
 from models import Delivery, Merchant, OrderAccount, ToastRestaurant
-from services.runtime import QueueUnavailable, Runtime
+from services.runtime import Job, QueueUnavailable, Runtime
 
 log = logging.getLogger(__name__)
 FIRST_WINDOW = timedelta(hours=1)  # a restaurant's first poll: orders before we watched are not ours to earn
@@ -50,7 +51,7 @@ def reconcile(rt: Runtime, *, first_window: timedelta = FIRST_WINDOW) -> int:
             log.warning("reconciliation of %s/%s stopped at its watermark: %s", merchant.slug, restaurant, exc.code)
     for pk in queued:
         try:
-            rt.dispatcher.dispatch("process_delivery", pk)
+            rt.dispatcher.dispatch(Job.PROCESS_DELIVERY, pk)
         except QueueUnavailable:
             break  # stored: the sweeper enqueues them
     return len(queued)
@@ -131,16 +132,10 @@ def _settled(session, merchant_id: int, order: dict) -> bool:
 
 
 def _store(session, merchant: Merchant, restaurant: str, order: dict, now: datetime) -> int | None:
-    key = f"poll:{order.get('guid')}:{order.get('modifiedDate')}"[:128]
+    key = delivery_key(f"poll:{order.get('guid')}:{order.get('modifiedDate')}")
     envelope = {"eventType": "order_updated", "guid": key, "timestamp": None,
                 "details": {"restaurantGuid": restaurant, "order": order}}
-    delivery = Delivery(merchant_id=merchant.id, provider="toast", topic="order_updated", delivery_id=key,
-                        received_at=now, body=json.dumps(envelope, default=str).encode(),
-                        headers={"source": "reconciliation"}, status="received")
-    try:
-        with session.begin_nested():
-            session.add(delivery)
-            session.flush()
-    except IntegrityError:
-        return None  # this state was polled before
-    return delivery.id
+    delivery = store(session, merchant_id=merchant.id, provider="toast", topic="order_updated", delivery_id=key,
+                     received_at=now, body=json.dumps(envelope, default=str).encode(),
+                     headers={"source": "reconciliation"})
+    return delivery.id if delivery is not None else None  # None: this state was polled before

@@ -13,19 +13,18 @@ from integrations.toast import orders as payloads
 from integrations.toast.client import ToastPermanentError, ToastRetryableError
 from loyalty.identity import region_for_currency
 from models import Delivery, LoyaltyTransaction, Merchant
-from services.inbox import processing as deliveries
-from services.inbox.processing import Outcome
+from services.inbox.processing import Context, Outcome
 from services.errors import RetryLater
 from services.members.lookup import member_by_id
 from services.settlement.accounts import Settlement, settle
-from services.runtime import current
+from services.runtime import Runtime
 from services.toast.pos.checks import ACCRUE_TOPIC
 from services.toast.pos.holds import commit_check_redemptions, release_check_redemptions
 
 log = logging.getLogger(__name__)
 
 
-def order_updated(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+def order_updated(ctx: Context) -> Outcome:
     """An order webhook: settle every check to this state, then end its REDEEM holds.
 
     A paid check commits them (the loyalty discounts on it name which); a
@@ -33,7 +32,8 @@ def order_updated(session: Session, merchant: Merchant, delivery: Delivery, now:
     redemption on it: held points come back, and so do spent ones, since the
     sale they discounted did not happen.
     """
-    order_json = _with_guest_details(merchant, payloads.envelope_order(payloads.loads(delivery.body)))
+    session, merchant, delivery, now = ctx.session, ctx.merchant, ctx.delivery, ctx.now
+    order_json = _with_guest_details(ctx.rt, merchant, payloads.envelope_order(payloads.loads(delivery.body)))
     region = region_for_currency(merchant.currency)
     fallback = delivery.triggered_at or delivery.received_at
     notes = []
@@ -53,12 +53,13 @@ def order_updated(session: Session, merchant: Merchant, delivery: Delivery, now:
     return Outcome(note="; ".join(notes) or None)
 
 
-def loyalty_accrue(session: Session, merchant: Merchant, delivery: Delivery, now: datetime) -> Outcome:
+def loyalty_accrue(ctx: Context) -> Outcome:
     """The POS's LOYALTY_ACCRUE: the check is paid; it earns on the same key as the order webhook.
 
     A new ACCRUE earns again on a check the POS reversed earlier; one that the
     POS reversed before the worker reached it earns nothing.
     """
+    session, merchant, delivery, now = ctx.session, ctx.merchant, ctx.delivery, ctx.now
     if _reversed(session, merchant.id, delivery):
         return Outcome(status="ignored", note="reversed by LOYALTY_REVERSE before it was settled")
     info = json.loads(delivery.body).get("checkTransactionInformation") or {}
@@ -95,14 +96,14 @@ def _checks(order_json: dict) -> list[dict]:
     return [check for check in order_json.get("checks") or () if isinstance(check, dict)]
 
 
-def _with_guest_details(merchant: Merchant, order_json: dict) -> dict:
+def _with_guest_details(rt: Runtime, merchant: Merchant, order_json: dict) -> dict:
     """The order from Toast's Orders API when the webhook left out a guest's phone or name."""
     api = (merchant.toast or {}).get("api")
     if not api or not payloads.needs_lookup(order_json) or not order_json.get("guid"):
         return order_json
     restaurant = order_json.get("restaurantGuid") or (merchant.toast or {}).get("restaurant_guids", [None])[0]
     try:
-        return current().toast_api(api).get_order(restaurant_guid=restaurant, order_guid=order_json["guid"])
+        return rt.toast_api(api).get_order(restaurant_guid=restaurant, order_guid=order_json["guid"])
     except ToastRetryableError as exc:
         raise RetryLater(exc.code, code=exc.code, retry_after=exc.retry_after) from None
     except ToastPermanentError as exc:
@@ -110,5 +111,9 @@ def _with_guest_details(merchant: Merchant, order_json: dict) -> dict:
         return order_json
 
 
+def route(topic: str):
+    """The handler of a Toast delivery's topic; None: acknowledged and ignored."""
+    return ROUTES.get(topic)
+
+
 ROUTES = {"order_updated": order_updated, "ORDER_UPDATED": order_updated, ACCRUE_TOPIC: loyalty_accrue}
-deliveries.register_handlers("toast", ROUTES.get)

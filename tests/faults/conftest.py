@@ -421,7 +421,7 @@ class System:
     def sweep(self, *, later: timedelta = timedelta(0), older_than: timedelta | None = None) -> int:
         """Run the sweeper job's service as the scheduler would run it ``later`` from now."""
         from models import Database
-        from services.inbox.processing import sweep
+        from services.inbox.sweeper import sweep
         from services.runtime import Runtime
         from workers.queues import RQDispatcher, connect
 

@@ -19,7 +19,8 @@ from devtools.services import free_port
 from factories import encode, shopify_headers, shopify_order
 from models import Database, Delivery, Member
 from services import runtime
-from services.inbox.processing import MAX_ATTEMPTS, sweep
+from services.inbox.processing import MAX_ATTEMPTS
+from services.inbox.sweeper import sweep
 from services.runtime import Runtime
 from settings import load
 from workers.queues import JOBS, RQDispatcher, connect

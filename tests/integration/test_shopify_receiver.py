@@ -86,7 +86,7 @@ def test_an_unhandled_topic_is_acknowledged_and_ignored(rt, demo_merchant, clien
 def test_when_redis_is_down_the_sender_gets_503_and_the_sweeper_enqueues_it_later(rt, demo_merchant, work, clock):
     from datetime import timedelta
 
-    from services.inbox.processing import sweep
+    from services.inbox.sweeper import sweep
 
     dead = Runtime(db=rt.db, dispatcher=RQDispatcher(connect(f"redis://127.0.0.1:{free_port()}/0")), clock=clock)
     app = create_app(load({"LOG_LEVEL": "WARNING"}), dead)
@@ -123,3 +123,13 @@ def test_health_is_503_naming_the_failed_dependency(rt):
     response = create_app(load({"LOG_LEVEL": "WARNING"}), dead).test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["checks"] == {"database": "ok", "redis": "unavailable"}
+
+
+def test_two_deliveries_whose_long_ids_share_their_first_128_characters_are_both_stored(rt, demo_merchant, client):
+    shared = "w" * 128
+    for n, suffix in enumerate(("-first", "-second")):
+        body = encode(shopify_order(order_id=7_000 + n))
+        response = client.post("/webhooks/shopify", data=body,
+                               headers=shopify_headers(body, "orders/paid", shared + suffix))
+        assert response.get_json()["status"] == "accepted"
+    assert len(stored(rt)) == 2

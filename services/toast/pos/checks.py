@@ -10,9 +10,10 @@ from sqlalchemy import select
 from integrations.toast import orders as toast_orders
 from loyalty import rewards
 from loyalty.money import minor_unit
+from services.inbox.store import delivery_key, store
 from models import Delivery, Member
 from services.rewards import catalogue as rewards_catalog
-from services.runtime import QueueUnavailable, Runtime
+from services.runtime import Job, QueueUnavailable, Runtime
 from services.toast.pos.calls import loyalty_identifier
 from services.toast.pos.accounts import account_info, active_member
 from services.toast.pos.errors import LoyaltyError
@@ -89,17 +90,16 @@ def accrue(ctx) -> dict:
         active_member(ctx, info["loyaltyIdentifier"])
     else:
         return {}  # Toast may accrue a check with no account: nothing to do
-    ctx.session.add(Delivery(merchant_id=ctx.merchant.id, provider="toast", topic=ACCRUE_TOPIC,
-                             delivery_id=_delivery_id(ctx.call), received_at=ctx.rt.clock(),
-                             body=json.dumps(ctx.call.body).encode(), status="received",
-                             headers={"Toast-Transaction-GUID": ctx.call.transaction_guid[:64]}))
+    store(ctx.session, merchant_id=ctx.merchant.id, provider="toast", topic=ACCRUE_TOPIC,
+          delivery_id=_delivery_id(ctx.call), received_at=ctx.rt.clock(), body=json.dumps(ctx.call.body).encode(),
+          headers={"Toast-Transaction-GUID": ctx.call.transaction_guid[:64]})
     return {}
 
 
 def _delivery_id(call) -> str:
     # The replay unit is the GUID with the account: the delivery is unique on both, like
     # the stored answer, so the same GUID for another account is a new ACCRUE, not a 500.
-    return f"loyalty:{call.transaction_guid[:64]}:{loyalty_identifier(call.body)}"[:128]
+    return delivery_key(f"loyalty:{call.transaction_guid[:64]}:{loyalty_identifier(call.body)}")
 
 
 def enqueue_accrual(rt: Runtime, call) -> None:
@@ -111,6 +111,6 @@ def enqueue_accrual(rt: Runtime, call) -> None:
     if pk is None:
         return
     try:
-        rt.dispatcher.dispatch("process_delivery", pk)
+        rt.dispatcher.dispatch(Job.PROCESS_DELIVERY, pk)
     except QueueUnavailable:
         log.warning("queue unavailable: ACCRUE %s stored for the sweeper", call.transaction_guid)
