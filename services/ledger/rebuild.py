@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import LedgerEntry, Member
 from services import ledger
 from services.ledger import owed as ledger_owed
-from services.members.lookup import lock
+from services.ledger.locks import lock
 from services.runtime import Runtime
 
 BALANCES = ("points", "pending_points", "held_points", "lifetime_earned", "owed_points")

@@ -20,7 +20,7 @@ from models import LedgerEntry, Member, Redemption
 from models.tables import PointLot
 from services import ledger
 from services.ledger import lots as ledger_lots
-from services.members.lookup import lock
+from services.ledger.locks import lock
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.orders import Identity
 from models import Member
+from services.ledger.locks import lock
 
 # Erased (DELETED) and merged-away (MERGED) members are gone for partners and for the member page.
 VISIBLE = ("ACTIVE", "INACTIVE")
@@ -88,16 +89,6 @@ def resolve_member(session: Session, merchant_id: int, identity: Identity, now: 
     if member is not None:
         fill_identity(session, member, identity)
     return member
-
-
-def lock(session: Session, member_id: str) -> Member:
-    """Load a member under a row lock (PostgreSQL); SQLite writers are already serialised.
-
-    ``populate_existing`` matters: the member may already sit in the session
-    from an unlocked read, and its balances must be the ones read under the lock.
-    """
-    query = select(Member).where(Member.id == member_id).with_for_update()
-    return session.execute(query.execution_options(populate_existing=True)).scalar_one()
 
 
 def lock_survivor(session: Session, member: Member) -> Member | None:

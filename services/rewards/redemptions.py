@@ -20,7 +20,7 @@ from models.base import new_id
 from services import ledger
 from services.rewards import catalogue as rewards_catalog
 from services.errors import NotFound, Unprocessable
-from services.members.lookup import lock
+from services.ledger import lock
 
 def commit(session: Session, redemption: Redemption, now: datetime) -> None:
     """Mark a redemption redeemed and spend its held points (the member is locked here)."""

@@ -11,7 +11,7 @@ from models import Redemption
 from services.merchants.config import parse_config
 from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
-from test_toast_loyalty_visit import (COLD_BREW, DRINKS_10, TWO_OFF, bagel, balance, call, check_info, cold_brew,
+from toast_pos_support import (COLD_BREW, DRINKS_10, TWO_OFF, bagel, balance, call, check_info, cold_brew,
                                       give_points, signup)
 from toast_factories import toast_check
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from support import EXAMPLE_CONFIG
 from services.merchants.config import (
     ConfigError,
     InterpolationError,
@@ -20,7 +21,7 @@ from services.merchants.config import (
     parse_config,
 )
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "merchants.example.yaml"
+EXAMPLE = EXAMPLE_CONFIG
 COLD_BREW = "7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11"
 
 

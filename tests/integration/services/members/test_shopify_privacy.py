@@ -21,8 +21,8 @@ from models import Database, Delivery, LedgerEntry, Member, PrivacyRequest
 from services import ledger
 from services.errors import NotFound
 from services.members.privacy import REDACTED_BODY, export_member
+from support import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHOP = "demo-cafe.myshopify.com"
 SHOP_ID = 954889
 ORDER = 5_500_000_000_001

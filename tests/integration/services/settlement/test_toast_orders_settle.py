@@ -13,21 +13,13 @@ from models import Delivery, LedgerEntry, Member, Redemption
 from services.merchants.config import parse_config
 from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
+from toast_pos_support import COLD_BREW, call, check_info, cold_brew, deliver, give_points, signup
 from toast_factories import (toast_body, toast_check, toast_customer, toast_discount, toast_envelope, toast_headers,
                              toast_modifier, toast_order, toast_selection)
 
 RESTAURANT = "0cd990c9-fd74-461d-8468-de2a0919ccbb"
 SECRET = TEST_ENV["DEMO_CAFE_TOAST_WEBHOOK_SECRET"]
 API = "https://toast.test"
-
-
-def deliver(client, order, *, event_guid=None, secret=SECRET, restaurant=RESTAURANT, header_restaurant=True):
-    envelope = toast_envelope(order, restaurant, event_guid=event_guid)
-    body = toast_body(envelope)
-    headers = toast_headers(body, secret=secret, restaurant_guid=restaurant)
-    if not header_restaurant:
-        headers.pop("Toast-Restaurant-External-ID")
-    return client.post("/webhooks/toast", data=body, headers=headers)
 
 
 def members(rt) -> list[Member]:
@@ -100,7 +92,6 @@ def test_a_bad_signature_or_an_unknown_restaurant_is_refused_and_nothing_stored(
 
 
 def test_an_order_webhook_and_a_pos_accrue_for_the_same_check_earn_once(rt, demo_merchant, client, work):
-    from test_toast_loyalty_visit import call, check_info, signup
 
     member = signup(client)
     check = toast_check(selections=[toast_selection(price="10.00")], loyalty_identifier=member)
@@ -111,7 +102,6 @@ def test_an_order_webhook_and_a_pos_accrue_for_the_same_check_earn_once(rt, demo
 
 
 def test_a_loyalty_discount_on_a_paid_check_marks_the_held_redemption_redeemed(rt, demo_merchant, client, work):
-    from test_toast_loyalty_visit import COLD_BREW, call, check_info, cold_brew, give_points, signup
 
     member = signup(client)
     give_points(rt, member, 500)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from models import Delivery, Member
-from test_toast_loyalty_visit import (COLD_BREW, balance, call, check_info, cold_brew, give_points, signup)
-from test_toast_orders_settle import deliver
+from toast_pos_support import (COLD_BREW, balance, call, check_info, cold_brew, give_points, signup)
+from toast_pos_support import deliver
 from toast_factories import toast_check, toast_customer, toast_order, toast_selection
 
 UNKNOWN = "mem_0000000000000000dead"

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from ledger_support import configure
 from models import LedgerEntry, Redemption
 from services.ledger import schedule as ledger_jobs
-from test_toast_loyalty_visit import ACCESS, COLD_BREW, balance, call, check_info, cold_brew, give_points, signup
-from test_toast_orders_settle import deliver
+from toast_pos_support import ACCESS, COLD_BREW, balance, call, check_info, cold_brew, give_points, signup
+from toast_pos_support import deliver
 from toast_factories import toast_check, toast_discount, toast_order
 
 LATER = "2026-06-01T15:00:00.000+0000"
