@@ -1,4 +1,5 @@
 """Wiring: the Flask app factory, the process runtime, logging and the ``flask`` commands."""
+
 from __future__ import annotations
 
 import gc
@@ -36,8 +37,12 @@ def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -
     # and /healthz reports it when it is missing.
     url = redis_url or cfg.redis_url or "redis://127.0.0.1:6379/0"
     connection = connect(url, ssl_verify=cfg.redis_ssl_verify)
-    return runtime.Runtime(db=Database(cfg.database_url), dispatcher=RQDispatcher(connection),
-                           public_base_url=cfg.public_base_url, secret_key=cfg.secret_key)
+    return runtime.Runtime(
+        db=Database(cfg.database_url),
+        dispatcher=RQDispatcher(connection),
+        public_base_url=cfg.public_base_url,
+        secret_key=cfg.secret_key,
+    )
 
 
 def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime | None = None) -> Flask:

@@ -1,4 +1,5 @@
 """``flask`` commands: merchants validate/sync, db upgrade, worker, scheduler, members export, ledger rebuild."""
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,10 @@ def sync_merchants(path: str | None) -> None:
         _refuse(path, exc)
     for move in report.moved:
         click.echo(f"moved {move}")
-    click.echo(f"{path}: created {report.created or '-'}, updated {report.updated or '-'}, "
-               f"deactivated {report.deactivated or '-'}")
+    click.echo(
+        f"{path}: created {report.created or '-'}, updated {report.updated or '-'}, "
+        f"deactivated {report.deactivated or '-'}"
+    )
 
 
 @db.command("upgrade")
@@ -115,8 +118,7 @@ def rebuild_ledger(fix: bool) -> None:
 
     found = rebuild(runtime.current(), fix=fix)
     for d in found:
-        click.echo(f"{d.member_id} {d.balance}: stored {d.stored}, rebuilt {d.rebuilt}"
-                   f"{' (fixed)' if fix else ''}")
+        click.echo(f"{d.member_id} {d.balance}: stored {d.stored}, rebuilt {d.rebuilt}{' (fixed)' if fix else ''}")
     members_count = len({d.member_id for d in found})
     click.echo(f"{len(found)} difference(s) in {members_count} member(s)" + ("; fixed" if fix and found else ""))
     if found and not fix:
@@ -127,8 +129,13 @@ def rebuild_ledger(fix: bool) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", default=None)
 @click.option("--fork", is_flag=True, help="Run each job in a forked work horse (RQ's HerokuWorker) for isolation.")
-@click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUES),
-              help="Listen only on this queue (repeatable); default: all three, in priority order.")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(QUEUES),
+    help="Listen only on this queue (repeatable); default: all three, in priority order.",
+)
 def worker(burst: bool, name: str | None, fork: bool, queues: tuple[str, ...]) -> None:
     """Run an RQ worker on every Punchcard queue, with RQ's scheduler for retries.
 

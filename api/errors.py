@@ -1,4 +1,5 @@
 """The partner API's errors: every refusal of a use case becomes JSON with its code, here and nowhere else."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify

@@ -1,4 +1,5 @@
 """Partner API: program memberships."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -29,8 +30,7 @@ def _real_date(value: str) -> str:
     return value
 
 
-Birthday = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["1969-02-25"]),
-                     AfterValidator(_real_date)]
+Birthday = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["1969-02-25"]), AfterValidator(_real_date)]
 
 
 def _flag(value: Any) -> bool:
@@ -42,8 +42,11 @@ def _flag(value: Any) -> bool:
     raise ValueError('must be a boolean or the string "true" or "false"')
 
 
-MagicLinkFlag = Annotated[bool, BeforeValidator(_flag), WithJsonSchema(
-    {"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]})]
+MagicLinkFlag = Annotated[
+    bool,
+    BeforeValidator(_flag),
+    WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}),
+]
 
 
 class FamilyMemberIn(Strict):
@@ -133,8 +136,7 @@ def _member(member) -> dict:
 
 @bp.post("/program-memberships")
 @authenticated
-@spec.validate(json=MembershipCreate, resp=Response(HTTP_200=CreatedEnvelope,
-                                                    **WRITE_ERRORS), tags=TAGS)
+@spec.validate(json=MembershipCreate, resp=Response(HTTP_200=CreatedEnvelope, **WRITE_ERRORS), tags=TAGS)
 def create_membership(json: MembershipCreate):
     """Get or create a membership by phone (the identity when given) or external user id."""
     data, key = _write(json)
@@ -147,8 +149,14 @@ def create_membership(json: MembershipCreate):
 @spec.validate(query=ListQuery, resp=Response(HTTP_200=MembershipList, **ERRORS), tags=TAGS)
 def list_memberships(query: ListQuery):
     """Every membership of the merchant, oldest first, cursor-paginated; filters status and updated_since."""
-    rows, cursor = memberships.page(rt(), g.merchant_id, limit=query.limit, cursor=query.cursor,
-                                    status=query.status, updated_since=query.updated_since)
+    rows, cursor = memberships.page(
+        rt(),
+        g.merchant_id,
+        limit=query.limit,
+        cursor=query.cursor,
+        status=query.status,
+        updated_since=query.updated_since,
+    )
     return {"program_memberships": [_member(m) for m in rows], "next_cursor": cursor}
 
 
@@ -157,8 +165,9 @@ def list_memberships(query: ListQuery):
 @spec.validate(query=SearchQuery, resp=Response(HTTP_200=MembershipEnvelope, **ERRORS), tags=TAGS)
 def search_membership(query: SearchQuery):
     """Find one member by phone (any format), external user id or email."""
-    member = partner.search_member(rt(), g.merchant_id, phone=query.phone,
-                                   external_user_id=query.external_user_id, email=query.email)
+    member = partner.search_member(
+        rt(), g.merchant_id, phone=query.phone, external_user_id=query.external_user_id, email=query.email
+    )
     return {"membership": _member(member)}
 
 
@@ -168,8 +177,9 @@ def search_membership(query: SearchQuery):
 def merge_memberships(json: MergeIn):
     """Merge the source membership into the target for good: history, balance, holds and links move."""
     data, key = _write(json)
-    written = memberships.merge(rt(), g.merchant_id, data["source_program_membership_id"],
-                                data["target_program_membership_id"], key=key)
+    written = memberships.merge(
+        rt(), g.merchant_id, data["source_program_membership_id"], data["target_program_membership_id"], key=key
+    )
     return render.membership_written(written, with_created=False)
 
 
@@ -187,8 +197,9 @@ def get_membership(member_id: str):
 def patch_membership(member_id: str, json: MembershipPatch):
     """Update some fields of a membership, or its status (ACTIVE, INACTIVE)."""
     data, key = _write(json)
-    return render.membership_written(memberships.update(rt(), g.merchant_id, member_id, data, key=key),
-                                     with_created=False)
+    return render.membership_written(
+        memberships.update(rt(), g.merchant_id, member_id, data, key=key), with_created=False
+    )
 
 
 @bp.delete("/program-memberships/<member_id>")

@@ -3,13 +3,22 @@
 The one place this edge turns domain views (``services/partner_api/views.py``)
 into JSON bodies; a replayed write renders exactly like the first.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from services.partner_api.views import (MembershipView, MembershipWritten, PointsWritten, RedemptionView,
-                                        RedemptionWritten, RewardView, TransactionView, Written)
+from services.partner_api.views import (
+    MembershipView,
+    MembershipWritten,
+    PointsWritten,
+    RedemptionView,
+    RedemptionWritten,
+    RewardView,
+    TransactionView,
+    Written,
+)
 
 
 def epoch(moment: datetime | None) -> int | None:
@@ -49,22 +58,31 @@ def membership_written(written: MembershipWritten, *, with_created: bool) -> dic
 def transaction(view: TransactionView) -> dict:
     """A ledger entry as a partner API transaction."""
     body = view.model_dump(exclude={"created_at", "activates_at", "expires_at"})
-    body.update(created_at=epoch(view.created_at), activates_at=epoch(view.activates_at),
-                expires_at=epoch(view.expires_at))
+    body.update(
+        created_at=epoch(view.created_at), activates_at=epoch(view.activates_at), expires_at=epoch(view.expires_at)
+    )
     return body
 
 
 def points_written(written: PointsWritten) -> tuple[dict, int]:
     """``{"transaction", "balance"}`` and its status."""
-    return {"transaction": transaction(written.transaction), "balance": written.balance.model_dump()}, \
-        status_of(written)
+    return {"transaction": transaction(written.transaction), "balance": written.balance.model_dump()}, status_of(
+        written
+    )
 
 
 def redemption(view: RedemptionView) -> dict:
     """A redemption as the partner API answers it."""
-    return {"id": view.id, "state": view.state, "reward_id": view.reward_id, "points": view.points,
-            "expires_at": epoch(view.expires_at), "created_at": epoch(view.created_at),
-            "redeemed_at": epoch(view.redeemed_at), "voided_at": epoch(view.voided_at)}
+    return {
+        "id": view.id,
+        "state": view.state,
+        "reward_id": view.reward_id,
+        "points": view.points,
+        "expires_at": epoch(view.expires_at),
+        "created_at": epoch(view.created_at),
+        "redeemed_at": epoch(view.redeemed_at),
+        "voided_at": epoch(view.voided_at),
+    }
 
 
 def redemption_written(written: RedemptionWritten) -> tuple[dict, int]:
@@ -75,8 +93,15 @@ def redemption_written(written: RedemptionWritten) -> tuple[dict, int]:
 def reward(view: RewardView) -> dict:
     """A reward with every property of Hang's rewards document, the member's counts, price and availability."""
     body = dict(view.properties)
-    body.update(start_date=epoch(view.start_date), end_date=epoch(view.end_date),
-                reward_value=number(view.reward_value), maximum_discount_value=number(view.maximum_discount_value),
-                redemption_count=view.redemption_count, last_redeemed_at=epoch(view.last_redeemed_at),
-                points_price=view.points_price, available=view.available, reason=view.reason)
+    body.update(
+        start_date=epoch(view.start_date),
+        end_date=epoch(view.end_date),
+        reward_value=number(view.reward_value),
+        maximum_discount_value=number(view.maximum_discount_value),
+        redemption_count=view.redemption_count,
+        last_redeemed_at=epoch(view.last_redeemed_at),
+        points_price=view.points_price,
+        available=view.available,
+        reason=view.reason,
+    )
     return body

@@ -1,12 +1,20 @@
 """Partner API: rewards and redemptions."""
+
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 from spectree import Response
 
 from api.common import PREFIX, ErrorBody, authenticated, limit_body, rt, spec
-from api.points_schemas import (RedemptionEnvelope, RedemptionIn, RefusalBody, RetryableIn, RewardsOut, RewardsQuery,
-                                retry_key)
+from api.points_schemas import (
+    RedemptionEnvelope,
+    RedemptionIn,
+    RefusalBody,
+    RetryableIn,
+    RewardsOut,
+    RewardsQuery,
+    retry_key,
+)
 from api import errors, render
 from services.partner_api import redemptions
 from services.partner_api import rewards as partner_rewards
@@ -35,12 +43,16 @@ def membership_rewards(member_id: str, query: RewardsQuery):
 
 @bp.post("/program-memberships/<member_id>/redemptions")
 @authenticated
-@spec.validate(json=RedemptionIn, resp=Response(HTTP_201=RedemptionEnvelope, HTTP_200=RedemptionEnvelope,
-                                                **WRITE_ERRORS), tags=["rewards"])
+@spec.validate(
+    json=RedemptionIn,
+    resp=Response(HTTP_201=RedemptionEnvelope, HTTP_200=RedemptionEnvelope, **WRITE_ERRORS),
+    tags=["rewards"],
+)
 def create_redemption(member_id: str, json: RedemptionIn):
     """Start redeeming a reward: its points are held until the redemption is redeemed or voided."""
-    return render.redemption_written(redemptions.initiate(rt(), g.merchant_id, member_id, json.reward_id,
-                                                          retry_key(json)))
+    return render.redemption_written(
+        redemptions.initiate(rt(), g.merchant_id, member_id, json.reward_id, retry_key(json))
+    )
 
 
 @bp.post("/redemptions/<redemption_id>/redeem")
@@ -56,5 +68,4 @@ def redeem_redemption(redemption_id: str, json: RetryableIn):
 @spec.validate(json=RetryableIn, resp=Response(HTTP_200=RedemptionEnvelope, **WRITE_ERRORS), tags=["rewards"])
 def void_redemption(redemption_id: str, json: RetryableIn):
     """Give the points back (release the hold, or refund a redeemed one): the redemption is voided."""
-    return render.redemption_written(redemptions.void_redemption(rt(), g.merchant_id, redemption_id,
-                                                                 retry_key(json)))
+    return render.redemption_written(redemptions.void_redemption(rt(), g.merchant_id, redemption_id, retry_key(json)))

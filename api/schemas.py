@@ -1,4 +1,5 @@
 """Response shapes of the partner API (they document the OpenAPI answers)."""
+
 from __future__ import annotations
 
 from typing import Any

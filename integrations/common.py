@@ -1,4 +1,5 @@
 """What every third party's speech shares: unusable payloads and the two kinds of API failure."""
+
 from __future__ import annotations
 
 import json

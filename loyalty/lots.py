@@ -9,6 +9,7 @@ come back with their original dates.
 Pure: no I/O and no clock. Instants are aware datetimes passed in; time
 zones are ``tzinfo`` objects the caller builds.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -37,8 +38,9 @@ class Take:
 
 def spending_order(lots: Iterable[Lot]) -> list[Lot]:
     """Lots in the order debits take them: soonest expiry first, never-expiring last, then by id."""
-    return sorted(lots, key=lambda lot: (lot.expires_at is None,
-                                         lot.expires_at.timestamp() if lot.expires_at else 0.0, lot.id))
+    return sorted(
+        lots, key=lambda lot: (lot.expires_at is None, lot.expires_at.timestamp() if lot.expires_at else 0.0, lot.id)
+    )
 
 
 def consume(lots: Iterable[Lot], points: int) -> tuple[list[Take], int]:
@@ -77,8 +79,9 @@ def expired(lots: Iterable[Lot], now: datetime) -> list[Lot]:
     They are always the head of :func:`spending_order`, which is why an
     expiration posted as an ordinary debit takes exactly them.
     """
-    return [lot for lot in spending_order(lots)
-            if lot.remaining > 0 and lot.expires_at is not None and now > lot.expires_at]
+    return [
+        lot for lot in spending_order(lots) if lot.remaining > 0 and lot.expires_at is not None and now > lot.expires_at
+    ]
 
 
 def end_of_day(day: date, tz: tzinfo) -> datetime:

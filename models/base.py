@@ -1,4 +1,5 @@
 """Declarative base and the column types that keep money and time exact on every backend."""
+
 from __future__ import annotations
 
 import secrets

@@ -4,6 +4,7 @@ Services raise them and know nothing of HTTP; each edge maps the classes to
 its own answers in one place (``api/errors.py``, ``webhooks/errors.py``) and
 the worker marks a delivery failed with the code of a permanent one.
 """
+
 from __future__ import annotations
 
 

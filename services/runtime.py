@@ -5,6 +5,7 @@ routers of the providers, and installs it with :func:`install`; Flask views
 and RQ jobs (the edges) fetch it with :func:`current` and hand it to the use
 case, which never looks it up itself.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -56,13 +57,21 @@ def _utcnow() -> datetime:
 
 
 def _shopify_admin(config: dict, session: requests.Session) -> ShopifyAdmin:
-    return ShopifyAdminClient(base_url=config["base_url"], access_token=config["access_token"],
-                              api_version=str(config["version"]), session=session)
+    return ShopifyAdminClient(
+        base_url=config["base_url"],
+        access_token=config["access_token"],
+        api_version=str(config["version"]),
+        session=session,
+    )
 
 
 def _toast_api(config: dict, session: requests.Session) -> ToastApi:
-    return ToastClient(base_url=config["base_url"], client_id=config["client_id"],
-                       client_secret=config["client_secret"], session=session)
+    return ToastClient(
+        base_url=config["base_url"],
+        client_id=config["client_id"],
+        client_secret=config["client_secret"],
+        session=session,
+    )
 
 
 @dataclass

@@ -1,4 +1,5 @@
 """Real services for the suite: a Redis server, SQLite files and a throwaway PostgreSQL cluster."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ from workers.queues import RQDispatcher
 
 # Property tests are deterministic (the same examples every run) and never timed: on two shared cores
 # a slow example is load, not a defect, and a CI run must not fail on it.
-settings.register_profile("punchcard", derandomize=True, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "punchcard", derandomize=True, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("punchcard")
 
 

@@ -4,6 +4,7 @@ Senders read the status: 401 for an unknown merchant or a bad signature (never
 retried into success), 503 while the database or queue is down (retried),
 400 for a request no retry can fix.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify

@@ -1,4 +1,5 @@
 """``POST /webhooks/shopify``: Shopify's webhook deliveries."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -23,9 +24,13 @@ def header(name: str) -> str | None:
 def receive():
     """Verify, store and enqueue one delivery; 200 once it is stored (repeats included)."""
     inbound = ingest.Inbound(
-        provider="shopify", merchant_ref=header("Shop-Domain"), topic=header("Topic") or "",
-        delivery_id=header("Webhook-Id"), signature=header("Hmac-Sha256"),
-        body=request.get_data(cache=False), event_id=header("Event-Id"),
+        provider="shopify",
+        merchant_ref=header("Shop-Domain"),
+        topic=header("Topic") or "",
+        delivery_id=header("Webhook-Id"),
+        signature=header("Hmac-Sha256"),
+        body=request.get_data(cache=False),
+        event_id=header("Event-Id"),
         triggered_at=_instant(header("Triggered-At")),
         headers={name: value for name in KEPT if (value := header(name))},
     )

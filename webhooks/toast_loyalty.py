@@ -1,4 +1,5 @@
 """``POST /webhooks/toast/loyalty``: the Toast Loyalty Integration (rewards at the POS)."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,12 @@ def transaction():
         return jsonify({"transactionStatus": "ERROR_INVALID_INPUT_PROPERTIES"}), 400
     headers = request.headers
     call = toast_loyalty.LoyaltyCall(
-        restaurant_guid=headers.get("Toast-Restaurant-External-ID"), authorization=headers.get("Authorization"),
+        restaurant_guid=headers.get("Toast-Restaurant-External-ID"),
+        authorization=headers.get("Authorization"),
         transaction_type=headers.get("Toast-Transaction-Type") or body.get("toastTransactionType"),
-        transaction_guid=headers.get("Toast-Transaction-GUID"), body=body)
+        transaction_guid=headers.get("Toast-Transaction-GUID"),
+        body=body,
+    )
     answer = toast_loyalty.handle(current_app.extensions["punchcard.runtime"], call)
     return jsonify(answer.response()), http_status(answer, call.transaction_type)
 

@@ -5,6 +5,7 @@ The process runs RQ's ``CronScheduler`` on the connection the wiring built, so `
 its own, which verifies Heroku Redis's self-signed certificate and fails. Importing this module also
 registers the jobs for ``rq cron workers/cron.py``, which keeps working where verification is wanted.
 """
+
 from __future__ import annotations
 
 from redis import Redis

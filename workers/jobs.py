@@ -1,4 +1,5 @@
 """The RQ job functions. Each takes JSON-safe ids and calls one service."""
+
 from __future__ import annotations
 
 import functools

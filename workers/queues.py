@@ -1,4 +1,5 @@
 """Queue names, job routing and retry policies, declared once; the ``Dispatcher`` services use."""
+
 from __future__ import annotations
 
 import re
@@ -40,10 +41,12 @@ class JobSpec:
 JOBS: dict[Job, JobSpec] = {
     # Transient failures (database restarts) back off up to half an hour; after the last
     # retry the delivery is failed with its error (services/deliveries.py).
-    Job.PROCESS_DELIVERY: JobSpec(jobs.process_delivery, WEBHOOKS,
-                                Retry(max=MAX_ATTEMPTS - 1, interval=[2, 10, 30, 120, 600, 1800])),
-    Job.TAG_SHOPIFY_CUSTOMER: JobSpec(jobs.tag_shopify_customer, INTEGRATIONS,
-                                    Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])),
+    Job.PROCESS_DELIVERY: JobSpec(
+        jobs.process_delivery, WEBHOOKS, Retry(max=MAX_ATTEMPTS - 1, interval=[2, 10, 30, 120, 600, 1800])
+    ),
+    Job.TAG_SHOPIFY_CUSTOMER: JobSpec(
+        jobs.tag_shopify_customer, INTEGRATIONS, Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])
+    ),
     Job.SWEEP_DELIVERIES: JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
     Job.RECONCILE_TOAST: JobSpec(jobs.reconcile_toast, MAINTENANCE, None, timeout=600),
     # Idempotent and rescheduled by cron: no retries; the next run picks up what one missed.
@@ -60,8 +63,14 @@ def connect(url: str, *, ssl_verify: bool = True) -> Redis:
     an ``ssl_cert_reqs`` in the URL itself wins either way.
     """
     tls = {} if ssl_verify or not url.startswith("rediss://") else {"ssl_cert_reqs": "none"}
-    return Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5, health_check_interval=30,
-                          retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.02), 2), **tls)
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=1,
+        socket_timeout=5,
+        health_check_interval=30,
+        retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+        **tls,
+    )
 
 
 def job_id(name: str, args: tuple) -> str:
@@ -96,8 +105,15 @@ class RQDispatcher:
         """Enqueue ``job`` on its queue with its retry policy."""
         spec = JOBS[job]
         try:
-            self._queues[spec.queue].enqueue(spec.func, *args, job_id=job_id(job, args), retry=spec.retry,
-                                             job_timeout=spec.timeout, result_ttl=600, failure_ttl=7 * 86400)
+            self._queues[spec.queue].enqueue(
+                spec.func,
+                *args,
+                job_id=job_id(job, args),
+                retry=spec.retry,
+                job_timeout=spec.timeout,
+                result_ttl=600,
+                failure_ttl=7 * 86400,
+            )
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None
 
@@ -141,8 +157,11 @@ class RQDispatcher:
         """
         registry = rq_job.started_job_registry
         prefix = f"{rq_job.id}:".encode()
-        runs = [(key, expiry) for key, expiry in self.connection.zrange(registry.key, 0, -1, withscores=True)
-                if key.startswith(prefix)]
+        runs = [
+            (key, expiry)
+            for key, expiry in self.connection.zrange(registry.key, 0, -1, withscores=True)
+            if key.startswith(prefix)
+        ]
         if any(expiry > self.clock().timestamp() for _, expiry in runs):
             return False
         if rq_job.get_status(refresh=True) != JobStatus.STARTED:

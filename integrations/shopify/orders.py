@@ -3,14 +3,14 @@
 Money arrives as decimal strings ("10.00"); numbers are parsed as Decimal, and
 ids (which exceed 2**53) stay exact as Python ints, then strings.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
 from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
-from integrations.common import (NAME_LENGTH, WALLET_LENGTH, clean_text, objects, parse_decimal, parse_text,
-                                 usable_email)
+from integrations.common import NAME_LENGTH, WALLET_LENGTH, clean_text, objects, parse_decimal, parse_text, usable_email
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order, Refund
 from loyalty.points import paid_share
@@ -96,9 +96,11 @@ def parse_privacy_request(data: dict, *, region: str | None) -> tuple[Identity, 
     orders = data.get("orders_requested") or data.get("orders_to_redact") or []
     if not isinstance(orders, list):
         raise PayloadError("the orders are not a list", code="invalid_payload")
-    identity = Identity(provider_customer_id=_opt_id(customer.get("id")),
-                        email=usable_email(normalize_email(_text(customer, "email"))),
-                        phone=normalize_phone(_text(customer, "phone"), region))
+    identity = Identity(
+        provider_customer_id=_opt_id(customer.get("id")),
+        email=usable_email(normalize_email(_text(customer, "email"))),
+        phone=normalize_phone(_text(customer, "phone"), region),
+    )
     return identity, tuple(order_id for order_id in map(_opt_id, orders) if order_id)
 
 
@@ -129,9 +131,14 @@ def _eligible_spend(data: dict, basis: str, status: str) -> Decimal:
 
 
 def _line_taxes(data: dict) -> Decimal:
-    return sum((_money(t.get("price"), "tax_lines.price")
-                for item in objects(data.get("line_items"), "line_items")
-                for t in objects(item.get("tax_lines"), "line_items.tax_lines")), Decimal(0))
+    return sum(
+        (
+            _money(t.get("price"), "tax_lines.price")
+            for item in objects(data.get("line_items"), "line_items")
+            for t in objects(item.get("tax_lines"), "line_items.tax_lines")
+        ),
+        Decimal(0),
+    )
 
 
 def _line(item: dict) -> Line:

@@ -8,6 +8,7 @@ retries beyond one re-login on 401: failures become retryable/permanent
 errors with a machine ``reason`` (and a ``retry_after`` hint) and the RQ job
 decides. JSON is parsed with ``parse_float=Decimal`` so prices stay exact.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,9 @@ class ToastApi(Protocol):
         """Return the Order with ``order_guid`` at ``restaurant_guid``."""
         ...
 
-    def orders_bulk(self, *, restaurant_guid: str, start: datetime, end: datetime,
-                    page: int = 1, page_size: int = 100) -> list[dict]:
+    def orders_bulk(
+        self, *, restaurant_guid: str, start: datetime, end: datetime, page: int = 1, page_size: int = 100
+    ) -> list[dict]:
         """Return one page of the orders modified in ``[start, end)``."""
         ...
 
@@ -96,9 +98,17 @@ class MemoryTokenCache:
 class ToastClient:
     """``ToastApi`` over HTTP for one Toast API client (one client id, many restaurants)."""
 
-    def __init__(self, *, base_url: str, client_id: str, client_secret: str,
-                 session: requests.Session | None = None, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic, token_cache: TokenCache | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        token_cache: TokenCache | None = None,
+    ) -> None:
         """Build a client for ``base_url`` (e.g. ``https://ws-api.toasttab.com``)."""
         self._base_url = base_url.rstrip("/")
         self._client_id = client_id
@@ -118,18 +128,22 @@ class ToastClient:
         """``GET /orders/v2/orders/{guid}``: the full Order (phone and names included)."""
         if not order_guid.strip():
             raise ValueError("order_guid must not be blank")
-        body = self._get(ORDER_PATH.format(guid=quote(order_guid, safe="")),
-                         restaurant_guid=restaurant_guid)
+        body = self._get(ORDER_PATH.format(guid=quote(order_guid, safe="")), restaurant_guid=restaurant_guid)
         if not isinstance(body, dict):
             raise ToastPermanentError("order response is not a JSON object", code="malformed_response")
         return body
 
-    def orders_bulk(self, *, restaurant_guid: str, start: datetime, end: datetime,
-                    page: int = 1, page_size: int = 100) -> list[dict]:
+    def orders_bulk(
+        self, *, restaurant_guid: str, start: datetime, end: datetime, page: int = 1, page_size: int = 100
+    ) -> list[dict]:
         """``GET /orders/v2/ordersBulk``: one page of the orders modified in ``[start, end)``."""
         _check_window(start, end, page, page_size)
-        params = {"startDate": toast_time(start), "endDate": toast_time(end, round_up=True),
-                  "page": page, "pageSize": page_size}
+        params = {
+            "startDate": toast_time(start),
+            "endDate": toast_time(end, round_up=True),
+            "page": page,
+            "pageSize": page_size,
+        }
         body = self._get(BULK_PATH, restaurant_guid=restaurant_guid, params=params)
         if not isinstance(body, list):
             raise ToastPermanentError("ordersBulk response is not a JSON array", code="malformed_response")
@@ -156,8 +170,11 @@ class ToastClient:
 
     def _login(self) -> tuple[str, float]:
         """``POST /authentication/v1/authentication/login`` as a machine client."""
-        payload = {"clientId": self._client_id, "clientSecret": self._client_secret,
-                   "userAccessType": "TOAST_MACHINE_CLIENT"}
+        payload = {
+            "clientId": self._client_id,
+            "clientSecret": self._client_secret,
+            "userAccessType": "TOAST_MACHINE_CLIENT",
+        }
         response = self._call("POST", LOGIN_PATH, json=payload, headers={"Accept": "application/json"})
         if response.status_code in (400, 401, 403):
             raise ToastPermanentError(f"Toast login refused (HTTP {response.status_code})", code="login_failed")
@@ -171,8 +188,11 @@ class ToastClient:
         # Headers go on the request, not the session: a shared session must not
         # carry the token to other hosts.
         self._last_token = token
-        headers = {"Authorization": f"Bearer {token}", "Toast-Restaurant-External-ID": restaurant_guid,
-                   "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Toast-Restaurant-External-ID": restaurant_guid,
+            "Accept": "application/json",
+        }
         return self._call("GET", path, params=params, headers=headers)
 
     def _call(self, method: str, path: str, **kwargs) -> requests.Response:
@@ -219,15 +239,23 @@ class ToastClient:
         return text
 
 
-def iter_orders_bulk(client: ToastApi, *, restaurant_guid: str, start: datetime, end: datetime,
-                     page_size: int = 100, max_pages: int = 1000) -> Iterator[dict]:
+def iter_orders_bulk(
+    client: ToastApi,
+    *,
+    restaurant_guid: str,
+    start: datetime,
+    end: datetime,
+    page_size: int = 100,
+    max_pages: int = 1000,
+) -> Iterator[dict]:
     """Every order modified in ``[start, end)``, page after page until a short page.
 
     ``max_pages`` stops a server that keeps sending full pages from looping forever.
     """
     for page in range(1, max_pages + 1):
-        orders = client.orders_bulk(restaurant_guid=restaurant_guid, start=start, end=end,
-                                    page=page, page_size=page_size)
+        orders = client.orders_bulk(
+            restaurant_guid=restaurant_guid, start=start, end=end, page=page, page_size=page_size
+        )
         yield from orders
         if len(orders) < page_size:
             return

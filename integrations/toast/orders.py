@@ -5,6 +5,7 @@ Toast accounts each check on its own (spec "Toast"): the business key is
 parsed with ``parse_float=Decimal`` so prices stay exact, and ids stay exact
 as Python ints or strings.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -44,12 +45,16 @@ def parse_order(order_json: dict, *, region: str | None, fallback_time: datetime
     if not isinstance(checks, list):
         raise PayloadError("order.checks is missing", code="invalid_payload")
     modified = parse_time(order_json.get("modifiedDate")) or fallback_time
-    return [parse_check(check, region=region, fallback_time=modified, order_json=order_json)
-            for check in checks if isinstance(check, dict)]
+    return [
+        parse_check(check, region=region, fallback_time=modified, order_json=order_json)
+        for check in checks
+        if isinstance(check, dict)
+    ]
 
 
-def parse_check(check_json: dict, *, region: str | None, fallback_time: datetime,
-                order_json: dict | None = None) -> Order:
+def parse_check(
+    check_json: dict, *, region: str | None, fallback_time: datetime, order_json: dict | None = None
+) -> Order:
     """The accountable state of one check; ``order_json`` brings the order's void/delete flags.
 
     Also fits the check of a Toast Loyalty Integration transaction (same schema,

@@ -3,6 +3,7 @@
 One service for every provider; what differs (how the merchant is found and
 how the signature is checked) is a small ``Provider`` entry.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,14 +67,14 @@ class Provider:
 
 
 def _shopify_verify(merchant: Merchant, inbound: Inbound) -> bool:
-    return shopify_signature.verify(inbound.body, (merchant.shopify or {}).get("webhook_secret", ""),
-                                    inbound.signature)
+    return shopify_signature.verify(inbound.body, (merchant.shopify or {}).get("webhook_secret", ""), inbound.signature)
 
 
 def _toast_verify(merchant: Merchant, inbound: Inbound) -> bool:
     timestamp = inbound.signed_timestamp if inbound.parsed else toast_signature.envelope_timestamp(inbound.body)
-    return toast_signature.verify(inbound.body, timestamp, (merchant.toast or {}).get("webhook_secret", ""),
-                                  inbound.signature)
+    return toast_signature.verify(
+        inbound.body, timestamp, (merchant.toast or {}).get("webhook_secret", ""), inbound.signature
+    )
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -115,10 +116,19 @@ def _store(rt: Runtime, inbound: Inbound) -> tuple[Receipt, bool]:
         if not provider.verify(merchant, inbound):
             raise Unauthorized("The signature does not match the body.", code="INVALID_SIGNATURE")
         error = inbound.json_error if inbound.parsed else _json_error(inbound.body)
-        delivery = store(session, merchant_id=merchant.id, provider=inbound.provider, topic=inbound.topic,
-                         delivery_id=dedupe_key(inbound), event_id=inbound.event_id,
-                         triggered_at=inbound.triggered_at, received_at=rt.clock(), body=inbound.body,
-                         headers=inbound.headers, error=error)
+        delivery = store(
+            session,
+            merchant_id=merchant.id,
+            provider=inbound.provider,
+            topic=inbound.topic,
+            delivery_id=dedupe_key(inbound),
+            event_id=inbound.event_id,
+            triggered_at=inbound.triggered_at,
+            received_at=rt.clock(),
+            body=inbound.body,
+            headers=inbound.headers,
+            error=error,
+        )
         if delivery is None:
             return _repeat(session, merchant, inbound)
         return Receipt(delivery.id, False, delivery.status), delivery.status == "received"
@@ -140,8 +150,12 @@ def dedupe_key(inbound: Inbound) -> str:
 
 
 def _repeat(session: Session, merchant: Merchant, inbound: Inbound) -> tuple[Receipt, bool]:
-    existing = session.execute(select(Delivery).where(
-        Delivery.merchant_id == merchant.id, Delivery.provider == inbound.provider,
-        Delivery.delivery_id == dedupe_key(inbound))).scalar_one()
+    existing = session.execute(
+        select(Delivery).where(
+            Delivery.merchant_id == merchant.id,
+            Delivery.provider == inbound.provider,
+            Delivery.delivery_id == dedupe_key(inbound),
+        )
+    ).scalar_one()
     # A repeat of a delivery that never reached the queue is our chance to enqueue it.
     return Receipt(existing.id, True, existing.status), existing.status == "received"

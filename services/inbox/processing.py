@@ -1,4 +1,5 @@
 """Processing a stored delivery in the worker: route it to its provider's topic handler, exactly once."""
+
 from __future__ import annotations
 
 import logging
@@ -45,6 +46,7 @@ class Context:
 
 Handler = Callable[[Context], Outcome]
 Router = Callable[[str], Handler | None]  # a provider's topics; the wiring gives them to the runtime
+
 
 def process(rt: Runtime, delivery_pk: int, *, final: bool = False) -> str:
     """Process one stored delivery exactly once; returns its status.

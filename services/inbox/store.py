@@ -4,6 +4,7 @@ A delivery is stored once per (merchant, provider, delivery id): the
 database's unique key decides, with ``INSERT … ON CONFLICT DO NOTHING``, so a
 repeat stores nothing and says so.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,19 +28,44 @@ def delivery_key(raw: str) -> str:
     return "id-sha256:" + hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
 
 
-def store(session, *, merchant_id: int, provider: str, topic: str, delivery_id: str, body: bytes,
-          received_at: datetime, headers: dict | None = None, event_id: str | None = None,
-          triggered_at: datetime | None = None, error: str | None = None) -> Delivery | None:
+def store(
+    session,
+    *,
+    merchant_id: int,
+    provider: str,
+    topic: str,
+    delivery_id: str,
+    body: bytes,
+    received_at: datetime,
+    headers: dict | None = None,
+    event_id: str | None = None,
+    triggered_at: datetime | None = None,
+    error: str | None = None,
+) -> Delivery | None:
     """Store a delivery ``received`` (``failed`` with ``error`` when it can never be processed).
 
     Returns the new row, or None when this delivery id was stored before
     (nothing is written then). ``delivery_id`` is used as given: build it with
     :func:`delivery_key` when a sender chose it.
     """
-    return insert_unless_exists(session, Delivery, dict(
-        merchant_id=merchant_id, provider=provider, topic=_fit(topic, 64), delivery_id=delivery_id,
-        event_id=_fit(event_id, 128), triggered_at=triggered_at, received_at=received_at, body=body,
-        headers=headers or {}, status="failed" if error else "received", error=error), DEDUPE_KEY)
+    return insert_unless_exists(
+        session,
+        Delivery,
+        dict(
+            merchant_id=merchant_id,
+            provider=provider,
+            topic=_fit(topic, 64),
+            delivery_id=delivery_id,
+            event_id=_fit(event_id, 128),
+            triggered_at=triggered_at,
+            received_at=received_at,
+            body=body,
+            headers=headers or {},
+            status="failed" if error else "received",
+            error=error,
+        ),
+        DEDUPE_KEY,
+    )
 
 
 def _fit(text: str | None, width: int) -> str | None:

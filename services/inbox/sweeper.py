@@ -2,6 +2,7 @@
 
 Scheduled every minute (``workers/cron.py``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,10 +42,19 @@ def sweep(rt: Runtime, *, older_than: timedelta = timedelta(minutes=2), limit: i
 
 def _due(rt: Runtime, cutoff: datetime, after: int, limit: int) -> list[int]:
     with rt.db.reader() as session:
-        return list(session.execute(
-            select(Delivery.id).where(Delivery.status == "received", Delivery.received_at < cutoff,
-                                      Delivery.attempts < MAX_ATTEMPTS, Delivery.id > after)
-            .order_by(Delivery.id).limit(limit)).scalars())
+        return list(
+            session.execute(
+                select(Delivery.id)
+                .where(
+                    Delivery.status == "received",
+                    Delivery.received_at < cutoff,
+                    Delivery.attempts < MAX_ATTEMPTS,
+                    Delivery.id > after,
+                )
+                .order_by(Delivery.id)
+                .limit(limit)
+            ).scalars()
+        )
 
 
 def _sweep_one(rt: Runtime, delivery_pk: int) -> int:
@@ -66,6 +76,10 @@ def _count_given_up(rt: Runtime, delivery_pk: int, error: str) -> str | None:
         delivery.attempts += 1
         note_failure(delivery, f"the queue gave up on its job: {error}", final=False, now=rt.clock())
         status = delivery.status
-    log.warning("delivery %s: RQ gave up on its job unrecorded (%s); %s", delivery_pk, error,
-                "failed for good" if status == "failed" else "enqueued again")
+    log.warning(
+        "delivery %s: RQ gave up on its job unrecorded (%s); %s",
+        delivery_pk,
+        error,
+        "failed for good" if status == "failed" else "enqueued again",
+    )
     return status

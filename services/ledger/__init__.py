@@ -13,13 +13,55 @@
 The posting API is re-exported here: ``from services import ledger`` then
 ``ledger.post(...)``, ``ledger.hold(...)``.
 """
-from services.ledger.locks import lock
-from services.ledger.holds import (CANCELLABLE, InsufficientPoints, cancel, commit_hold, hold, refund_commit,
-                                   release_hold)
-from services.ledger.posting import (EARNING_TYPES, MAX_POINTS, PointsOutOfRange, Posted, Posting, activate,
-                                     activate_due, counts_as_earning, multiplier_for, post, program_of, refresh_tier,
-                                     reverse_earnings, tier_rules)
 
-__all__ = ["CANCELLABLE", "EARNING_TYPES", "MAX_POINTS", "InsufficientPoints", "PointsOutOfRange", "Posted", "Posting",
-           "activate", "activate_due", "cancel", "commit_hold", "counts_as_earning", "hold", "lock", "multiplier_for", "post",
-           "program_of", "refresh_tier", "refund_commit", "release_hold", "reverse_earnings", "tier_rules"]
+from services.ledger.locks import lock
+from services.ledger.holds import (
+    CANCELLABLE,
+    InsufficientPoints,
+    cancel,
+    commit_hold,
+    hold,
+    refund_commit,
+    release_hold,
+)
+from services.ledger.posting import (
+    EARNING_TYPES,
+    MAX_POINTS,
+    PointsOutOfRange,
+    Posted,
+    Posting,
+    activate,
+    activate_due,
+    counts_as_earning,
+    multiplier_for,
+    post,
+    program_of,
+    refresh_tier,
+    reverse_earnings,
+    tier_rules,
+)
+
+__all__ = [
+    "CANCELLABLE",
+    "EARNING_TYPES",
+    "MAX_POINTS",
+    "InsufficientPoints",
+    "PointsOutOfRange",
+    "Posted",
+    "Posting",
+    "activate",
+    "activate_due",
+    "cancel",
+    "commit_hold",
+    "counts_as_earning",
+    "hold",
+    "lock",
+    "multiplier_for",
+    "post",
+    "program_of",
+    "refresh_tier",
+    "refund_commit",
+    "release_hold",
+    "reverse_earnings",
+    "tier_rules",
+]

@@ -3,6 +3,7 @@
 Every function here runs under the member's row lock and posts through
 :func:`services.ledger.posting.post`, so the invariants of that module hold.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,13 +17,21 @@ from services.ledger.posting import Posting, activate_due, close_pending, post
 CANCELLABLE = {"ACCRUAL", "ADDITION", "REMOVAL", "REDEMPTION", "HOLD"}
 
 
-
 class InsufficientPoints(Exception):
     """The spendable balance does not cover a hold or a debit."""
 
 
-def hold(session: Session, member: Member, *, key: str, points: int, channel: str, reference: str | None,
-         now: datetime, expires_at: datetime | None = None) -> LedgerEntry | None:
+def hold(
+    session: Session,
+    member: Member,
+    *,
+    key: str,
+    points: int,
+    channel: str,
+    reference: str | None,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> LedgerEntry | None:
     """Take ``points`` out of a locked member's spendable balance until committed or released.
 
     ``expires_at`` is the hold's time to live: the hold-expiry job rolls it
@@ -33,8 +42,9 @@ def hold(session: Session, member: Member, *, key: str, points: int, channel: st
     activate_due(session, member, now)
     if points > member.points:
         raise InsufficientPoints(f"needs {points}, has {member.points}")
-    posting = Posting(key=key, points=-points, type="HOLD", channel=channel, reference=reference, status="HELD",
-                      expires_at=expires_at)
+    posting = Posting(
+        key=key, points=-points, type="HOLD", channel=channel, reference=reference, status="HELD", expires_at=expires_at
+    )
     return post(session, member, posting, now)
 
 
@@ -47,8 +57,9 @@ def commit_hold(member: Member, entry: LedgerEntry) -> bool:
     return True
 
 
-def release_hold(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
-                 now: datetime) -> LedgerEntry | None:
+def release_hold(
+    session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str, now: datetime
+) -> LedgerEntry | None:
     """Give held points back (a rolled-back, voided or expired hold) with an opposite entry.
 
     The points return to the lots the hold took, with their original dates.
@@ -56,8 +67,9 @@ def release_hold(session: Session, member: Member, entry: LedgerEntry, *, key: s
     """
     if entry.status != "HELD":
         return None
-    back = Posting(key=key, points=-entry.points, type="REVERSAL", channel=channel, reference=entry.reference,
-                   reverses_id=entry.id)
+    back = Posting(
+        key=key, points=-entry.points, type="REVERSAL", channel=channel, reference=entry.reference, reverses_id=entry.id
+    )
     posted = post(session, member, back, now)
     if posted is not None:
         entry.status = "ROLLED_BACK"
@@ -65,8 +77,9 @@ def release_hold(session: Session, member: Member, entry: LedgerEntry, *, key: s
     return posted
 
 
-def refund_commit(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
-                  now: datetime) -> LedgerEntry | None:
+def refund_commit(
+    session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str, now: datetime
+) -> LedgerEntry | None:
     """Return the points of a committed (spent) hold, e.g. a redeemed reward voided at the POS.
 
     The points return to the lots the hold took; the hold becomes ``CANCELED``
@@ -77,8 +90,9 @@ def refund_commit(session: Session, member: Member, entry: LedgerEntry, *, key: 
     return _opposite(session, member, entry, key=key, channel=channel, now=now)
 
 
-def cancel(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
-           now: datetime) -> LedgerEntry | None:
+def cancel(
+    session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str, now: datetime
+) -> LedgerEntry | None:
     """Cancel a committed transaction by an opposite entry that references it; the original becomes ``CANCELED``.
 
     An earning (ACTIVE) is reversed, taking back only what is spendable (the
@@ -97,27 +111,42 @@ def cancel(session: Session, member: Member, entry: LedgerEntry, *, key: str, ch
     return _opposite(session, member, entry, key=key, channel=channel, now=now)
 
 
-def _opposite(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
-              now: datetime) -> LedgerEntry | None:
+def _opposite(
+    session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str, now: datetime
+) -> LedgerEntry | None:
     kind = "REVERSAL" if entry.points > 0 else "REFUND"
     # A refund names the debit it gives back (its lots are restored); a reversal of an
     # earning is a debit like any other and takes lots soonest-expiring first.
-    back = Posting(key=key, points=-entry.points, type=kind, channel=channel, reference=entry.reference,
-                   reverses_id=entry.id)
+    back = Posting(
+        key=key, points=-entry.points, type=kind, channel=channel, reference=entry.reference, reverses_id=entry.id
+    )
     posted = post(session, member, back, now)
     if posted is not None:
         entry.status = "CANCELED"
     return posted
 
 
-def _cancel_pending(session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str,
-                    now: datetime) -> LedgerEntry | None:
+def _cancel_pending(
+    session: Session, member: Member, entry: LedgerEntry, *, key: str, channel: str, now: datetime
+) -> LedgerEntry | None:
     lot = ledger_lots.lot_of(session, entry.id)
     posted = None
     if lot.remaining > 0:
-        posted = post(session, member, Posting(key=key, points=-lot.remaining, type="REVERSAL", channel=channel,
-                                               reference=entry.reference, reverses_id=entry.id, status="PENDING",
-                                               activates_at=entry.activates_at), now)
+        posted = post(
+            session,
+            member,
+            Posting(
+                key=key,
+                points=-lot.remaining,
+                type="REVERSAL",
+                channel=channel,
+                reference=entry.reference,
+                reverses_id=entry.id,
+                status="PENDING",
+                activates_at=entry.activates_at,
+            ),
+            now,
+        )
         if posted is None:
             return None
     # Nothing is left of the earning: it and its reversals close now rather than at activation.

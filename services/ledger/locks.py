@@ -1,4 +1,5 @@
 """The member's row lock, under which every balance, lot and entry of the member is read and written."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -7,6 +7,7 @@ of its pending lots. The arithmetic is :mod:`loyalty.lots`; this module
 loads the lots and records each move, so a refund knows which lots its
 debit took.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -35,13 +36,21 @@ def book(session: Session, member: Member, entry: LedgerEntry) -> None:
         take(session, member, entry)
 
 
-def open_lot(session: Session, member: Member, entry: LedgerEntry, points: int, *, pending: bool,
-             expires_at=None) -> PointLot:
+def open_lot(
+    session: Session, member: Member, entry: LedgerEntry, points: int, *, pending: bool, expires_at=None
+) -> PointLot:
     """A new lot of ``points`` opened by ``entry``, with the entry's dates unless ``expires_at`` is given."""
-    lot = PointLot(merchant_id=member.merchant_id, member_id=member.id, entry_id=entry.id, points=points,
-                   remaining=points, pending=pending, activates_at=entry.activates_at,
-                   expires_at=expires_at if expires_at is not None else entry.expires_at,
-                   created_at=entry.created_at)
+    lot = PointLot(
+        merchant_id=member.merchant_id,
+        member_id=member.id,
+        entry_id=entry.id,
+        points=points,
+        remaining=points,
+        pending=pending,
+        activates_at=entry.activates_at,
+        expires_at=expires_at if expires_at is not None else entry.expires_at,
+        created_at=entry.created_at,
+    )
     session.add(lot)
     session.flush()
     return lot
@@ -70,8 +79,11 @@ def give_back(session: Session, member: Member, entry: LedgerEntry) -> None:
     as a new never-expiring lot, as all points were before lots existed.
     """
     left = entry.points
-    taken = session.execute(select(PointLotMove).where(PointLotMove.entry_id == entry.reverses_id,
-                                                       PointLotMove.points < 0).order_by(PointLotMove.id)).scalars()
+    taken = session.execute(
+        select(PointLotMove)
+        .where(PointLotMove.entry_id == entry.reverses_id, PointLotMove.points < 0)
+        .order_by(PointLotMove.id)
+    ).scalars()
     for moved in taken:
         back = min(left, -moved.points)
         if back > 0:
@@ -88,29 +100,50 @@ def lot_of(session: Session, entry_id: str | None) -> PointLot:
 
 def active_lots(session: Session, member_id: str) -> list[PointLot]:
     """The member's spendable lots that still hold points."""
-    return list(session.execute(select(PointLot).where(
-        PointLot.member_id == member_id, PointLot.pending.is_(False), PointLot.remaining > 0)).scalars())
+    return list(
+        session.execute(
+            select(PointLot).where(PointLot.member_id == member_id, PointLot.pending.is_(False), PointLot.remaining > 0)
+        ).scalars()
+    )
 
 
 def pending_lots(session: Session, member_id: str) -> list[PointLot]:
     """The member's pending lots that still hold points, soonest activation first."""
-    return list(session.execute(select(PointLot).where(
-        PointLot.member_id == member_id, PointLot.pending.is_(True), PointLot.remaining > 0)
-        .order_by(PointLot.activates_at, PointLot.id)).scalars())
+    return list(
+        session.execute(
+            select(PointLot)
+            .where(PointLot.member_id == member_id, PointLot.pending.is_(True), PointLot.remaining > 0)
+            .order_by(PointLot.activates_at, PointLot.id)
+        ).scalars()
+    )
 
 
 def pending_of(session: Session, member_id: str, reference: str) -> list[PointLot]:
     """The pending lots of the earnings with ``reference`` (an order's), newest first: a reversal undoes them first."""
-    return list(session.execute(select(PointLot).join(LedgerEntry, LedgerEntry.id == PointLot.entry_id).where(
-        PointLot.member_id == member_id, PointLot.pending.is_(True), PointLot.remaining > 0,
-        LedgerEntry.reference == reference).order_by(PointLot.id.desc())).scalars())
+    return list(
+        session.execute(
+            select(PointLot)
+            .join(LedgerEntry, LedgerEntry.id == PointLot.entry_id)
+            .where(
+                PointLot.member_id == member_id,
+                PointLot.pending.is_(True),
+                PointLot.remaining > 0,
+                LedgerEntry.reference == reference,
+            )
+            .order_by(PointLot.id.desc())
+        ).scalars()
+    )
 
 
 def due_pending(session: Session, member_id: str, now) -> list[PointLot]:
     """The member's pending lots whose activation instant has come (empty ones included: they close)."""
-    return list(session.execute(select(PointLot).where(
-        PointLot.member_id == member_id, PointLot.pending.is_(True), PointLot.activates_at <= now)
-        .order_by(PointLot.id)).scalars())
+    return list(
+        session.execute(
+            select(PointLot)
+            .where(PointLot.member_id == member_id, PointLot.pending.is_(True), PointLot.activates_at <= now)
+            .order_by(PointLot.id)
+        ).scalars()
+    )
 
 
 def expired_lots(session: Session, member_id: str, now) -> list[PointLot]:

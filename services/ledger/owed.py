@@ -19,6 +19,7 @@ the member."
 - A rebuild recomputes ``owed_points`` as the sum of the entries' shortfalls
   less what the ``collect:`` entries took.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -43,8 +44,15 @@ def gives_back(entry: LedgerEntry) -> bool:
     return entry.points > 0 and entry.reverses_id is not None
 
 
-def collect(session: Session, member: Member, credit: LedgerEntry, now: datetime, post: Callable,
-            *, reference: str | None = None) -> int:
+def collect(
+    session: Session,
+    member: Member,
+    credit: LedgerEntry,
+    now: datetime,
+    post: Callable,
+    *,
+    reference: str | None = None,
+) -> int:
     """Take what ``member`` owes from the points ``credit`` just brought; returns the points collected.
 
     ``post`` is :func:`services.ledger.post`. With ``reference``, only the
@@ -69,11 +77,17 @@ def _posting(owing: LedgerEntry, credit: LedgerEntry, points: int):
     from services.ledger.posting import Posting  # the posting type of the module that calls us
 
     pending = credit.status == "PENDING"
-    return Posting(key=f"{COLLECT_PREFIX}{owing.id}:{credit.id}", points=-points, type="REVERSAL",
-                   channel=credit.channel, reference=owing.reference,
-                   # A pending collection takes from the credit's own lot and activates with it.
-                   reverses_id=credit.id if pending else None, status="PENDING" if pending else "ACTIVE",
-                   activates_at=credit.activates_at if pending else None)
+    return Posting(
+        key=f"{COLLECT_PREFIX}{owing.id}:{credit.id}",
+        points=-points,
+        type="REVERSAL",
+        channel=credit.channel,
+        reference=owing.reference,
+        # A pending collection takes from the credit's own lot and activates with it.
+        reverses_id=credit.id if pending else None,
+        status="PENDING" if pending else "ACTIVE",
+        activates_at=credit.activates_at if pending else None,
+    )
 
 
 def _owing(session: Session, member_id: str, reference: str | None) -> list[tuple[LedgerEntry, int]]:
@@ -92,8 +106,11 @@ def _owing(session: Session, member_id: str, reference: str | None) -> list[tupl
 def collected_for(session: Session, entry_id: str) -> int:
     """Points collected so far for the shortfall of entry ``entry_id``."""
     pattern = f"{COLLECT_PREFIX}{entry_id}:".replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    taken = session.scalar(select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-        LedgerEntry.business_key.like(pattern + "%", escape="\\")))
+    taken = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+            LedgerEntry.business_key.like(pattern + "%", escape="\\")
+        )
+    )
     return -int(taken)
 
 

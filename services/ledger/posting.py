@@ -42,6 +42,7 @@ Decisions where spec/ledger.md is silent:
   ``admin``); points refunded to an already expired lot after that entry
   expire with the next day's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -98,8 +99,9 @@ def post(session: Session, member: Member, posting: Posting, now: datetime) -> L
     """
     activate_due(session, member, now)
     _within_range(member, posting)
-    entry = insert_unless_exists(session, LedgerEntry, _entry(session, member, posting, now),
-                                 ("merchant_id", "business_key"))
+    entry = insert_unless_exists(
+        session, LedgerEntry, _entry(session, member, posting, now), ("merchant_id", "business_key")
+    )
     if entry is None:
         return None
     _apply(session, member, entry)
@@ -125,8 +127,7 @@ class PointsOutOfRange(PermanentFailure):
 def _within_range(member: Member, posting: Posting) -> None:
     # Refused here, with a reason, rather than as a database overflow at commit: an absurd
     # payload or rate must fail its delivery or request, not the worker's transaction.
-    largest = max(member.points, member.pending_points, member.lifetime_earned, member.held_points,
-                  member.owed_points)
+    largest = max(member.points, member.pending_points, member.lifetime_earned, member.held_points, member.owed_points)
     if abs(posting.points) > MAX_POINTS or largest + abs(posting.points) > MAX_POINTS:
         raise PointsOutOfRange(posting.points)
 
@@ -138,11 +139,22 @@ def _entry(session: Session, member: Member, posting: Posting, now: datetime) ->
         status, activates_at, expires_at = _schedule(session, member, posting, now)
     elif points < 0 and status != "PENDING" and -points > member.points:
         points, shortfall = -member.points, -points - member.points
-    return dict(merchant_id=member.merchant_id, member_id=member.id, business_key=posting.key,
-                type=posting.type, status=status, channel=posting.channel, points=points,
-                shortfall=shortfall, reference=posting.reference, reverses_id=posting.reverses_id,
-                idempotency_key=posting.idempotency_key, created_at=now, activates_at=activates_at,
-                expires_at=expires_at)
+    return dict(
+        merchant_id=member.merchant_id,
+        member_id=member.id,
+        business_key=posting.key,
+        type=posting.type,
+        status=status,
+        channel=posting.channel,
+        points=points,
+        shortfall=shortfall,
+        reference=posting.reference,
+        reverses_id=posting.reverses_id,
+        idempotency_key=posting.idempotency_key,
+        created_at=now,
+        activates_at=activates_at,
+        expires_at=expires_at,
+    )
 
 
 def _schedule(session: Session, member: Member, posting: Posting, now: datetime):
@@ -241,9 +253,22 @@ def reverse_earnings(session: Session, member: Member, posting: Posting, now: da
         taken = min(wanted, lot.remaining)
         if taken <= 0:
             break
-        entries.append(post(session, member, replace(
-            posting, key=f"{posting.key}:pending:{lot.entry_id}", points=-taken, status="PENDING",
-            reverses_id=lot.entry_id, activates_at=lot.activates_at, expires_at=None), now))
+        entries.append(
+            post(
+                session,
+                member,
+                replace(
+                    posting,
+                    key=f"{posting.key}:pending:{lot.entry_id}",
+                    points=-taken,
+                    status="PENDING",
+                    reverses_id=lot.entry_id,
+                    activates_at=lot.activates_at,
+                    expires_at=None,
+                ),
+                now,
+            )
+        )
         wanted -= taken
     if wanted > 0 or not entries:
         entries.append(post(session, member, replace(posting, points=-wanted), now))
@@ -277,9 +302,12 @@ def activate_due(session: Session, member: Member, now: datetime) -> int:
 
 def close_pending(session: Session, lot: PointLot, status: str) -> None:
     """Give a pending lot's earning and the pending reversals that took from it ``status``; the lot is no longer pending."""
-    group = session.execute(select(LedgerEntry).where(
-        LedgerEntry.status == "PENDING",
-        or_(LedgerEntry.id == lot.entry_id, LedgerEntry.reverses_id == lot.entry_id))).scalars()
+    group = session.execute(
+        select(LedgerEntry).where(
+            LedgerEntry.status == "PENDING",
+            or_(LedgerEntry.id == lot.entry_id, LedgerEntry.reverses_id == lot.entry_id),
+        )
+    ).scalars()
     for entry in group:
         entry.status = status
     lot.pending = False

@@ -2,6 +2,7 @@
 
 The rules are the ones :mod:`services.ledger` posts by (its module docstring).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,17 +48,24 @@ def balances(entries: Iterable) -> dict[str, int]:
 
 def rebuilt(session: Session, member_id: str) -> dict[str, int]:
     """The member's balances recomputed from its entries."""
-    rows = session.execute(select(LedgerEntry.type, LedgerEntry.status, LedgerEntry.points, LedgerEntry.shortfall,
-                                  LedgerEntry.business_key)
-                           .where(LedgerEntry.member_id == member_id).order_by(LedgerEntry.seq)).all()
+    rows = session.execute(
+        select(
+            LedgerEntry.type, LedgerEntry.status, LedgerEntry.points, LedgerEntry.shortfall, LedgerEntry.business_key
+        )
+        .where(LedgerEntry.member_id == member_id)
+        .order_by(LedgerEntry.seq)
+    ).all()
     return balances(rows)
 
 
 def differences(session: Session, member: Member) -> list[Difference]:
     """The member's stored balances that differ from the rebuilt ones."""
     fresh = rebuilt(session, member.id)
-    return [Difference(member.id, name, getattr(member, name), fresh[name])
-            for name in BALANCES if getattr(member, name) != fresh[name]]
+    return [
+        Difference(member.id, name, getattr(member, name), fresh[name])
+        for name in BALANCES
+        if getattr(member, name) != fresh[name]
+    ]
 
 
 def rebuild(rt: Runtime, *, fix: bool = False) -> list[Difference]:

@@ -6,6 +6,7 @@ re-reading what is due there: a job that runs twice, or two runs at once,
 do the work once. A member that fails does not stop the others; the first
 failure is raised at the end so the job is marked failed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,9 @@ def activate_points(rt: Runtime) -> int:
 def expire_points(rt: Runtime) -> int:
     """Post one EXPIRATION per member and day for what is left of lots past their date; returns entries posted."""
     now = rt.clock()
-    due = select(PointLot.member_id).where(PointLot.pending.is_(False), PointLot.remaining > 0,
-                                           PointLot.expires_at < now)
+    due = select(PointLot.member_id).where(
+        PointLot.pending.is_(False), PointLot.remaining > 0, PointLot.expires_at < now
+    )
     return _each_member(rt, due, lambda session, member: _expire(session, member, now))
 
 
@@ -57,9 +59,11 @@ def expire_holds(rt: Runtime) -> int:
     done = _each_member(rt, due, lambda session, member: _expire_holds(session, member, now))
     with rt.db.transaction() as session:
         # No points move, so no member lock: the state guard makes a concurrent commit or void win.
-        session.execute(update(Redemption).where(Redemption.state == "initiated", Redemption.expires_at <= now,
-                                                 Redemption.hold_entry_id.is_(None))
-                        .values(state="voided", voided_at=now))
+        session.execute(
+            update(Redemption)
+            .where(Redemption.state == "initiated", Redemption.expires_at <= now, Redemption.hold_entry_id.is_(None))
+            .values(state="voided", voided_at=now)
+        )
     return done
 
 
@@ -77,16 +81,27 @@ def _expire(session: Session, member: Member, now: datetime) -> int:
 
 
 def _expire_holds(session: Session, member: Member, now: datetime) -> int:
-    holds = session.execute(select(LedgerEntry).where(
-        LedgerEntry.member_id == member.id, LedgerEntry.status == "HELD", LedgerEntry.expires_at <= now)
-        .order_by(LedgerEntry.seq).execution_options(populate_existing=True)).scalars().all()
+    holds = (
+        session.execute(
+            select(LedgerEntry)
+            .where(LedgerEntry.member_id == member.id, LedgerEntry.status == "HELD", LedgerEntry.expires_at <= now)
+            .order_by(LedgerEntry.seq)
+            .execution_options(populate_existing=True)
+        )
+        .scalars()
+        .all()
+    )
     done = 0
     for entry in holds:
-        if ledger.release_hold(session, member, entry, key=f"hold-expired:{entry.id}", channel=entry.channel,
-                               now=now) is not None:
-            session.execute(update(Redemption).where(Redemption.hold_entry_id == entry.id,
-                                                     Redemption.state == "initiated")
-                            .values(state="voided", voided_at=now))
+        if (
+            ledger.release_hold(session, member, entry, key=f"hold-expired:{entry.id}", channel=entry.channel, now=now)
+            is not None
+        ):
+            session.execute(
+                update(Redemption)
+                .where(Redemption.hold_entry_id == entry.id, Redemption.state == "initiated")
+                .values(state="voided", voided_at=now)
+            )
             done += 1
     return done
 

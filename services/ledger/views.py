@@ -27,6 +27,7 @@ expiry job has not reached yet included), ``next_activation`` the soonest
 local date on which pending lots activate; dates are ``YYYY-MM-DD`` in the
 merchant's time zone.
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,25 +47,43 @@ from services.errors import BadRequest
 _MAX_SEQ = 2**63 - 1  # ledger_entries.seq is a BIGINT: a larger number is no cursor we issued
 _SEQ_CURSOR = re.compile(r"seq:([0-9]{1,19})")
 _LIFETIME = ("earned", "added", "subtracted", "expired", "spent", "refunded", "returned", "locked", "unlocked")
-_BY_TYPE = {"ACCRUAL": "earned", "ADDITION": "added", "TRANSFER_IN": "added", "REMOVAL": "subtracted",
-            "TRANSFER_OUT": "subtracted", "FORFEIT": "subtracted", "EXPIRATION": "expired",
-            "REDEMPTION": "spent", "REFUND": "refunded"}
+_BY_TYPE = {
+    "ACCRUAL": "earned",
+    "ADDITION": "added",
+    "TRANSFER_IN": "added",
+    "REMOVAL": "subtracted",
+    "TRANSFER_OUT": "subtracted",
+    "FORFEIT": "subtracted",
+    "EXPIRATION": "expired",
+    "REDEMPTION": "spent",
+    "REFUND": "refunded",
+}
 
 
 def card(session: Session, member: Member, now: datetime) -> dict:
     """The member's points card: balances, lifetime buckets, pending points, next expiration and activation."""
     _, tz = ledger.program_of(session, member.merchant_id)
-    rows = session.execute(select(LedgerEntry.type, LedgerEntry.status, LedgerEntry.points,
-                                  LedgerEntry.activates_at, LedgerEntry.created_at)
-                           .where(LedgerEntry.member_id == member.id)).all()
+    rows = session.execute(
+        select(
+            LedgerEntry.type, LedgerEntry.status, LedgerEntry.points, LedgerEntry.activates_at, LedgerEntry.created_at
+        ).where(LedgerEntry.member_id == member.id)
+    ).all()
     return {
         "balance": {"points": member.points, "pending_points": member.pending_points},
         "lifetime": lifetime(rows),
         "pending_points": pending(rows),
-        "next_expiration": _soonest([(lot.expires_at, lot.remaining) for lot in
-                                     ledger_lots.active_lots(session, member.id) if lot.expires_at], tz),
-        "next_activation": _soonest([(lot.activates_at, lot.remaining) for lot in
-                                     ledger_lots.pending_lots(session, member.id) if lot.activates_at], tz),
+        "next_expiration": _soonest(
+            [(lot.expires_at, lot.remaining) for lot in ledger_lots.active_lots(session, member.id) if lot.expires_at],
+            tz,
+        ),
+        "next_activation": _soonest(
+            [
+                (lot.activates_at, lot.remaining)
+                for lot in ledger_lots.pending_lots(session, member.id)
+                if lot.activates_at
+            ],
+            tz,
+        ),
     }
 
 
@@ -110,8 +129,9 @@ def _soonest(dated: list[tuple[datetime, int]], tz: tzinfo) -> dict | None:
     return {"points": by_day[day], "date": day.isoformat()}
 
 
-def transactions(session: Session, member_id: str, *, type: str | None = None, limit: int,
-                 cursor: str | None) -> tuple[list[LedgerEntry], str | None]:
+def transactions(
+    session: Session, member_id: str, *, type: str | None = None, limit: int, cursor: str | None
+) -> tuple[list[LedgerEntry], str | None]:
     """One page of the member's entries, newest first by ``seq``, and the cursor of the next page (None at the end).
 
     The cursor names the last entry of the page, so entries posted while a
@@ -141,4 +161,8 @@ def _decode(cursor: str) -> int:
             raise ValueError(cursor)
         return int(match[1])
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("The cursor is not one this list issued.", code="INVALID_CURSOR", details=[{"field": "cursor", "problem": "not a cursor of this list"}]) from None
+        raise BadRequest(
+            "The cursor is not one this list issued.",
+            code="INVALID_CURSOR",
+            details=[{"field": "cursor", "problem": "not a cursor of this list"}],
+        ) from None

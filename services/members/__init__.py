@@ -6,8 +6,25 @@ magic links, and privacy requests.
 - ``page`` and ``magic_links``: the member page a signed link opens;
 - ``privacy``: data requests, redaction, export.
 """
-from services.members.lookup import (VISIBLE, fill_identity, find_member, lock, lock_survivor, member_by_id, needs_shopify_tag,
-                                     resolve_member)
 
-__all__ = ["VISIBLE", "fill_identity", "find_member", "lock", "lock_survivor", "member_by_id", "needs_shopify_tag",
-           "resolve_member"]
+from services.members.lookup import (
+    VISIBLE,
+    fill_identity,
+    find_member,
+    lock,
+    lock_survivor,
+    member_by_id,
+    needs_shopify_tag,
+    resolve_member,
+)
+
+__all__ = [
+    "VISIBLE",
+    "fill_identity",
+    "find_member",
+    "lock",
+    "lock_survivor",
+    "member_by_id",
+    "needs_shopify_tag",
+    "resolve_member",
+]

@@ -1,4 +1,5 @@
 """Finding, creating and refreshing members from what an order or a customer payload tells us."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -39,8 +40,9 @@ def find_member(session: Session, merchant_id: int, identity: Identity) -> Membe
     )
     for column, value in lookups:
         if value:
-            member = session.execute(select(Member).where(Member.merchant_id == merchant_id, column == value,
-                                                          Member.status != "DELETED")).scalar_one_or_none()
+            member = session.execute(
+                select(Member).where(Member.merchant_id == merchant_id, column == value, Member.status != "DELETED")
+            ).scalar_one_or_none()
             if member is not None:
                 return member
     return None
@@ -126,9 +128,11 @@ def fill_identity(session: Session, member: Member, identity: Identity, *, overw
 def _set_unique(session: Session, member: Member, name: str, value: str) -> bool:
     column = "email_normalized" if name == "email" else name
     if column in ("email_normalized", "phone", "shopify_customer_id"):
-        owner = session.execute(select(Member.id).where(Member.merchant_id == member.merchant_id,
-                                                        getattr(Member, column) == value,
-                                                        Member.id != member.id)).first()
+        owner = session.execute(
+            select(Member.id).where(
+                Member.merchant_id == member.merchant_id, getattr(Member, column) == value, Member.id != member.id
+            )
+        ).first()
         if owner is not None:
             return False
     setattr(member, name, value)
@@ -140,9 +144,15 @@ def _set_unique(session: Session, member: Member, name: str, value: str) -> bool
 def _create(session: Session, merchant_id: int, identity: Identity, now: datetime) -> Member:
     # Every unique identifier goes into the INSERT itself, so a concurrent
     # creation of the same person collides here rather than at commit.
-    member = Member(merchant_id=merchant_id, shopify_customer_id=identity.provider_customer_id,
-                    email=identity.email, email_normalized=identity.email, phone=identity.phone,
-                    created_at=now, updated_at=now)
+    member = Member(
+        merchant_id=merchant_id,
+        shopify_customer_id=identity.provider_customer_id,
+        email=identity.email,
+        email_normalized=identity.email,
+        phone=identity.phone,
+        created_at=now,
+        updated_at=now,
+    )
     try:
         with session.begin_nested():
             session.add(member)
@@ -157,5 +167,6 @@ def _create(session: Session, merchant_id: int, identity: Identity, now: datetim
 
 def needs_shopify_tag(member: Member) -> bool:
     """True when the member qualifies for wallet tagging and has not been tagged yet."""
-    return bool(member.email and member.wallet_address and member.shopify_tagged_at is None
-                and member.status != "DELETED")
+    return bool(
+        member.email and member.wallet_address and member.shopify_tagged_at is None and member.status != "DELETED"
+    )

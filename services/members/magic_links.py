@@ -7,6 +7,7 @@ personal, so a forwarded link leaks no phone or email. It lives ``TTL``
 that an old message found later no longer opens the card). Its timestamp
 comes from the runtime's clock, so tests and the server agree on expiry.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,8 +52,7 @@ class _ClockSigner(TimestampSigner):
 def _serializer(rt: Runtime) -> URLSafeTimedSerializer:
     # The wiring always hands over SECRET_KEY (settings refuse the development
     # value in production); only a Runtime built by hand has an empty key.
-    return URLSafeTimedSerializer(rt.secret_key, salt=_SALT, signer=_ClockSigner,
-                                  signer_kwargs={"clock": rt.clock})
+    return URLSafeTimedSerializer(rt.secret_key, salt=_SALT, signer=_ClockSigner, signer_kwargs={"clock": rt.clock})
 
 
 def issue(rt: Runtime, merchant_id: int, member_id: str) -> MagicLink:

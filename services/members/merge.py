@@ -19,6 +19,7 @@ How it is done, and why:
   and both rows record the merge in ``extra`` (``merged_into`` /
   ``merged_from``). Nothing undoes a merge.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """GDPR requests: record data requests, export a member's data, erase personal data on redaction (ledger amounts stay)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,12 +15,32 @@ from services.errors import BadRequest, NotFound
 from services.members.lookup import find_member
 from services.runtime import Runtime
 
-PERSONAL_FIELDS = ("external_user_id", "phone", "email", "email_normalized", "first_name", "last_name",
-                   "birthday", "wallet_address", "shopify_customer_id")
+PERSONAL_FIELDS = (
+    "external_user_id",
+    "phone",
+    "email",
+    "email_normalized",
+    "first_name",
+    "last_name",
+    "birthday",
+    "wallet_address",
+    "shopify_customer_id",
+)
 EXPORTED_FIELDS = tuple(name for name in PERSONAL_FIELDS if name != "email_normalized")
 BALANCES = ("points", "pending_points", "held_points", "lifetime_earned")
-ENTRY_FIELDS = ("id", "type", "status", "channel", "points", "shortfall", "reference", "reverses_id",
-                "created_at", "activates_at", "expires_at")
+ENTRY_FIELDS = (
+    "id",
+    "type",
+    "status",
+    "channel",
+    "points",
+    "shortfall",
+    "reference",
+    "reverses_id",
+    "created_at",
+    "activates_at",
+    "expires_at",
+)
 # What a redacted delivery body becomes: still a JSON object, naming no one.
 REDACTED_BODY = b'{"redacted": true}'
 # Their bodies name the customer and are never needed once their handler has read them.
@@ -30,15 +51,21 @@ def record(session: Session, merchant: Merchant, kind: str, payload: dict, now: 
     """Record a privacy request; only ids are kept, never the personal data it names."""
     identity, orders = parse_privacy_request(payload, region=region_for_currency(merchant.currency))
     member = find_member(session, merchant.id, identity)
-    request = PrivacyRequest(merchant_id=merchant.id, kind=kind, received_at=now,
-                             customer_id=identity.provider_customer_id, member_id=member.id if member else None,
-                             payload={"orders": list(orders)})
+    request = PrivacyRequest(
+        merchant_id=merchant.id,
+        kind=kind,
+        received_at=now,
+        customer_id=identity.provider_customer_id,
+        member_id=member.id if member else None,
+        payload={"orders": list(orders)},
+    )
     session.add(request)
     return request
 
 
-def export_member(rt: Runtime, *, merchant_slug: str, customer_id: str | None = None,
-                  member_id: str | None = None) -> dict:
+def export_member(
+    rt: Runtime, *, merchant_slug: str, customer_id: str | None = None, member_id: str | None = None
+) -> dict:
     """A member's personal fields, balances and ledger entries, JSON-safe (answers a data request).
 
     The member is named by exactly one of its Shopify ``customer_id`` or our
@@ -46,21 +73,36 @@ def export_member(rt: Runtime, *, merchant_slug: str, customer_id: str | None = 
     """
     if (customer_id is None) == (member_id is None):
         raise BadRequest("Give exactly one of customer_id or member_id.", code="MEMBER_SELECTOR_REQUIRED")
-    column, value = (Member.shopify_customer_id, str(customer_id)) if customer_id is not None else (Member.id, member_id)
+    column, value = (
+        (Member.shopify_customer_id, str(customer_id)) if customer_id is not None else (Member.id, member_id)
+    )
     with rt.db.reader() as session:
-        member = session.execute(select(Member).join(Merchant, Merchant.id == Member.merchant_id)
-                                 .where(Merchant.slug == merchant_slug, column == value)).scalar_one_or_none()
+        member = session.execute(
+            select(Member)
+            .join(Merchant, Merchant.id == Member.merchant_id)
+            .where(Merchant.slug == merchant_slug, column == value)
+        ).scalar_one_or_none()
         if member is None:
             raise NotFound("No program membership matches.", code="PROGRAM_MEMBERSHIP_NOT_FOUND")
-        entries = session.execute(select(LedgerEntry).where(LedgerEntry.member_id == member.id)
-                                  .order_by(LedgerEntry.seq)).scalars().all()
-        return {"merchant": merchant_slug,
-                "member": {"id": member.id, "status": member.status, "tier": member.tier,
-                           **{name: getattr(member, name) for name in EXPORTED_FIELDS},
-                           "extra": member.extra or {}, "created_at": _iso(member.created_at),
-                           "updated_at": _iso(member.updated_at)},
-                "balances": {name: getattr(member, name) for name in BALANCES},
-                "ledger": [{name: _iso(getattr(entry, name)) for name in ENTRY_FIELDS} for entry in entries]}
+        entries = (
+            session.execute(select(LedgerEntry).where(LedgerEntry.member_id == member.id).order_by(LedgerEntry.seq))
+            .scalars()
+            .all()
+        )
+        return {
+            "merchant": merchant_slug,
+            "member": {
+                "id": member.id,
+                "status": member.status,
+                "tier": member.tier,
+                **{name: getattr(member, name) for name in EXPORTED_FIELDS},
+                "extra": member.extra or {},
+                "created_at": _iso(member.created_at),
+                "updated_at": _iso(member.updated_at),
+            },
+            "balances": {name: getattr(member, name) for name in BALANCES},
+            "ledger": [{name: _iso(getattr(entry, name)) for name in ENTRY_FIELDS} for entry in entries],
+        }
 
 
 def erase(member: Member, now: datetime) -> None:
@@ -90,9 +132,16 @@ def redact_shop(session: Session, merchant: Merchant, payload: dict, now: dateti
     members = session.execute(select(Member).where(Member.merchant_id == merchant.id)).scalars().all()
     for member in members:
         erase(member, now)
-    session.execute(update(Delivery).where(Delivery.merchant_id == merchant.id, Delivery.provider == "shopify",
-                                           or_(Delivery.status.in_(FINAL), Delivery.topic.in_(PRIVACY_TOPICS)))
-                    .values(body=REDACTED_BODY).execution_options(synchronize_session="fetch"))
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.merchant_id == merchant.id,
+            Delivery.provider == "shopify",
+            or_(Delivery.status.in_(FINAL), Delivery.topic.in_(PRIVACY_TOPICS)),
+        )
+        .values(body=REDACTED_BODY)
+        .execution_options(synchronize_session="fetch")
+    )
     return len(members)
 
 
@@ -106,10 +155,18 @@ def redact_deliveries(session: Session, merchant: Merchant, customer_id: str | N
     if not tokens:
         return 0
     # A textual pre-filter in SQL: only bodies containing an id are loaded; their JSON decides.
-    candidates = session.execute(select(Delivery).where(
-        Delivery.merchant_id == merchant.id, Delivery.provider == "shopify",
-        or_(Delivery.status.in_(FINAL), Delivery.topic.in_(PRIVACY_TOPICS)),
-        or_(*(_body_contains(session, token) for token in tokens)))).scalars().all()
+    candidates = (
+        session.execute(
+            select(Delivery).where(
+                Delivery.merchant_id == merchant.id,
+                Delivery.provider == "shopify",
+                or_(Delivery.status.in_(FINAL), Delivery.topic.in_(PRIVACY_TOPICS)),
+                or_(*(_body_contains(session, token) for token in tokens)),
+            )
+        )
+        .scalars()
+        .all()
+    )
     redacted = 0
     for delivery in candidates:
         if _names(delivery, customer_id, order_ids):

@@ -13,6 +13,7 @@ is a validation error naming both merchants, not a database error").
   deactivated. Giving one to another merchant is a problem at its path,
   naming both merchants. API keys are never quoted.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -27,23 +28,30 @@ def claim_problems(session: Session, config: MerchantsFile) -> list[str]:
     """Every API key and reward uuid of ``config`` that the database holds for another merchant, by path."""
     listed = {m.slug for m in config.merchants}
     slugs = {mid: slug for mid, slug in session.execute(select(Merchant.id, Merchant.slug))}
-    keys = _holders(session, ApiKey.key_hash, ApiKey.merchant_id,
-                    [hash_key(k.get_secret_value()) for m in config.merchants for k in m.api_keys])
-    rewards = _holders(session, Reward.uuid, Reward.merchant_id,
-                       [r.uuid for m in config.merchants for r in m.rewards])
+    keys = _holders(
+        session,
+        ApiKey.key_hash,
+        ApiKey.merchant_id,
+        [hash_key(k.get_secret_value()) for m in config.merchants for k in m.api_keys],
+    )
+    rewards = _holders(session, Reward.uuid, Reward.merchant_id, [r.uuid for m in config.merchants for r in m.rewards])
     problems = []
     for i, merchant in enumerate(config.merchants):
         for j, key in enumerate(merchant.api_keys):
             holder = slugs.get(keys.get(hash_key(key.get_secret_value())))
             if holder not in (None, merchant.slug):
-                problems.append(f"merchants[{i}].api_keys[{j}]: this API key is already merchant "
-                                f"{_named(holder, listed)}; {merchant.slug} cannot have it too: generate a new key")
+                problems.append(
+                    f"merchants[{i}].api_keys[{j}]: this API key is already merchant "
+                    f"{_named(holder, listed)}; {merchant.slug} cannot have it too: generate a new key"
+                )
         for j, reward in enumerate(merchant.rewards):
             holder = slugs.get(rewards.get(reward.uuid))
             if holder not in (None, merchant.slug):
-                problems.append(f"merchants[{i}].rewards[{j}].uuid: reward {reward.uuid} is already merchant "
-                                f"{_named(holder, listed)}; {merchant.slug} cannot have it too: "
-                                "give the reward a new uuid")
+                problems.append(
+                    f"merchants[{i}].rewards[{j}].uuid: reward {reward.uuid} is already merchant "
+                    f"{_named(holder, listed)}; {merchant.slug} cannot have it too: "
+                    "give the reward a new uuid"
+                )
     return problems
 
 

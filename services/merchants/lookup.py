@@ -1,4 +1,5 @@
 """Finding the active merchant a delivery or POS call belongs to."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -15,6 +16,9 @@ def by_shop_domain(session: Session, shop_domain: str) -> Merchant | None:
 
 def by_restaurant_guid(session: Session, restaurant_guid: str) -> Merchant | None:
     """The active merchant listing an active Toast restaurant GUID."""
-    query = (select(Merchant).join(ToastRestaurant, ToastRestaurant.merchant_id == Merchant.id)
-             .where(ToastRestaurant.guid == restaurant_guid.strip().lower(), ToastRestaurant.active, Merchant.active))
+    query = (
+        select(Merchant)
+        .join(ToastRestaurant, ToastRestaurant.merchant_id == Merchant.id)
+        .where(ToastRestaurant.guid == restaurant_guid.strip().lower(), ToastRestaurant.active, Merchant.active)
+    )
     return session.execute(query).scalar_one_or_none()

@@ -8,6 +8,7 @@ key or reward uuid of another merchant is refused (services/merchant_claims.py).
 Whatever is refused is a ``ConfigError`` listing the problems, never a raw
 database error, and nothing is written.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,8 +56,12 @@ def sync(rt: Runtime, config: MerchantsFile) -> SyncReport:
     except (IntegrityError, DataError) as exc:
         # Validation should have caught it; a concurrent sync can still win a race.
         log.warning("merchants sync refused by the database: %s", type(exc.orig).__name__)
-        raise ConfigError(["(database): the database refused the sync (a value is another merchant's, or a "
-                           "sync ran at the same time); nothing was written, run it again"]) from None
+        raise ConfigError(
+            [
+                "(database): the database refused the sync (a value is another merchant's, or a "
+                "sync ran at the same time); nothing was written, run it again"
+            ]
+        ) from None
     return report
 
 
@@ -125,8 +130,9 @@ def _sync_api_keys(session: Session, merchant: Merchant, keys: list[str]) -> Non
 def _claim_shop_domain(session: Session, merchant: Merchant, domain: str | None, report: SyncReport) -> None:
     """Give ``merchant`` the shop ``domain``, taking it from a merchant that no longer lists it."""
     if domain is not None and merchant.shopify_shop_domain != domain:
-        holder = session.execute(select(Merchant).where(Merchant.shopify_shop_domain == domain,
-                                                        Merchant.slug != merchant.slug)).scalar_one_or_none()
+        holder = session.execute(
+            select(Merchant).where(Merchant.shopify_shop_domain == domain, Merchant.slug != merchant.slug)
+        ).scalar_one_or_none()
         if holder is not None:
             holder.shopify_shop_domain = None
             session.flush()  # the unique column must be free before the new owner's UPDATE
@@ -137,12 +143,14 @@ def _claim_shop_domain(session: Session, merchant: Merchant, domain: str | None,
 def _sync_restaurants(session: Session, merchant: Merchant, guids: list[str], report: SyncReport) -> None:
     """The merchant's restaurant rows: listed ones active (taken over from their old owner), the rest inactive."""
     wanted = {g.lower() for g in guids}
-    query = select(ToastRestaurant).where(or_(ToastRestaurant.merchant_id == merchant.id,
-                                              ToastRestaurant.guid.in_(wanted)))
+    query = select(ToastRestaurant).where(
+        or_(ToastRestaurant.merchant_id == merchant.id, ToastRestaurant.guid.in_(wanted))
+    )
     for row in session.execute(query).scalars():
         if row.merchant_id != merchant.id:  # the file's own check ensures its old owner no longer lists it
-            report.moved.append(f"toast restaurant {row.guid}: {session.get(Merchant, row.merchant_id).slug} "
-                                f"-> {merchant.slug}")
+            report.moved.append(
+                f"toast restaurant {row.guid}: {session.get(Merchant, row.merchant_id).slug} -> {merchant.slug}"
+            )
             row.merchant_id, row.active = merchant.id, False
         if row.guid in wanted and not row.active:
             # Orders from before this merchant (again) had the restaurant are not its to earn: the

@@ -1,4 +1,5 @@
 """Which members a partner may see: one by id, one by phone, external id or email, and a member's level."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,11 +16,21 @@ from services.members import VISIBLE
 from services.runtime import Runtime
 
 
-def search_member(rt: Runtime, merchant_id: int, *, phone: str | None = None, external_user_id: str | None = None,
-                  email: str | None = None) -> Member:
+def search_member(
+    rt: Runtime,
+    merchant_id: int,
+    *,
+    phone: str | None = None,
+    external_user_id: str | None = None,
+    email: str | None = None,
+) -> Member:
     """The merchant's member with this phone, external id or email; ``NotFound`` otherwise."""
     if not (phone or external_user_id or email):
-        raise BadRequest("Missing required parameters.", code="MISSING_REQUIRED_PARAMETERS", details=[{"field": "phone", "problem": "phone, external_user_id or email is required"}])
+        raise BadRequest(
+            "Missing required parameters.",
+            code="MISSING_REQUIRED_PARAMETERS",
+            details=[{"field": "phone", "problem": "phone, external_user_id or email is required"}],
+        )
     with rt.db.reader() as session:
         merchant = session.get(Merchant, merchant_id)
         clauses = []
@@ -29,8 +40,13 @@ def search_member(rt: Runtime, merchant_id: int, *, phone: str | None = None, ex
             clauses.append(Member.external_user_id == external_user_id)
         if email:
             clauses.append(Member.email_normalized == normalize_email(email))
-        member = session.execute(select(Member).where(Member.merchant_id == merchant_id,
-                                                      Member.status.in_(VISIBLE), *clauses)).scalars().first()
+        member = (
+            session.execute(
+                select(Member).where(Member.merchant_id == merchant_id, Member.status.in_(VISIBLE), *clauses)
+            )
+            .scalars()
+            .first()
+        )
     if member is None:
         raise NotFound("No program membership matches.", code="PROGRAM_MEMBERSHIP_NOT_FOUND")
     return member
@@ -59,5 +75,6 @@ def level(rt: Runtime, merchant_id: int, member_id: str) -> Level:
     with rt.db.reader() as session:
         member = get_member(session, merchant_id, member_id)
         upcoming = next_tier(member.lifetime_earned, ledger.tier_rules(session, merchant_id), member.tier)
-        return Level(member.tier, member.lifetime_earned, member.points,
-                     (upcoming[0].name, upcoming[1]) if upcoming else None)
+        return Level(
+            member.tier, member.lifetime_earned, member.points, (upcoming[0].name, upcoming[1]) if upcoming else None
+        )

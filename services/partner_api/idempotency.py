@@ -10,6 +10,7 @@ rolled back (an error answer), performs the write itself.
 Keys are stored exactly as sent: one longer than the column is refused rather
 than truncated, so two keys never share a row.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,11 +53,16 @@ def fingerprint(body: dict) -> str:
 def check_key(key: str) -> None:
     """Refuse (400 ``INVALID_PARAMETERS``) a key longer than the column that stores it."""
     if len(key) > MAX_KEY_LENGTH:
-        raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=[{"field": "idempotency_key", "problem": f"at most {MAX_KEY_LENGTH} characters"}])
+        raise BadRequest(
+            "Some parameters are not valid.",
+            code="INVALID_PARAMETERS",
+            details=[{"field": "idempotency_key", "problem": f"at most {MAX_KEY_LENGTH} characters"}],
+        )
 
 
-def run_once(rt: Runtime, merchant_id: int, key: str | None, body: dict, result: type[W],
-             write: Callable[[Session], W]) -> W:
+def run_once(
+    rt: Runtime, merchant_id: int, key: str | None, body: dict, result: type[W], write: Callable[[Session], W]
+) -> W:
     """Run ``write`` in a transaction, or replay the result a previous call with ``key`` got.
 
     Without a key the write simply runs. With one: the same body replays the
@@ -70,9 +76,12 @@ def run_once(rt: Runtime, merchant_id: int, key: str | None, body: dict, result:
     check_key(key)
     digest = fingerprint(body)
     with rt.db.transaction() as session:
-        claim = insert_unless_exists(session, IdempotentRequest, dict(
-            merchant_id=merchant_id, key=key, request_hash=digest, response={}, created_at=rt.clock()),
-            ("merchant_id", "key"))
+        claim = insert_unless_exists(
+            session,
+            IdempotentRequest,
+            dict(merchant_id=merchant_id, key=key, request_hash=digest, response={}, created_at=rt.clock()),
+            ("merchant_id", "key"),
+        )
         if claim is None:  # a call with this key committed (we waited for it if it was running)
             return _replay(_find(session, merchant_id, key), digest, result)
         written = write(session)
@@ -81,8 +90,9 @@ def run_once(rt: Runtime, merchant_id: int, key: str | None, body: dict, result:
 
 
 def _find(session: Session, merchant_id: int, key: str) -> IdempotentRequest:
-    return session.execute(select(IdempotentRequest).where(
-        IdempotentRequest.merchant_id == merchant_id, IdempotentRequest.key == key)).scalar_one()
+    return session.execute(
+        select(IdempotentRequest).where(IdempotentRequest.merchant_id == merchant_id, IdempotentRequest.key == key)
+    ).scalar_one()
 
 
 def _replay(previous: IdempotentRequest, digest: str, result: type[W]) -> W:

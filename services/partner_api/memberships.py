@@ -4,6 +4,7 @@ Every write runs in one transaction through ``services.partner_api.idempotency.r
 (so a retry with the same key replays the first result) and schedules its
 follow-up jobs (Shopify wallet tagging) only after that transaction commits.
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,12 +40,15 @@ log = logging.getLogger(__name__)
 COLUMNS = ("external_user_id", "phone", "email", "first_name", "last_name", "birthday", "wallet_address")
 EXTRAS = ("metadata", "social_media_credentials", "family_member_birthdays")
 # Unique per merchant, and the error a partner gets when another member holds the value.
-UNIQUE = {"phone": "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS",
-          "external_user_id": "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS",
-          "email": "EMAIL_ALREADY_EXISTS"}
-_CONFLICT_MESSAGES = {"EMAIL_ALREADY_EXISTS": "This email already belongs to another program membership.",
-                      "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS":
-                          "The given parameters match more than one program membership."}
+UNIQUE = {
+    "phone": "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS",
+    "external_user_id": "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS",
+    "email": "EMAIL_ALREADY_EXISTS",
+}
+_CONFLICT_MESSAGES = {
+    "EMAIL_ALREADY_EXISTS": "This email already belongs to another program membership.",
+    "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS": "The given parameters match more than one program membership.",
+}
 _TAGGING_FIELDS = {"email", "wallet_address"}
 _MEMBER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # members.id is a String(32) of our making
 
@@ -59,7 +63,6 @@ class Result:
     follow_ups: list[tuple[str, tuple]] = field(default_factory=list)
 
 
-
 Action = Callable[[Session, Merchant, datetime], Result]
 
 
@@ -72,26 +75,36 @@ def create(rt: Runtime, merchant_id: int, data: dict, *, key: str | None) -> Mem
     The phone is the identity when given, else the external user id; a found
     member only gets its missing fields filled in.
     """
-    return _perform(rt, merchant_id, key, {"op": "create", **data},
-                    lambda s, m, now: get_or_create(s, m, data, now))
+    return _perform(rt, merchant_id, key, {"op": "create", **data}, lambda s, m, now: get_or_create(s, m, data, now))
 
 
 def update(rt: Runtime, merchant_id: int, member_id: str, data: dict, *, key: str | None) -> MembershipWritten:
     """Partially update a member: the given fields are overwritten (null clears), with the create conflict rules."""
-    return _perform(rt, merchant_id, key, {"op": "update", "id": member_id, **data},
-                    lambda s, m, now: patch(s, m, member_id, data, now))
+    return _perform(
+        rt,
+        merchant_id,
+        key,
+        {"op": "update", "id": member_id, **data},
+        lambda s, m, now: patch(s, m, member_id, data, now),
+    )
 
 
 def remove(rt: Runtime, merchant_id: int, member_id: str, *, key: str | None) -> MembershipWritten:
     """Remove a member from the program: spendable points forfeited, personal data erased, ledger kept."""
-    return _perform(rt, merchant_id, key, {"op": "remove", "id": member_id},
-                    lambda s, m, now: delete(s, m, member_id, now))
+    return _perform(
+        rt, merchant_id, key, {"op": "remove", "id": member_id}, lambda s, m, now: delete(s, m, member_id, now)
+    )
 
 
 def merge(rt: Runtime, merchant_id: int, source_id: str, target_id: str, *, key: str | None) -> MembershipWritten:
     """Merge ``source_id`` into ``target_id`` for good (see ``services.member_merge``); answers the target."""
-    return _perform(rt, merchant_id, key, {"op": "merge", "source": source_id, "target": target_id},
-                    lambda s, m, now: merge_members(s, m, source_id, target_id, now))
+    return _perform(
+        rt,
+        merchant_id,
+        key,
+        {"op": "merge", "source": source_id, "target": target_id},
+        lambda s, m, now: merge_members(s, m, source_id, target_id, now),
+    )
 
 
 def get(rt: Runtime, merchant_id: int, member_id: str) -> Member:
@@ -106,21 +119,28 @@ def magic_link(rt: Runtime, merchant_id: int, member_id: str) -> magic_links.Mag
     return magic_links.issue(rt, merchant_id, member.id)
 
 
-def page(rt: Runtime, merchant_id: int, *, limit: int, cursor: str | None = None, status: str | None = None,
-         updated_since: int | None = None) -> tuple[list[Member], str | None]:
+def page(
+    rt: Runtime,
+    merchant_id: int,
+    *,
+    limit: int,
+    cursor: str | None = None,
+    status: str | None = None,
+    updated_since: int | None = None,
+) -> tuple[list[Member], str | None]:
     """One page of the merchant's members, oldest first, and the cursor of the next page (None at the end).
 
     Keyset pagination on (created_at, id): rows added while a client pages
     never make it see a member twice or miss one that existed when it began.
     """
-    query = select(Member).where(Member.merchant_id == merchant_id,
-                                 Member.status.in_([status] if status else VISIBLE))
+    query = select(Member).where(Member.merchant_id == merchant_id, Member.status.in_([status] if status else VISIBLE))
     if updated_since is not None:
         query = query.where(Member.updated_at >= datetime.fromtimestamp(updated_since, timezone.utc))
     if cursor:
         created_at, member_id = _decode_cursor(cursor)
-        query = query.where(or_(Member.created_at > created_at,
-                                and_(Member.created_at == created_at, Member.id > member_id)))
+        query = query.where(
+            or_(Member.created_at > created_at, and_(Member.created_at == created_at, Member.id > member_id))
+        )
     with rt.db.reader() as session:
         rows = session.execute(query.order_by(Member.created_at, Member.id).limit(limit + 1)).scalars().all()
     more = len(rows) > limit
@@ -135,7 +155,11 @@ def get_or_create(session: Session, merchant: Merchant, data: dict, now: datetim
     """Find the member by phone or external id (one of them required) or create it; see ``create``."""
     fields = {k: v for k, v in _clean(merchant, data).items() if v is not None}
     if not (fields.get("phone") or fields.get("external_user_id")):
-        raise BadRequest("Missing required parameters.", code="MISSING_REQUIRED_PARAMETERS", details=[{"field": "phone", "problem": "phone or external_user_id is required"}])
+        raise BadRequest(
+            "Missing required parameters.",
+            code="MISSING_REQUIRED_PARAMETERS",
+            details=[{"field": "phone", "problem": "phone or external_user_id is required"}],
+        )
     member = _match(session, merchant.id, fields)
     if member is None:
         member = _insert(session, merchant, fields, now)
@@ -170,8 +194,14 @@ def delete(session: Session, merchant: Merchant, member_id: str, now: datetime) 
     member = lock(session, get_member(session, merchant.id, member_id).id)
     ledger.activate_due(session, member, now)  # points due by now are spendable, so they are forfeited too
     if member.points > 0:
-        ledger.post(session, member, ledger.Posting(key=f"partner_api:forfeit:{member.id}", points=-member.points,
-                                                    type="FORFEIT", channel="partner_api"), now)
+        ledger.post(
+            session,
+            member,
+            ledger.Posting(
+                key=f"partner_api:forfeit:{member.id}", points=-member.points, type="FORFEIT", channel="partner_api"
+            ),
+            now,
+        )
     privacy.erase(member, now)
     _touch(member, now)
     return Result(member)
@@ -180,7 +210,11 @@ def delete(session: Session, merchant: Merchant, member_id: str, now: datetime) 
 def merge_members(session: Session, merchant: Merchant, source_id: str, target_id: str, now: datetime) -> Result:
     """Lock both members (in id order, so opposite merges cannot deadlock) and merge source into target."""
     if source_id == target_id:
-        raise BadRequest("A program membership cannot be merged into itself.", code="INVALID_PARAMETERS", details=[{"field": "target_program_membership_id", "problem": "equals the source"}])
+        raise BadRequest(
+            "A program membership cannot be merged into itself.",
+            code="INVALID_PARAMETERS",
+            details=[{"field": "target_program_membership_id", "problem": "equals the source"}],
+        )
     for member_id in sorted((source_id, target_id)):
         get_member(session, merchant.id, member_id)
     locked = {member_id: lock(session, member_id) for member_id in sorted((source_id, target_id))}
@@ -240,34 +274,50 @@ def _clean(merchant: Merchant, data: dict) -> dict:
 def _phone(merchant: Merchant, raw: str) -> str:
     phone = normalize_phone(raw, region_for_currency(merchant.currency))
     if phone is None:
-        raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=[{"field": "phone", "problem": "not a valid phone number (use E.164, e.g. +18884546767)"}])
+        raise BadRequest(
+            "Some parameters are not valid.",
+            code="INVALID_PARAMETERS",
+            details=[{"field": "phone", "problem": "not a valid phone number (use E.164, e.g. +18884546767)"}],
+        )
     return phone
 
 
 def _email(raw: str) -> str:
     if normalize_email(raw) is None:
-        raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=[{"field": "email", "problem": "not a valid email address"}])
+        raise BadRequest(
+            "Some parameters are not valid.",
+            code="INVALID_PARAMETERS",
+            details=[{"field": "email", "problem": "not a valid email address"}],
+        )
     return raw.strip()
 
 
 def _family(item: dict) -> dict:
     # Stored the way Hang renders it: ``birth_date``, and ``last_name`` "" when absent.
-    return {"first_name": item["first_name"], "last_name": item.get("last_name") or "",
-            "birth_date": item["birthday"], "status": item["status"]}
+    return {
+        "first_name": item["first_name"],
+        "last_name": item.get("last_name") or "",
+        "birth_date": item["birthday"],
+        "status": item["status"],
+    }
 
 
 def _find(session: Session, merchant_id: int, name: str, value: str) -> Member | None:
     column = Member.email_normalized if name == "email" else getattr(Member, name)
     value = value.lower() if name == "email" else value
-    return session.execute(select(Member).where(Member.merchant_id == merchant_id, column == value,
-                                                Member.status.in_(VISIBLE))).scalar_one_or_none()
+    return session.execute(
+        select(Member).where(Member.merchant_id == merchant_id, column == value, Member.status.in_(VISIBLE))
+    ).scalar_one_or_none()
 
 
 def _match(session: Session, merchant_id: int, fields: dict) -> Member | None:
     """The member the phone (the identity when given) or else the external id names."""
     by_phone = _find(session, merchant_id, "phone", fields["phone"]) if fields.get("phone") else None
-    by_external = (_find(session, merchant_id, "external_user_id", fields["external_user_id"])
-                   if fields.get("external_user_id") else None)
+    by_external = (
+        _find(session, merchant_id, "external_user_id", fields["external_user_id"])
+        if fields.get("external_user_id")
+        else None
+    )
     if by_phone and by_external and by_phone.id != by_external.id:
         _conflict("MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS", "external_user_id")
     return by_phone or by_external
@@ -279,10 +329,15 @@ def _insert(session: Session, merchant: Merchant, fields: dict, now: datetime) -
     The unique constraints decide, not a read before the insert: a concurrent
     call may commit the same guest (email included) in between.
     """
-    member = Member(merchant_id=merchant.id, created_at=now, updated_at=now, lifetime_earned=0,
-                    email_normalized=fields["email"].lower() if fields.get("email") else None,
-                    extra={name: fields[name] for name in EXTRAS if name in fields},
-                    **{name: fields[name] for name in COLUMNS if name in fields})
+    member = Member(
+        merchant_id=merchant.id,
+        created_at=now,
+        updated_at=now,
+        lifetime_earned=0,
+        email_normalized=fields["email"].lower() if fields.get("email") else None,
+        extra={name: fields[name] for name in EXTRAS if name in fields},
+        **{name: fields[name] for name in COLUMNS if name in fields},
+    )
     ledger.refresh_tier(session, member)  # a new member starts in the entry tier
     try:
         with session.begin_nested():
@@ -326,8 +381,11 @@ def _overwrite(member: Member, fields: dict) -> set[str]:
         if name not in fields:
             continue
         given = fields[name]
-        value = {k: v for k, v in {**extra.get(name, {}), **given}.items() if v is not None} \
-            if isinstance(given, dict) else given
+        value = (
+            {k: v for k, v in {**extra.get(name, {}), **given}.items() if v is not None}
+            if isinstance(given, dict)
+            else given
+        )
         if value != extra.get(name):
             extra[name] = value
             changed.add(name)
@@ -352,15 +410,23 @@ def _refuse_taken(session: Session, merchant_id: int, name: str, value: str | No
     if not value:
         return
     column = Member.email_normalized if name == "email" else getattr(Member, name)
-    owner = session.execute(select(Member.id).where(
-        Member.merchant_id == merchant_id, column == (value.lower() if name == "email" else value),
-        Member.id != (member_id or ""))).first()
+    owner = session.execute(
+        select(Member.id).where(
+            Member.merchant_id == merchant_id,
+            column == (value.lower() if name == "email" else value),
+            Member.id != (member_id or ""),
+        )
+    ).first()
     if owner is not None:
         _conflict(UNIQUE[name], name)
 
 
 def _conflict(code: str, field_name: str) -> None:
-    raise Conflict(_CONFLICT_MESSAGES[code], code=code, details=[{"field": field_name, "problem": "belongs to another program membership"}])
+    raise Conflict(
+        _CONFLICT_MESSAGES[code],
+        code=code,
+        details=[{"field": field_name, "problem": "belongs to another program membership"}],
+    )
 
 
 def _encode_cursor(member: Member) -> str:
@@ -381,4 +447,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError(cursor)
         return instant.astimezone(timezone.utc), member_id
     except (ValueError, TypeError, OverflowError):
-        raise BadRequest("The cursor is not valid; start again without it.", code="INVALID_CURSOR", details=[{"field": "cursor", "problem": "not a cursor this API returned"}]) from None
+        raise BadRequest(
+            "The cursor is not valid; start again without it.",
+            code="INVALID_CURSOR",
+            details=[{"field": "cursor", "problem": "not a cursor this API returned"}],
+        ) from None

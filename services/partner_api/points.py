@@ -8,6 +8,7 @@ is also the entry's business key (``api:<key>``), so even a write that lost
 its stored answer posts once; every key derived here (a keyless adjustment,
 a rollback, a cancel) is ``partner_api:…``, which no client key can take.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,8 +48,9 @@ def card(rt: Runtime, merchant_id: int, member_id: str) -> dict:
         return ledger_views.card(session, member, rt.clock())
 
 
-def transactions(rt: Runtime, merchant_id: int, member_id: str, *, type: str | None, limit: int,
-                 cursor: str | None) -> tuple[list[TransactionView], str | None]:
+def transactions(
+    rt: Runtime, merchant_id: int, member_id: str, *, type: str | None, limit: int, cursor: str | None
+) -> tuple[list[TransactionView], str | None]:
     """One page of the member's ledger, newest first, and the next page's cursor (None at the end)."""
     with rt.db.reader() as session:
         get_member(session, merchant_id, member_id)
@@ -59,10 +61,13 @@ def transactions(rt: Runtime, merchant_id: int, member_id: str, *, type: str | N
 def tiers(rt: Runtime, merchant_id: int) -> list[dict]:
     """The merchant's active tiers, lowest first."""
     with rt.db.reader() as session:
-        rows = session.execute(select(Tier).where(Tier.merchant_id == merchant_id, Tier.active)
-                               .order_by(Tier.min_lifetime_points)).scalars()
-        return [{"name": t.name, "min_lifetime_points": t.min_lifetime_points, "multiplier": float(t.multiplier)}
-                for t in rows]
+        rows = session.execute(
+            select(Tier).where(Tier.merchant_id == merchant_id, Tier.active).order_by(Tier.min_lifetime_points)
+        ).scalars()
+        return [
+            {"name": t.name, "min_lifetime_points": t.min_lifetime_points, "multiplier": float(t.multiplier)}
+            for t in rows
+        ]
 
 
 def _written(created: bool, entry: LedgerEntry, member: Member) -> PointsWritten:
@@ -78,8 +83,9 @@ def spend_instant(timestamp: float) -> datetime:
     return datetime.fromtimestamp(seconds, timezone.utc)
 
 
-def record_activity(rt: Runtime, merchant_id: int, member_id: str, *, value: Decimal, timestamp: float,
-                    key: str | None) -> PointsWritten:
+def record_activity(
+    rt: Runtime, merchant_id: int, member_id: str, *, value: Decimal, timestamp: float, key: str | None
+) -> PointsWritten:
     """Accrue a Hang-style spend activity by the program's rules; the idempotency key is required.
 
     Points are ``points_for_spend`` at the program's rate and rounding with the
@@ -88,15 +94,26 @@ def record_activity(rt: Runtime, merchant_id: int, member_id: str, *, value: Dec
     earns 0 points posts nothing: 422 ``NO_POINTS_EARNED``.
     """
     if not key:
-        raise BadRequest("Missing required parameters.", code="MISSING_REQUIRED_PARAMETERS", details=[{"field": "idempotency_key", "problem": "required for activities (or Idempotency-Key)"}])
+        raise BadRequest(
+            "Missing required parameters.",
+            code="MISSING_REQUIRED_PARAMETERS",
+            details=[{"field": "idempotency_key", "problem": "required for activities (or Idempotency-Key)"}],
+        )
     # str, not format(value, "f"): the plain form of 1E-999999999 is a billion characters long.
     request = {"operation": "activity", "member": member_id, "value": str(value), "timestamp": timestamp}
-    return run_once(rt, merchant_id, key, request, PointsWritten,
-                    lambda session: _accrue(rt, session, merchant_id, member_id, value, timestamp, key))
+    return run_once(
+        rt,
+        merchant_id,
+        key,
+        request,
+        PointsWritten,
+        lambda session: _accrue(rt, session, merchant_id, member_id, value, timestamp, key),
+    )
 
 
-def _accrue(rt: Runtime, session: Session, merchant_id: int, member_id: str, value: Decimal, timestamp: float,
-            key: str) -> PointsWritten:
+def _accrue(
+    rt: Runtime, session: Session, merchant_id: int, member_id: str, value: Decimal, timestamp: float, key: str
+) -> PointsWritten:
     now = rt.clock()
     member = _locked_member(session, merchant_id, member_id)
     program, tz = ledger.program_of(session, merchant_id)
@@ -105,8 +122,14 @@ def _accrue(rt: Runtime, session: Session, merchant_id: int, member_id: str, val
     pending_days = int(program.get("pending_days") or 0)
     # The return window runs from the purchase, not from when the partner told us about it.
     activates_at = lots.end_of_day_after(bought, pending_days, tz) if pending_days else None
-    posting = ledger.Posting(key=client_key(key), points=points, type="ACCRUAL", channel=CHANNEL,
-                             activates_at=activates_at, idempotency_key=key)
+    posting = ledger.Posting(
+        key=client_key(key),
+        points=points,
+        type="ACCRUAL",
+        channel=CHANNEL,
+        activates_at=activates_at,
+        idempotency_key=key,
+    )
     return _written(True, _posted(session, member, posting, now), member)
 
 
@@ -115,8 +138,11 @@ def _earned(session: Session, member: Member, program: dict, value: Decimal) -> 
     rate = Decimal(str(program["points_per_currency_unit"]))
     points = points_for_spend(value, rate, program.get("rounding", "floor"), ledger.multiplier_for(session, member))
     if points <= 0:  # ledger.md: amounts that round to 0 points post nothing (no empty entry)
-        raise Unprocessable("This activity earns no points at the program's rate.", code="NO_POINTS_EARNED", details=[{"field": "activity.value",
-                              "problem": f"{value} at {rate} points per currency unit is 0 points"}])
+        raise Unprocessable(
+            "This activity earns no points at the program's rate.",
+            code="NO_POINTS_EARNED",
+            details=[{"field": "activity.value", "problem": f"{value} at {rate} points per currency unit is 0 points"}],
+        )
     return points
 
 
@@ -144,8 +170,14 @@ def adjust(rt: Runtime, merchant_id: int, member_id: str, adjustment: Adjustment
     """
     _validate(adjustment)
     request = {"operation": "adjustment", "member": member_id, **adjustment.__dict__}
-    return run_once(rt, merchant_id, key, request, PointsWritten,
-                    lambda session: _adjust(rt, session, merchant_id, member_id, adjustment, key))
+    return run_once(
+        rt,
+        merchant_id,
+        key,
+        request,
+        PointsWritten,
+        lambda session: _adjust(rt, session, merchant_id, member_id, adjustment, key),
+    )
 
 
 def _validate(adj: Adjustment) -> None:
@@ -164,8 +196,9 @@ def _validate(adj: Adjustment) -> None:
         raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=problems)
 
 
-def _adjust(rt: Runtime, session: Session, merchant_id: int, member_id: str, adj: Adjustment,
-            key: str | None) -> PointsWritten:
+def _adjust(
+    rt: Runtime, session: Session, merchant_id: int, member_id: str, adj: Adjustment, key: str | None
+) -> PointsWritten:
     now = rt.clock()
     member = _locked_member(session, merchant_id, member_id)
     business_key = client_key(key) if key else internal_key(new_id("adj"))
@@ -174,10 +207,20 @@ def _adjust(rt: Runtime, session: Session, merchant_id: int, member_id: str, adj
     if adj.points < 0:
         ledger.activate_due(session, member, now)  # due pending points count as spendable
         if -adj.points > member.points:
-            raise Unprocessable(f"Only {member.points} points can be removed.", code="INSUFFICIENT_POINTS", details=[{"field": "points", "problem": f"spendable balance is {member.points}"}])
-    posting = ledger.Posting(key=business_key, points=adj.points, type="ADDITION" if adj.points > 0 else "REMOVAL",
-                             channel=CHANNEL, reference=adj.reason, idempotency_key=key,
-                             **_dates(session, merchant_id, adj, now))
+            raise Unprocessable(
+                f"Only {member.points} points can be removed.",
+                code="INSUFFICIENT_POINTS",
+                details=[{"field": "points", "problem": f"spendable balance is {member.points}"}],
+            )
+    posting = ledger.Posting(
+        key=business_key,
+        points=adj.points,
+        type="ADDITION" if adj.points > 0 else "REMOVAL",
+        channel=CHANNEL,
+        reference=adj.reason,
+        idempotency_key=key,
+        **_dates(session, merchant_id, adj, now),
+    )
     return _written(True, _posted(session, member, posting, now), member)
 
 
@@ -190,19 +233,36 @@ def _dates(session: Session, merchant_id: int, adj: Adjustment, now: datetime) -
     if adj.expiration_date:
         dates["expires_at"] = lots.end_of_day(adj.expiration_date, tz)
         if dates["expires_at"] <= max(now, dates.get("activates_at", now)):
-            raise BadRequest("Some parameters are not valid.", code="INVALID_PARAMETERS", details=[{"field": "expiration_date", "problem": "must be later than today and the activation"}])
+            raise BadRequest(
+                "Some parameters are not valid.",
+                code="INVALID_PARAMETERS",
+                details=[{"field": "expiration_date", "problem": "must be later than today and the activation"}],
+            )
     return dates
 
 
-def _temporary_hold(session: Session, member: Member, adj: Adjustment, business_key: str, key: str | None,
-                    now: datetime) -> LedgerEntry:
+def _temporary_hold(
+    session: Session, member: Member, adj: Adjustment, business_key: str, key: str | None, now: datetime
+) -> LedgerEntry:
     program, _ = ledger.program_of(session, member.merchant_id)
     ttl = adj.temp_timeout_sec or int(program.get("hold_ttl_seconds") or 900)
     try:
-        entry = ledger.hold(session, member, key=business_key, points=-adj.points, channel=CHANNEL,
-                            reference=adj.reason, now=now, expires_at=now + timedelta(seconds=ttl))
+        entry = ledger.hold(
+            session,
+            member,
+            key=business_key,
+            points=-adj.points,
+            channel=CHANNEL,
+            reference=adj.reason,
+            now=now,
+            expires_at=now + timedelta(seconds=ttl),
+        )
     except ledger.InsufficientPoints:
-        raise Unprocessable(f"Only {member.points} points can be held.", code="INSUFFICIENT_POINTS", details=[{"field": "points", "problem": f"spendable balance is {member.points}"}]) from None
+        raise Unprocessable(
+            f"Only {member.points} points can be held.",
+            code="INSUFFICIENT_POINTS",
+            details=[{"field": "points", "problem": f"spendable balance is {member.points}"}],
+        ) from None
     if entry is None:
         raise _already_posted(business_key)
     entry.idempotency_key = key  # the entry was inserted by this very transaction
@@ -210,9 +270,15 @@ def _temporary_hold(session: Session, member: Member, adj: Adjustment, business_
 
 
 def _posted(session: Session, member: Member, posting: ledger.Posting, now: datetime) -> LedgerEntry:
-    if posting.points > 0 and max(member.points, member.pending_points, member.lifetime_earned) > \
-            _MAX_POINTS - posting.points:  # a 422 here rather than a database overflow at commit
-        raise Unprocessable("These points would take the balance beyond what can be kept.", code="POINTS_LIMIT_EXCEEDED", details=[{"field": "points", "problem": f"{posting.points} points is too many for this member"}])
+    if (
+        posting.points > 0
+        and max(member.points, member.pending_points, member.lifetime_earned) > _MAX_POINTS - posting.points
+    ):  # a 422 here rather than a database overflow at commit
+        raise Unprocessable(
+            "These points would take the balance beyond what can be kept.",
+            code="POINTS_LIMIT_EXCEEDED",
+            details=[{"field": "points", "problem": f"{posting.points} points is too many for this member"}],
+        )
     entry = ledger.post(session, member, posting, now)
     if entry is None:
         raise _already_posted(posting.key)
@@ -244,6 +310,7 @@ def cancel(rt: Runtime, merchant_id: int, transaction_id: str, key: str | None =
     Cancelling an order's accrual cancels the order (ledger.md): it holds 0
     from then on, and its later states, refunds and voids post nothing more.
     """
+
     def write(session: Session) -> PointsWritten:
         account = _order_account(session, merchant_id, transaction_id)  # accounts lock before members
         member, entry = _locked_entry(session, merchant_id, transaction_id)
@@ -252,7 +319,9 @@ def cancel(rt: Runtime, merchant_id: int, transaction_id: str, key: str | None =
     return run_once(rt, merchant_id, key, {"operation": "cancel", "transaction": transaction_id}, PointsWritten, write)
 
 
-def _lifecycle(rt: Runtime, merchant_id: int, transaction_id: str, key: str | None, operation: str, act) -> PointsWritten:
+def _lifecycle(
+    rt: Runtime, merchant_id: int, transaction_id: str, key: str | None, operation: str, act
+) -> PointsWritten:
     def write(session: Session) -> PointsWritten:
         member, entry = _locked_entry(session, merchant_id, transaction_id)
         return act(session, member, entry, rt.clock())
@@ -274,16 +343,18 @@ def _commit(session: Session, member: Member, entry: LedgerEntry, now: datetime)
 def _rollback(session: Session, member: Member, entry: LedgerEntry, now: datetime) -> PointsWritten:
     _temporary(session, entry)
     if entry.status == "HELD":
-        back = ledger.release_hold(session, member, entry, key=internal_key("rollback", entry.id), channel=CHANNEL,
-                                   now=now)
+        back = ledger.release_hold(
+            session, member, entry, key=internal_key("rollback", entry.id), channel=CHANNEL, now=now
+        )
         return _written(True, back, member)
     if entry.status == "ROLLED_BACK":
         return _written(False, _reversal_of(session, entry), member)
     raise Unprocessable(f"This transaction is {entry.status}; cancel it instead.", code="TRANSACTION_NOT_HELD")
 
 
-def _cancel(session: Session, member: Member, entry: LedgerEntry, now: datetime,
-            account: OrderAccount | None = None) -> PointsWritten:
+def _cancel(
+    session: Session, member: Member, entry: LedgerEntry, now: datetime, account: OrderAccount | None = None
+) -> PointsWritten:
     if _redemption_of(session, entry) is not None:
         raise Unprocessable("Void the redemption instead.", code="TRANSACTION_BELONGS_TO_REDEMPTION")
     if entry.status == "CANCELED":
@@ -296,14 +367,18 @@ def _cancel(session: Session, member: Member, entry: LedgerEntry, now: datetime,
     else:
         back = ledger.cancel(session, member, entry, key=key, channel=CHANNEL, now=now)
     if back is None:
-        raise Unprocessable(f"A {entry.type} transaction that is {entry.status} cannot be canceled.", code="TRANSACTION_NOT_CANCELLABLE")
+        raise Unprocessable(
+            f"A {entry.type} transaction that is {entry.status} cannot be canceled.", code="TRANSACTION_NOT_CANCELLABLE"
+        )
     return _written(True, back, member)
 
 
 def _temporary(session: Session, entry: LedgerEntry) -> None:
     """Refuse what is not a temporary transaction: only holds made by an adjustment are."""
     if entry.type != "HOLD":
-        raise Unprocessable("Only a temporary transaction can be committed or rolled back.", code="TRANSACTION_NOT_TEMPORARY")
+        raise Unprocessable(
+            "Only a temporary transaction can be committed or rolled back.", code="TRANSACTION_NOT_TEMPORARY"
+        )
     if _redemption_of(session, entry) is not None:
         raise Unprocessable("Redeem or void the redemption instead.", code="TRANSACTION_BELONGS_TO_REDEMPTION")
 
@@ -313,8 +388,11 @@ def _redemption_of(session: Session, entry: LedgerEntry) -> str | None:
 
 
 def _reversal_of(session: Session, entry: LedgerEntry) -> LedgerEntry | None:
-    return session.execute(select(LedgerEntry).where(LedgerEntry.reverses_id == entry.id)
-                           .order_by(LedgerEntry.seq.desc())).scalars().first()
+    return (
+        session.execute(select(LedgerEntry).where(LedgerEntry.reverses_id == entry.id).order_by(LedgerEntry.seq.desc()))
+        .scalars()
+        .first()
+    )
 
 
 # --- loading under the member's lock ----------------------------------------------------
@@ -326,19 +404,23 @@ def _locked_member(session: Session, merchant_id: int, member_id: str) -> Member
 
 def _order_account(session: Session, merchant_id: int, transaction_id: str) -> OrderAccount | None:
     """The locked account of the order whose accrual ``transaction_id`` is, if it is one (unlocked peek first)."""
-    entry = session.execute(select(LedgerEntry).where(LedgerEntry.id == transaction_id,
-                                                      LedgerEntry.merchant_id == merchant_id)).scalar_one_or_none()
+    entry = session.execute(
+        select(LedgerEntry).where(LedgerEntry.id == transaction_id, LedgerEntry.merchant_id == merchant_id)
+    ).scalar_one_or_none()
     return orders.order_entry_account(session, entry) if entry is not None else None
 
 
 def _locked_entry(session: Session, merchant_id: int, transaction_id: str) -> tuple[Member, LedgerEntry]:
     """The merchant's entry, read after its member's row lock; another merchant's id is not found."""
-    member_id = session.execute(select(LedgerEntry.member_id).join(Member, Member.id == LedgerEntry.member_id).where(
-        LedgerEntry.id == transaction_id, LedgerEntry.merchant_id == merchant_id,
-        Member.status.in_(VISIBLE))).scalar_one_or_none()
+    member_id = session.execute(
+        select(LedgerEntry.member_id)
+        .join(Member, Member.id == LedgerEntry.member_id)
+        .where(LedgerEntry.id == transaction_id, LedgerEntry.merchant_id == merchant_id, Member.status.in_(VISIBLE))
+    ).scalar_one_or_none()
     if member_id is None:
         raise NotFound("No transaction matches.", code="TRANSACTION_NOT_FOUND")
     member = lock(session, member_id)
-    entry = session.execute(select(LedgerEntry).where(LedgerEntry.id == transaction_id)
-                            .execution_options(populate_existing=True)).scalar_one()
+    entry = session.execute(
+        select(LedgerEntry).where(LedgerEntry.id == transaction_id).execution_options(populate_existing=True)
+    ).scalar_one()
     return member, entry

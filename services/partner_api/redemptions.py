@@ -1,4 +1,5 @@
 """The partner API's redemptions: initiate (hold the price), redeem (commit it), void (give it back)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -26,12 +27,13 @@ class RewardNotAvailable(Unprocessable):
     """The member may not redeem the reward now; ``reason`` names the rule that failed (``LIMIT_REACHED``, ...)."""
 
     def __init__(self, reason: str) -> None:
-        code, message = ("INSUFFICIENT_POINTS_BALANCE_TO_REDEEM_REWARD", "Not enough points to redeem this reward.") \
-            if reason == INSUFFICIENT_POINTS else ("REWARD_NOT_AVAILABLE", "This reward is not available now.")
+        code, message = (
+            ("INSUFFICIENT_POINTS_BALANCE_TO_REDEEM_REWARD", "Not enough points to redeem this reward.")
+            if reason == INSUFFICIENT_POINTS
+            else ("REWARD_NOT_AVAILABLE", "This reward is not available now.")
+        )
         super().__init__(message, code=code, details=[{"field": "reward_id", "problem": reason}])
         self.reason = reason
-
-
 
 
 def initiate(rt: Runtime, merchant_id: int, member_id: str, reward_id: str, key: str | None) -> RedemptionWritten:
@@ -42,12 +44,19 @@ def initiate(rt: Runtime, merchant_id: int, member_id: str, reward_id: str, key:
     rolls it back and the redemption can no longer be redeemed.
     """
     request = {"operation": "redemption", "member": member_id, "reward_id": reward_id}
-    return run_once(rt, merchant_id, key, request, RedemptionWritten,
-                    lambda session: _initiate(rt, session, merchant_id, member_id, reward_id, key))
+    return run_once(
+        rt,
+        merchant_id,
+        key,
+        request,
+        RedemptionWritten,
+        lambda session: _initiate(rt, session, merchant_id, member_id, reward_id, key),
+    )
 
 
-def _initiate(rt: Runtime, session: Session, merchant_id: int, member_id: str, reward_id: str,
-              key: str | None) -> RedemptionWritten:
+def _initiate(
+    rt: Runtime, session: Session, merchant_id: int, member_id: str, reward_id: str, key: str | None
+) -> RedemptionWritten:
     now, merchant = rt.clock(), session.get(Merchant, merchant_id)
     # The lock comes before every read that decides: concurrent redemptions queue here.
     member = lock(session, get_member(session, merchant_id, member_id).id)
@@ -55,8 +64,9 @@ def _initiate(rt: Runtime, session: Session, merchant_id: int, member_id: str, r
     rule = rewards_catalog.rules(session, merchant).get(reward_id)
     if rule is None:
         raise NotFound("No reward with this id is offered.", code="REWARD_NOT_FOUND")
-    verdict = availability(rule, member_usage(session, member.id, now).get(rule.uuid, Usage()).standing,
-                           member.points, now)
+    verdict = availability(
+        rule, member_usage(session, member.id, now).get(rule.uuid, Usage()).standing, member.points, now
+    )
     if not verdict.available:
         raise RewardNotAvailable(verdict.reason)
     redemption = _new_redemption(session, merchant, member.id, rule, key, now)
@@ -65,15 +75,25 @@ def _initiate(rt: Runtime, session: Session, merchant_id: int, member_id: str, r
     return RedemptionWritten(redemption=RedemptionView.of(redemption), created=True)
 
 
-def _new_redemption(session: Session, merchant: Merchant, member_id: str, rule: RewardRule, key: str | None,
-                    now: datetime) -> Redemption:
+def _new_redemption(
+    session: Session, merchant: Merchant, member_id: str, rule: RewardRule, key: str | None, now: datetime
+) -> Redemption:
     ttl = timedelta(seconds=int(merchant.program.get("hold_ttl_seconds") or 900))
     rid = new_id("rdm")
     # A keyless redemption's source is its own id, outside the "api:<key>" space clients write.
     source = client_key(key) if key else internal_key(rid)
-    redemption = Redemption(id=rid, merchant_id=merchant.id, member_id=member_id, reward_uuid=rule.uuid,
-                            points=rule.points_price, channel=CHANNEL, source_key=source, created_at=now,
-                            expires_at=now + ttl, details={})
+    redemption = Redemption(
+        id=rid,
+        merchant_id=merchant.id,
+        member_id=member_id,
+        reward_uuid=rule.uuid,
+        points=rule.points_price,
+        channel=CHANNEL,
+        source_key=source,
+        created_at=now,
+        expires_at=now + ttl,
+        details={},
+    )
     session.add(redemption)
     session.flush()
     return redemption
@@ -84,8 +104,16 @@ def _hold(session: Session, member, redemption: Redemption, now: datetime) -> Le
     # adjustment keyed "<K>:hold" could take first.
     key = internal_key("hold", redemption.id)
     try:
-        entry = ledger.hold(session, member, key=key, points=redemption.points, channel=CHANNEL,
-                            reference=redemption.id, now=now, expires_at=redemption.expires_at)
+        entry = ledger.hold(
+            session,
+            member,
+            key=key,
+            points=redemption.points,
+            channel=CHANNEL,
+            reference=redemption.id,
+            now=now,
+            expires_at=redemption.expires_at,
+        )
     except ledger.InsufficientPoints:
         raise RewardNotAvailable(INSUFFICIENT_POINTS) from None
     if entry is None:
@@ -100,7 +128,14 @@ def redeem(rt: Runtime, merchant_id: int, redemption_id: str, key: str | None = 
     ``REDEMPTION_VOIDED`` after a void.
     """
     request = {"operation": "redeem", "redemption": redemption_id}
-    return run_once(rt, merchant_id, key, request, RedemptionWritten, lambda session: _redeem(rt, session, merchant_id, redemption_id))
+    return run_once(
+        rt,
+        merchant_id,
+        key,
+        request,
+        RedemptionWritten,
+        lambda session: _redeem(rt, session, merchant_id, redemption_id),
+    )
 
 
 def _redeem(rt: Runtime, session: Session, merchant_id: int, redemption_id: str) -> RedemptionWritten:
@@ -119,7 +154,9 @@ def _redeem(rt: Runtime, session: Session, merchant_id: int, redemption_id: str)
 def void_redemption(rt: Runtime, merchant_id: int, redemption_id: str, key: str | None = None) -> RedemptionWritten:
     """Void a redemption: its hold released, or its spent points refunded. A repeat answers the same."""
     request = {"operation": "void", "redemption": redemption_id}
-    return run_once(rt, merchant_id, key, request, RedemptionWritten, lambda session: _void(rt, session, merchant_id, redemption_id))
+    return run_once(
+        rt, merchant_id, key, request, RedemptionWritten, lambda session: _void(rt, session, merchant_id, redemption_id)
+    )
 
 
 def _void(rt: Runtime, session: Session, merchant_id: int, redemption_id: str) -> RedemptionWritten:
@@ -131,10 +168,12 @@ def _void(rt: Runtime, session: Session, merchant_id: int, redemption_id: str) -
 
 def _locked(session: Session, merchant_id: int, redemption_id: str) -> Redemption:
     """The merchant's redemption, read after its member's row lock (so a concurrent redeem/void waits)."""
-    member_id = session.execute(select(Redemption.member_id).where(
-        Redemption.id == redemption_id, Redemption.merchant_id == merchant_id)).scalar_one_or_none()
+    member_id = session.execute(
+        select(Redemption.member_id).where(Redemption.id == redemption_id, Redemption.merchant_id == merchant_id)
+    ).scalar_one_or_none()
     if member_id is None:
         raise NotFound("No redemption matches.", code="REDEMPTION_NOT_FOUND")
     lock(session, member_id)
-    return session.execute(select(Redemption).where(Redemption.id == redemption_id)
-                           .execution_options(populate_existing=True)).scalar_one()
+    return session.execute(
+        select(Redemption).where(Redemption.id == redemption_id).execution_options(populate_existing=True)
+    ).scalar_one()

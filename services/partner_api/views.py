@@ -6,6 +6,7 @@ status. A write result is also what an idempotency key stores
 (``services/partner_api/idempotency.py``): a replay loads it again, marked
 ``replayed``, and the edge renders it exactly as it rendered the first answer.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -48,14 +49,25 @@ class MembershipView(View):
     def of(cls, member: Member) -> "MembershipView":
         """The view of a member row."""
         extra = member.extra or {}
-        return cls(id=member.id, external_user_id=member.external_user_id, phone=member.phone, email=member.email,
-                   first_name=member.first_name, last_name=member.last_name, birthday=member.birthday,
-                   wallet_address=member.wallet_address, status=member.status, created_at=member.created_at,
-                   updated_at=member.updated_at,
-                   social_media_credentials=extra.get("social_media_credentials", {}),
-                   family_member_birthdays=extra.get("family_member_birthdays", []),
-                   metadata=extra.get("metadata", {}), tier=member.tier, points=member.points,
-                   pending_points=member.pending_points)
+        return cls(
+            id=member.id,
+            external_user_id=member.external_user_id,
+            phone=member.phone,
+            email=member.email,
+            first_name=member.first_name,
+            last_name=member.last_name,
+            birthday=member.birthday,
+            wallet_address=member.wallet_address,
+            status=member.status,
+            created_at=member.created_at,
+            updated_at=member.updated_at,
+            social_media_credentials=extra.get("social_media_credentials", {}),
+            family_member_birthdays=extra.get("family_member_birthdays", []),
+            metadata=extra.get("metadata", {}),
+            tier=member.tier,
+            points=member.points,
+            pending_points=member.pending_points,
+        )
 
 
 class TransactionView(View):
@@ -77,10 +89,20 @@ class TransactionView(View):
     @classmethod
     def of(cls, entry: LedgerEntry) -> "TransactionView":
         """The view of a ledger entry."""
-        return cls(id=entry.id, type=entry.type, points=entry.points, shortfall=entry.shortfall, status=entry.status,
-                   channel=entry.channel, reference=entry.reference, created_at=entry.created_at,
-                   activates_at=entry.activates_at, expires_at=entry.expires_at,
-                   idempotency_key=entry.idempotency_key, reverses_id=entry.reverses_id)
+        return cls(
+            id=entry.id,
+            type=entry.type,
+            points=entry.points,
+            shortfall=entry.shortfall,
+            status=entry.status,
+            channel=entry.channel,
+            reference=entry.reference,
+            created_at=entry.created_at,
+            activates_at=entry.activates_at,
+            expires_at=entry.expires_at,
+            idempotency_key=entry.idempotency_key,
+            reverses_id=entry.reverses_id,
+        )
 
 
 class BalanceView(View):
@@ -110,9 +132,16 @@ class RedemptionView(View):
     @classmethod
     def of(cls, redemption: Redemption) -> "RedemptionView":
         """The view of a redemption row."""
-        return cls(id=redemption.id, state=redemption.state, reward_id=redemption.reward_uuid,
-                   points=redemption.points, expires_at=redemption.expires_at, created_at=redemption.created_at,
-                   redeemed_at=redemption.redeemed_at, voided_at=redemption.voided_at)
+        return cls(
+            id=redemption.id,
+            state=redemption.state,
+            reward_id=redemption.reward_uuid,
+            points=redemption.points,
+            expires_at=redemption.expires_at,
+            created_at=redemption.created_at,
+            redeemed_at=redemption.redeemed_at,
+            voided_at=redemption.voided_at,
+        )
 
 
 class Written(View):

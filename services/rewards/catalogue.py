@@ -1,4 +1,5 @@
 """A merchant's rewards as pure rules (cached per config version) and a member's use of them."""
+
 from __future__ import annotations
 
 import threading
@@ -35,7 +36,8 @@ def usage(session: Session, member_id: str) -> dict[str, MemberUsage]:
     rows = session.execute(
         select(Redemption.reward_uuid, func.count(), func.max(Redemption.created_at))
         .where(Redemption.member_id == member_id, Redemption.state != "voided")
-        .group_by(Redemption.reward_uuid)).all()
+        .group_by(Redemption.reward_uuid)
+    ).all()
     return {uuid: MemberUsage(count, _aware(last)) for uuid, count, last in rows}
 
 

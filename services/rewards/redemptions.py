@@ -5,6 +5,7 @@ ends ``redeemed`` (the hold committed: the points are spent) or ``voided``
 (the hold released, or the spent points refunded). The partner API and the
 Toast POS endpoint share :func:`commit`, :func:`void` and :func:`member_usage`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from services import ledger
 from services.rewards import catalogue as rewards_catalog
 from services.errors import NotFound, Unprocessable
 from services.ledger import lock
+
 
 def commit(session: Session, redemption: Redemption, now: datetime) -> None:
     """Mark a redemption redeemed and spend its held points (the member is locked here)."""
@@ -49,8 +51,9 @@ def hold_entry(session: Session, redemption: Redemption) -> LedgerEntry | None:
     """The ledger hold of a redemption, read fresh; None for a free reward."""
     if not redemption.hold_entry_id:
         return None  # a free reward holds nothing
-    return session.execute(select(LedgerEntry).where(LedgerEntry.id == redemption.hold_entry_id)
-                           .execution_options(populate_existing=True)).scalar_one()
+    return session.execute(
+        select(LedgerEntry).where(LedgerEntry.id == redemption.hold_entry_id).execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 # --- a member's rewards ------------------------------------------------------
@@ -71,8 +74,9 @@ def member_usage(session: Session, member_id: str, now: datetime) -> dict[str, U
     concurrent initiations cannot both pass a limit of one; one past its time
     to live no longer does (its hold is rolled back).
     """
-    rows = session.execute(select(Redemption).where(Redemption.member_id == member_id,
-                                                    Redemption.state != "voided")).scalars()
+    rows = session.execute(
+        select(Redemption).where(Redemption.member_id == member_id, Redemption.state != "voided")
+    ).scalars()
     standing: dict[str, list[datetime]] = {}
     redeemed: dict[str, list[datetime]] = {}
     for row in rows:
@@ -80,8 +84,10 @@ def member_usage(session: Session, member_id: str, now: datetime) -> dict[str, U
             redeemed.setdefault(row.reward_uuid, []).append(row.redeemed_at or row.created_at)
         if row.state == "redeemed" or not lapsed(row, now):
             standing.setdefault(row.reward_uuid, []).append(row.created_at)
-    return {uuid: Usage(_usage(standing.get(uuid)), _usage(redeemed.get(uuid)))
-            for uuid in standing.keys() | redeemed.keys()}
+    return {
+        uuid: Usage(_usage(standing.get(uuid)), _usage(redeemed.get(uuid)))
+        for uuid in standing.keys() | redeemed.keys()
+    }
 
 
 def _usage(moments: list[datetime] | None) -> MemberUsage:
@@ -91,5 +97,3 @@ def _usage(moments: list[datetime] | None) -> MemberUsage:
 def lapsed(redemption: Redemption, now: datetime) -> bool:
     """True once an initiated redemption outlived its time to live."""
     return redemption.expires_at is not None and now >= redemption.expires_at
-
-

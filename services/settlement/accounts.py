@@ -6,6 +6,7 @@ holds, and the pricing fixed when it first earned. Every function here locks
 the account row first, then the member's: the same order everywhere, so two
 workers never deadlock.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,8 +47,9 @@ class Pricing:
     multiplier: Decimal
 
 
-def settle(session: Session, merchant: Merchant, order: Order, channel: str, now: datetime, *,
-           revives: bool = False) -> Settlement:
+def settle(
+    session: Session, merchant: Merchant, order: Order, channel: str, now: datetime, *, revives: bool = False
+) -> Settlement:
     """Bring the ledger for ``order`` to what this state earns, unless a later state was already settled.
 
     Refunds carried by the state are recorded first (once each, whichever path
@@ -83,8 +85,9 @@ def _revived(account: OrderAccount, order: Order, revives: bool) -> bool:
     return order.paid and (revives or order.modified_at > account.reversed_at)
 
 
-def apply_refund(session: Session, merchant: Merchant, order_key: str, refund: Refund, channel: str,
-                 now: datetime) -> Settlement:
+def apply_refund(
+    session: Session, merchant: Merchant, order_key: str, refund: Refund, channel: str, now: datetime
+) -> Settlement:
     """Reverse points for a refund, in proportion to the refunded spend; a repeat changes nothing."""
     account = lock_account(session, merchant.id, order_key, now)
     if not _record_refund(account, refund):
@@ -108,13 +111,24 @@ def order_entry_account(session: Session, entry: LedgerEntry) -> OrderAccount | 
     """
     if entry.type != "ACCRUAL" or entry.channel not in ORDER_CHANNELS or not entry.reference:
         return None
-    found = session.execute(select(OrderAccount.id).where(
-        OrderAccount.merchant_id == entry.merchant_id, OrderAccount.order_key == entry.reference)).scalar()
+    found = session.execute(
+        select(OrderAccount.id).where(
+            OrderAccount.merchant_id == entry.merchant_id, OrderAccount.order_key == entry.reference
+        )
+    ).scalar()
     return lock_account(session, entry.merchant_id, entry.reference, entry.created_at) if found else None
 
 
-def cancel_order_entry(session: Session, account: OrderAccount, member: Member, entry: LedgerEntry, *, key: str,
-                       channel: str, now: datetime) -> LedgerEntry | None:
+def cancel_order_entry(
+    session: Session,
+    account: OrderAccount,
+    member: Member,
+    entry: LedgerEntry,
+    *,
+    key: str,
+    channel: str,
+    now: datetime,
+) -> LedgerEntry | None:
     """Cancel an order's accrual (partner API): the order is cancelled as a POS void would be.
 
     The entry is reversed by an entry that references it (the answer to the
@@ -134,9 +148,12 @@ def cancel_order_entry(session: Session, account: OrderAccount, member: Member, 
 
 def lock_account(session: Session, merchant_id: int, order_key: str, now: datetime) -> OrderAccount:
     """The order's account row, created when first seen, locked for this transaction."""
-    query = select(OrderAccount).where(OrderAccount.merchant_id == merchant_id,
-                                       OrderAccount.order_key == order_key).with_for_update() \
+    query = (
+        select(OrderAccount)
+        .where(OrderAccount.merchant_id == merchant_id, OrderAccount.order_key == order_key)
+        .with_for_update()
         .execution_options(populate_existing=True)
+    )
     account = session.execute(query).scalar_one_or_none()
     if account is not None:
         return account
@@ -149,8 +166,9 @@ def lock_account(session: Session, merchant_id: int, order_key: str, now: dateti
     return session.execute(query).scalar_one()
 
 
-def _member_for(session: Session, merchant: Merchant, account: OrderAccount, order: Order,
-                now: datetime) -> Member | None:
+def _member_for(
+    session: Session, merchant: Merchant, account: OrderAccount, order: Order, now: datetime
+) -> Member | None:
     member = resolve_member(session, merchant.id, order.identity, now)
     if account.member_id is not None and (member is None or member.id != account.member_id):
         # An order belongs to the member who first earned on it.
@@ -168,8 +186,7 @@ def _record_refund(account: OrderAccount, refund: Refund) -> bool:
     return True
 
 
-def _earning(session: Session, merchant: Merchant, member: Member | None, account: OrderAccount,
-             order: Order) -> int:
+def _earning(session: Session, merchant: Merchant, member: Member | None, account: OrderAccount, order: Order) -> int:
     """What this paid state earns, priced as the order was when it first earned."""
     if member is None:
         return 0
@@ -195,8 +212,9 @@ def _current_pricing(session: Session, merchant: Merchant, member: Member, accou
 
 
 def _fixed_pricing(account: OrderAccount) -> Pricing:
-    return Pricing(account.rate, account.rounding or "floor",
-                   account.multiplier if account.multiplier is not None else Decimal(1))
+    return Pricing(
+        account.rate, account.rounding or "floor", account.multiplier if account.multiplier is not None else Decimal(1)
+    )
 
 
 def _refunded(account: OrderAccount) -> Decimal:
@@ -205,26 +223,37 @@ def _refunded(account: OrderAccount) -> Decimal:
         if isinstance(recorded, str):
             total += Decimal(recorded)  # recorded before refunds kept their tax: already measured
         else:
-            total += refunded_spend(Decimal(recorded["amount"]), Decimal(recorded["tax"]), account.spend_basis,
-                                    account.taxes_included)
+            total += refunded_spend(
+                Decimal(recorded["amount"]), Decimal(recorded["tax"]), account.spend_basis, account.taxes_included
+            )
     return total
 
 
 def _position(account: OrderAccount) -> OrderPosition:
-    return OrderPosition(earned=account.earned, eligible_spend=account.eligible_spend, refunded=_refunded(account),
-                         cancelled=account.cancelled or account.reversed_at is not None, held=account.held,
-                         shortfall=account.shortfall)
+    return OrderPosition(
+        earned=account.earned,
+        eligible_spend=account.eligible_spend,
+        refunded=_refunded(account),
+        cancelled=account.cancelled or account.reversed_at is not None,
+        held=account.held,
+        shortfall=account.shortfall,
+    )
 
 
-def _post_delta(session: Session, account: OrderAccount, member: Member | None, channel: str,
-                now: datetime, key: str | None = None) -> int:
+def _post_delta(
+    session: Session, account: OrderAccount, member: Member | None, channel: str, now: datetime, key: str | None = None
+) -> int:
     delta = _position(account).delta()
     if delta == 0 or member is None:
         return 0
     account.revision += 1
-    posting = ledger.Posting(key=key or f"{account.order_key}:r{account.revision}", points=delta,
-                             type="ACCRUAL" if delta > 0 else "REVERSAL", channel=channel,
-                             reference=account.order_key)
+    posting = ledger.Posting(
+        key=key or f"{account.order_key}:r{account.revision}",
+        points=delta,
+        type="ACCRUAL" if delta > 0 else "REVERSAL",
+        channel=channel,
+        reference=account.order_key,
+    )
     if delta > 0:
         posted = ledger.Posted([ledger.post(session, member, posting, now)])
     else:

@@ -1,4 +1,5 @@
 """Tagging wallet-holding members in Shopify (GraphQL Admin ``tagsAdd``), once."""
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,7 @@ def tag_member(rt: Runtime, member_id: str) -> str:
         merchant = session.get(Merchant, member.merchant_id) if member else None
         if member is None or not needs_shopify_tag(member):
             return "skipped"
-        config = (merchant.shopify or {})
+        config = merchant.shopify or {}
         admin_config, tags = config.get("admin_api"), list(config.get("member_tags") or ())
         email, customer_id = member.email, member.shopify_customer_id
     if not admin_config or not tags:
@@ -33,8 +34,7 @@ def tag_member(rt: Runtime, member_id: str) -> str:
     return _tag(rt, merchant.slug, member_id, rt.shopify_admin(admin_config), email, customer_id, tags)
 
 
-def _tag(rt: Runtime, slug: str, member_id: str, client, email: str, customer_id: str | None,
-         tags: list[str]) -> str:
+def _tag(rt: Runtime, slug: str, member_id: str, client, email: str, customer_id: str | None, tags: list[str]) -> str:
     try:
         gid = ShopifyAdminClient.customer_gid(customer_id) if customer_id else client.find_customer_gid(email=email)
         if gid is None:

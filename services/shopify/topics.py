@@ -1,4 +1,5 @@
 """What each Shopify topic does once its delivery reaches the worker."""
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,12 @@ def settle_order(ctx: Context) -> Outcome:
     """orders/create|updated|paid|cancelled: settle the order to this state."""
     session, merchant, delivery, now = ctx.session, ctx.merchant, ctx.delivery, ctx.now
     data = payloads.loads(delivery.body)
-    order = payloads.parse_order(data, region=region_for_currency(merchant.currency),
-                                 eligible=(merchant.shopify or {}).get("eligible_spend", "subtotal"),
-                                 fallback_time=delivery.triggered_at or delivery.received_at)
+    order = payloads.parse_order(
+        data,
+        region=region_for_currency(merchant.currency),
+        eligible=(merchant.shopify or {}).get("eligible_spend", "subtotal"),
+        fallback_time=delivery.triggered_at or delivery.received_at,
+    )
     result = settle(session, merchant, order, "shopify", now)
     outcome = Outcome(status="processed", note="stale: a later state was already settled" if result.stale else None)
     member = session.get(Member, result.member_id) if result.member_id else None
@@ -82,8 +86,14 @@ def route(topic: str):
 
 
 ROUTES = {
-    "orders/create": settle_order, "orders/updated": settle_order, "orders/paid": settle_order,
-    "orders/cancelled": settle_order, "refunds/create": refund,
-    "customers/create": customer_update, "customers/update": customer_update,
-    "customers/data_request": data_request, "customers/redact": customer_redact, "shop/redact": shop_redact,
+    "orders/create": settle_order,
+    "orders/updated": settle_order,
+    "orders/paid": settle_order,
+    "orders/cancelled": settle_order,
+    "refunds/create": refund,
+    "customers/create": customer_update,
+    "customers/update": customer_update,
+    "customers/data_request": data_request,
+    "customers/redact": customer_redact,
+    "shop/redact": shop_redact,
 }

@@ -14,6 +14,7 @@ time already is skipped; the others are stored as deliveries (deduplicated on
 order guid and modification time) and processed by the same worker path as a
 webhook.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,9 +60,12 @@ def reconcile(rt: Runtime, *, first_window: timedelta = FIRST_WINDOW) -> int:
 
 def _restaurants(rt: Runtime) -> list[tuple[Merchant, str, datetime | None]]:
     """(merchant, restaurant GUID, watermark) of every active restaurant whose merchant has ``toast.api``."""
-    query = (select(Merchant, ToastRestaurant.guid, ToastRestaurant.polled_until)
-             .join(ToastRestaurant, ToastRestaurant.merchant_id == Merchant.id)
-             .where(Merchant.active, ToastRestaurant.active).order_by(Merchant.id, ToastRestaurant.guid))
+    query = (
+        select(Merchant, ToastRestaurant.guid, ToastRestaurant.polled_until)
+        .join(ToastRestaurant, ToastRestaurant.merchant_id == Merchant.id)
+        .where(Merchant.active, ToastRestaurant.active)
+        .order_by(Merchant.id, ToastRestaurant.guid)
+    )
     with rt.db.reader() as session:
         return [(m, guid, mark) for m, guid, mark in session.execute(query) if (m.toast or {}).get("api")]
 
@@ -70,8 +74,14 @@ def _start(slug: str, restaurant: str, watermark: datetime | None, end: datetime
     if watermark is None:
         return end - first_window
     if watermark < end - MAX_LOOKBACK:
-        log.warning("reconciliation of %s/%s: last polled %s, more than %s ago; orders before %s are not polled",
-                    slug, restaurant, watermark.isoformat(), MAX_LOOKBACK, (end - MAX_LOOKBACK).isoformat())
+        log.warning(
+            "reconciliation of %s/%s: last polled %s, more than %s ago; orders before %s are not polled",
+            slug,
+            restaurant,
+            watermark.isoformat(),
+            MAX_LOOKBACK,
+            (end - MAX_LOOKBACK).isoformat(),
+        )
         return end - MAX_LOOKBACK
     return watermark
 
@@ -83,8 +93,7 @@ def _windows(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetim
         start += CHUNK
 
 
-def _poll(rt: Runtime, merchant: Merchant, restaurant: str, start: datetime, end: datetime,
-          queued: list[int]) -> None:
+def _poll(rt: Runtime, merchant: Merchant, restaurant: str, start: datetime, end: datetime, queued: list[int]) -> None:
     """Store the missed orders of ``[start, end)`` into ``queued``, advancing the watermark window by window."""
     client = rt.toast_api(merchant.toast["api"])
     found = len(queued)
@@ -97,8 +106,9 @@ def _poll(rt: Runtime, merchant: Merchant, restaurant: str, start: datetime, end
             _advance(rt, merchant.id, restaurant, window_end)
     finally:
         if len(queued) > found:
-            log.info("reconciliation found %d missed Toast orders for %s/%s", len(queued) - found,
-                     merchant.slug, restaurant)
+            log.info(
+                "reconciliation found %d missed Toast orders for %s/%s", len(queued) - found, merchant.slug, restaurant
+            )
 
 
 def _store_unless_settled(rt: Runtime, merchant: Merchant, restaurant: str, order: dict) -> int | None:
@@ -111,10 +121,15 @@ def _store_unless_settled(rt: Runtime, merchant: Merchant, restaurant: str, orde
 def _advance(rt: Runtime, merchant_id: int, restaurant: str, until: datetime) -> None:
     """Move the watermark forward to ``until``, never back (two polls may overlap), and only for its owner."""
     with rt.db.transaction() as session:
-        session.execute(update(ToastRestaurant).where(
-            ToastRestaurant.guid == restaurant, ToastRestaurant.merchant_id == merchant_id,
-            or_(ToastRestaurant.polled_until.is_(None), ToastRestaurant.polled_until < until),
-        ).values(polled_until=until))
+        session.execute(
+            update(ToastRestaurant)
+            .where(
+                ToastRestaurant.guid == restaurant,
+                ToastRestaurant.merchant_id == merchant_id,
+                or_(ToastRestaurant.polled_until.is_(None), ToastRestaurant.polled_until < until),
+            )
+            .values(polled_until=until)
+        )
 
 
 def _settled(session, merchant_id: int, order: dict) -> bool:
@@ -124,8 +139,11 @@ def _settled(session, merchant_id: int, order: dict) -> bool:
     except payloads.PayloadError:
         return False
     for state in states:
-        seen = session.execute(select(OrderAccount.last_modified_at).where(
-            OrderAccount.merchant_id == merchant_id, OrderAccount.order_key == state.key)).scalar_one_or_none()
+        seen = session.execute(
+            select(OrderAccount.last_modified_at).where(
+                OrderAccount.merchant_id == merchant_id, OrderAccount.order_key == state.key
+            )
+        ).scalar_one_or_none()
         if seen is None or seen < state.modified_at:
             return False
     return True
@@ -133,9 +151,20 @@ def _settled(session, merchant_id: int, order: dict) -> bool:
 
 def _store(session, merchant: Merchant, restaurant: str, order: dict, now: datetime) -> int | None:
     key = delivery_key(f"poll:{order.get('guid')}:{order.get('modifiedDate')}")
-    envelope = {"eventType": "order_updated", "guid": key, "timestamp": None,
-                "details": {"restaurantGuid": restaurant, "order": order}}
-    delivery = store(session, merchant_id=merchant.id, provider="toast", topic="order_updated", delivery_id=key,
-                     received_at=now, body=json.dumps(envelope, default=str).encode(),
-                     headers={"source": "reconciliation"})
+    envelope = {
+        "eventType": "order_updated",
+        "guid": key,
+        "timestamp": None,
+        "details": {"restaurantGuid": restaurant, "order": order},
+    }
+    delivery = store(
+        session,
+        merchant_id=merchant.id,
+        provider="toast",
+        topic="order_updated",
+        delivery_id=key,
+        received_at=now,
+        body=json.dumps(envelope, default=str).encode(),
+        headers={"source": "reconciliation"},
+    )
     return delivery.id if delivery is not None else None  # None: this state was polled before

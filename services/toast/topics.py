@@ -1,4 +1,5 @@
 """What Toast deliveries do in the worker: order webhooks and the POS's ACCRUE settle checks."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,9 @@ def order_updated(ctx: Context) -> Outcome:
     region = region_for_currency(merchant.currency)
     fallback = delivery.triggered_at or delivery.received_at
     notes = []
-    for check_json, order in zip(_checks(order_json), payloads.parse_order(order_json, region=region,
-                                                                           fallback_time=fallback)):
+    for check_json, order in zip(
+        _checks(order_json), payloads.parse_order(order_json, region=region, fallback_time=fallback)
+    ):
         result = settle(session, merchant, order, "toast", now)
         if result.stale:
             notes.append(f"{order.key}: stale")
@@ -48,8 +50,9 @@ def order_updated(ctx: Context) -> Outcome:
             # After settle: the check's points go first, then the reward's come back.
             release_check_redemptions(session, merchant.id, check_json["guid"], now)
         elif order.paid:
-            commit_check_redemptions(session, merchant.id, check_json["guid"],
-                                     payloads.loyalty_references(check_json), now)
+            commit_check_redemptions(
+                session, merchant.id, check_json["guid"], payloads.loyalty_references(check_json), now
+            )
     return Outcome(note="; ".join(notes) or None)
 
 
@@ -64,9 +67,11 @@ def loyalty_accrue(ctx: Context) -> Outcome:
         return Outcome(status="ignored", note="reversed by LOYALTY_REVERSE before it was settled")
     info = json.loads(delivery.body).get("checkTransactionInformation") or {}
     check_json = info.get("check") or {}
-    order = payloads.parse_check({**check_json, "paymentStatus": check_json.get("paymentStatus") or "CLOSED"},
-                                 region=region_for_currency(merchant.currency),
-                                 fallback_time=delivery.received_at)
+    order = payloads.parse_check(
+        {**check_json, "paymentStatus": check_json.get("paymentStatus") or "CLOSED"},
+        region=region_for_currency(merchant.currency),
+        fallback_time=delivery.received_at,
+    )
     order = replace(order, identity=replace(order.identity, member_id=str(info["loyaltyIdentifier"])))
     result = settle(session, merchant, order, "toast_loyalty", now, revives=True)
     if order.paid and not order.cancelled:
@@ -87,9 +92,16 @@ def _identity_note(session: Session, merchant: Merchant, order, result: Settleme
 def _reversed(session: Session, merchant_id: int, delivery: Delivery) -> bool:
     # The transaction GUID is kept with the delivery; deliveries stored before that name it in their id.
     guid = (delivery.headers or {}).get("Toast-Transaction-GUID") or delivery.delivery_id.split(":")[1]
-    return bool(session.execute(select(LoyaltyTransaction.id).where(
-        LoyaltyTransaction.merchant_id == merchant_id, LoyaltyTransaction.transaction_guid == guid,
-        LoyaltyTransaction.transaction_type == ACCRUE_TOPIC, LoyaltyTransaction.reversed.is_(True))).first())
+    return bool(
+        session.execute(
+            select(LoyaltyTransaction.id).where(
+                LoyaltyTransaction.merchant_id == merchant_id,
+                LoyaltyTransaction.transaction_guid == guid,
+                LoyaltyTransaction.transaction_type == ACCRUE_TOPIC,
+                LoyaltyTransaction.reversed.is_(True),
+            )
+        ).first()
+    )
 
 
 def _checks(order_json: dict) -> list[dict]:

@@ -1,4 +1,5 @@
 """design.md's import table, enforced: the picture of the house stays true."""
+
 from __future__ import annotations
 
 import ast
@@ -91,15 +92,21 @@ def services_imported_by(path: Path) -> set[str]:
             if parts[0] == "services":
                 found.update(alias.name for alias in node.names) if len(parts) == 1 else found.add(parts[1])
         elif isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[1] for alias in node.names
-                         if alias.name.startswith("services.") and alias.name.count(".") >= 1)
+            found.update(
+                alias.name.split(".")[1]
+                for alias in node.names
+                if alias.name.startswith("services.") and alias.name.count(".") >= 1
+            )
     return found
 
 
 def test_services_holds_only_feature_packages_and_the_shared_modules():
     # A folder with no module (a package moved away, its __pycache__ left behind) is not part of the house.
-    entries = {p.stem if p.is_file() else p.name for p in (ROOT / "services").iterdir()
-               if p.name != "__init__.py" and (p.suffix == ".py" or any(p.rglob("*.py")))}
+    entries = {
+        p.stem if p.is_file() else p.name
+        for p in (ROOT / "services").iterdir()
+        if p.name != "__init__.py" and (p.suffix == ".py" or any(p.rglob("*.py")))
+    }
     assert entries == SHARED | set(FEATURES)
     for feature in FEATURES:
         assert (ROOT / "services" / feature / "__init__.py").read_text().startswith('"""'), feature
@@ -138,8 +145,12 @@ def test_the_feature_packages_import_one_another_without_a_cycle():
 
 @pytest.mark.parametrize(("edge", "other"), [("webhooks", "api"), ("api", "webhooks")])
 def test_the_edges_never_import_each_other(edge, other):
-    offences = [f"{path.relative_to(ROOT)} imports {module}" for path in files_of(edge)
-                for module in imported_modules(path) if module.split(".")[0] == other]
+    offences = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in files_of(edge)
+        for module in imported_modules(path)
+        if module.split(".")[0] == other
+    ]
     assert offences == []
 
 

@@ -204,8 +204,9 @@ class ShopifyConfig(_Strict):
     shop_domain: str
     webhook_secret: Secret
     admin_api: Optional[ShopifyAdminApiConfig] = None
-    member_tags: list[Annotated[str, _matching(r"[^,]*[^,\s][^,]*", "must be a non-empty tag without commas")]] = \
-        Field(default_factory=list)
+    member_tags: list[Annotated[str, _matching(r"[^,]*[^,\s][^,]*", "must be a non-empty tag without commas")]] = Field(
+        default_factory=list
+    )
     eligible_spend: Annotated[str, _one_of(ELIGIBLE_SPENDS)] = "subtotal"
 
     @field_validator("shop_domain", mode="before")
@@ -295,8 +296,11 @@ class MerchantConfig(_Strict):
     Reward dates without an offset (plain dates included) are read in the
     merchant's timezone, then stored in UTC."""
 
-    slug: Annotated[str, _matching(r"[a-z0-9-]+", "must be lower-case letters, digits and hyphens"),
-                    StringConstraints(max_length=64)]
+    slug: Annotated[
+        str,
+        _matching(r"[a-z0-9-]+", "must be lower-case letters, digits and hyphens"),
+        StringConstraints(max_length=64),
+    ]
     name: Name200
     currency: Annotated[str, _matching(r"[A-Z]{3}", "must be a three-letter ISO 4217 code in capitals, e.g. USD")]
     timezone: str = DEFAULT_TIMEZONE

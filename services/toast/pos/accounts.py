@@ -1,4 +1,5 @@
 """LOYALTY_SEARCH, LOYALTY_SIGNUP and LOYALTY_TRANSFER."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -16,8 +17,12 @@ SEARCH_LIMIT = 20
 def account_info(member: Member) -> dict:
     """Toast's ``AccountInfo`` for a member; the identifier is our opaque member id."""
     info = {"identifier": member.id, "pointsBalance": str(member.points)}
-    for key, value in (("firstName", member.first_name), ("lastName", member.last_name),
-                       ("phone", member.phone), ("email", member.email)):
+    for key, value in (
+        ("firstName", member.first_name),
+        ("lastName", member.last_name),
+        ("phone", member.phone),
+        ("email", member.email),
+    ):
         if value:
             info[key] = value
     return info
@@ -51,8 +56,11 @@ def search(ctx) -> dict:
     for key, column in (("firstName", Member.first_name), ("lastName", Member.last_name)):
         if criteria.get(key):
             clauses.append(func.lower(column) == str(criteria[key]).strip().lower())
-    members = ctx.session.execute(select(Member).where(*clauses).order_by(Member.created_at)
-                                  .limit(SEARCH_LIMIT)).scalars().all()
+    members = (
+        ctx.session.execute(select(Member).where(*clauses).order_by(Member.created_at).limit(SEARCH_LIMIT))
+        .scalars()
+        .all()
+    )
     if not members:
         raise LoyaltyError(code="ERROR_ACCOUNT_INVALID")
     return {"searchResponse": {"accounts": [account_info(m) for m in members]}}
@@ -66,9 +74,12 @@ def signup(ctx) -> dict:
     phone, email = info.get("phone"), info.get("email")
     if bool(phone) == bool(email):
         raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
-    identity = Identity(phone=normalize_phone(str(phone), region_for_currency(ctx.merchant.currency)) if phone else None,
-                        email=normalize_email(str(email)) if email else None,
-                        first_name=info.get("firstName") or None, last_name=info.get("lastName") or None)
+    identity = Identity(
+        phone=normalize_phone(str(phone), region_for_currency(ctx.merchant.currency)) if phone else None,
+        email=normalize_email(str(email)) if email else None,
+        first_name=info.get("firstName") or None,
+        last_name=info.get("lastName") or None,
+    )
     if identity.is_empty:
         raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
     member = resolve_member(ctx.session, ctx.merchant.id, identity, ctx.rt.clock())

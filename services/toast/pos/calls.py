@@ -1,4 +1,5 @@
 """What the POS sends: one Toast Loyalty Integration call, and what every transaction handler gets."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,8 +12,15 @@ from services.runtime import Runtime
 
 READ_ONLY = ("LOYALTY_INQUIRE", "LOYALTY_SEARCH")
 GUID_LENGTH = 64  # Toast's GUIDs are 36 characters; the stored transaction keeps up to this
-TYPES = ("LOYALTY_INQUIRE", "LOYALTY_SEARCH", "LOYALTY_SIGNUP", "LOYALTY_REDEEM", "LOYALTY_ACCRUE",
-         "LOYALTY_REVERSE", "LOYALTY_TRANSFER")
+TYPES = (
+    "LOYALTY_INQUIRE",
+    "LOYALTY_SEARCH",
+    "LOYALTY_SIGNUP",
+    "LOYALTY_REDEEM",
+    "LOYALTY_ACCRUE",
+    "LOYALTY_REVERSE",
+    "LOYALTY_TRANSFER",
+)
 
 
 @dataclass(frozen=True)

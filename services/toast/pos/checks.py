@@ -1,4 +1,5 @@
 """LOYALTY_INQUIRE and LOYALTY_ACCRUE, and the check every check transaction carries (REDEEM: redeem.py)."""
+
 from __future__ import annotations
 
 import json
@@ -58,22 +59,33 @@ def inquire(ctx) -> dict:
     now, unit = ctx.rt.clock(), minor_unit(ctx.merchant.currency)
     catalogue = rewards_catalog.rules(ctx.session, ctx.merchant)
     used = rewards_catalog.usage(ctx.session, call.member.id)
-    available = [rule for rule in catalogue.values()
-                 if rewards.availability(rule, used.get(rule.uuid, rewards.MemberUsage()), call.member.points, now).available]
+    available = [
+        rule
+        for rule in catalogue.values()
+        if rewards.availability(rule, used.get(rule.uuid, rewards.MemberUsage()), call.member.points, now).available
+    ]
     on_check = [catalogue[r["identifier"]] for r in call.redemptions if r.get("identifier") in catalogue]
     offers = rewards.inquire(available, call.lines, applied=on_check, minor_unit=unit)
-    return {"checkResponse": {
-        "accountInfo": account_info(call.member),
-        "offers": [_offer(o, catalogue[o.uuid]) for o in offers],
-        "userMessage": f"{call.member.points} points available",
-        "redemptionLimit": {"maxRedemptions": None},
-    }}
+    return {
+        "checkResponse": {
+            "accountInfo": account_info(call.member),
+            "offers": [_offer(o, catalogue[o.uuid]) for o in offers],
+            "userMessage": f"{call.member.points} points available",
+            "redemptionLimit": {"maxRedemptions": None},
+        }
+    }
 
 
 def _offer(offer: rewards.Offer, rule: rewards.RewardRule) -> dict:
-    body = {"identifier": offer.uuid, "name": offer.name[:200], "applicable": offer.applicable,
-            "selectionType": offer.selection_type, "amount": float(offer.amount), "quantity": 1,
-            "autoApply": False}
+    body = {
+        "identifier": offer.uuid,
+        "name": offer.name[:200],
+        "applicable": offer.applicable,
+        "selectionType": offer.selection_type,
+        "amount": float(offer.amount),
+        "quantity": 1,
+        "autoApply": False,
+    }
     if rule.description:
         body["description"] = rule.description[:200]
     if offer.applicable and offer.selection_type != "CHECK":
@@ -90,9 +102,16 @@ def accrue(ctx) -> dict:
         active_member(ctx, info["loyaltyIdentifier"])
     else:
         return {}  # Toast may accrue a check with no account: nothing to do
-    store(ctx.session, merchant_id=ctx.merchant.id, provider="toast", topic=ACCRUE_TOPIC,
-          delivery_id=_delivery_id(ctx.call), received_at=ctx.rt.clock(), body=json.dumps(ctx.call.body).encode(),
-          headers={"Toast-Transaction-GUID": ctx.call.transaction_guid[:64]})
+    store(
+        ctx.session,
+        merchant_id=ctx.merchant.id,
+        provider="toast",
+        topic=ACCRUE_TOPIC,
+        delivery_id=_delivery_id(ctx.call),
+        received_at=ctx.rt.clock(),
+        body=json.dumps(ctx.call.body).encode(),
+        headers={"Toast-Transaction-GUID": ctx.call.transaction_guid[:64]},
+    )
     return {}
 
 
@@ -105,9 +124,11 @@ def _delivery_id(call) -> str:
 def enqueue_accrual(rt: Runtime, call) -> None:
     """After commit: queue the stored ACCRUE (the sweeper catches it if Redis is down)."""
     with rt.db.reader() as session:
-        pk = session.execute(select(Delivery.id).where(
-            Delivery.provider == "toast", Delivery.topic == ACCRUE_TOPIC,
-            Delivery.delivery_id == _delivery_id(call))).scalar_one_or_none()
+        pk = session.execute(
+            select(Delivery.id).where(
+                Delivery.provider == "toast", Delivery.topic == ACCRUE_TOPIC, Delivery.delivery_id == _delivery_id(call)
+            )
+        ).scalar_one_or_none()
     if pk is None:
         return
     try:

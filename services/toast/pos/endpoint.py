@@ -6,6 +6,7 @@ A transaction's changes and its stored answer commit together, so a
 repeated ``Toast-Transaction-GUID`` + ``loyaltyIdentifier`` replays the answer
 and changes nothing.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -19,14 +20,27 @@ from models import LoyaltyTransaction, Merchant
 from services.merchants import lookup as merchant_lookup
 from services.runtime import Runtime
 from services.toast.pos import accounts, checks, redeem, reversal
-from services.toast.pos.calls import (ACCEPT, GUID_LENGTH, READ_ONLY, TYPES, Context, Handler, LoyaltyAnswer, LoyaltyCall,
-                                     loyalty_identifier)
+from services.toast.pos.calls import (
+    ACCEPT,
+    GUID_LENGTH,
+    READ_ONLY,
+    TYPES,
+    Context,
+    Handler,
+    LoyaltyAnswer,
+    LoyaltyCall,
+    loyalty_identifier,
+)
 from services.toast.pos.errors import LoyaltyError
 
 log = logging.getLogger(__name__)
 HANDLERS: dict[str, Handler] = {
-    "LOYALTY_SEARCH": accounts.search, "LOYALTY_SIGNUP": accounts.signup, "LOYALTY_TRANSFER": accounts.transfer,
-    "LOYALTY_INQUIRE": checks.inquire, "LOYALTY_REDEEM": redeem.redeem, "LOYALTY_ACCRUE": checks.accrue,
+    "LOYALTY_SEARCH": accounts.search,
+    "LOYALTY_SIGNUP": accounts.signup,
+    "LOYALTY_TRANSFER": accounts.transfer,
+    "LOYALTY_INQUIRE": checks.inquire,
+    "LOYALTY_REDEEM": redeem.redeem,
+    "LOYALTY_ACCRUE": checks.accrue,
     "LOYALTY_REVERSE": reversal.reverse,
 }
 
@@ -89,9 +103,13 @@ def _authenticate(session: Session, call: LoyaltyCall) -> Merchant:
 
 
 def _stored(session: Session, merchant_id: int, call: LoyaltyCall) -> LoyaltyTransaction | None:
-    return session.execute(select(LoyaltyTransaction).where(
-        LoyaltyTransaction.merchant_id == merchant_id, LoyaltyTransaction.transaction_guid == call.transaction_guid,
-        LoyaltyTransaction.loyalty_identifier == loyalty_identifier(call.body))).scalar_one_or_none()
+    return session.execute(
+        select(LoyaltyTransaction).where(
+            LoyaltyTransaction.merchant_id == merchant_id,
+            LoyaltyTransaction.transaction_guid == call.transaction_guid,
+            LoyaltyTransaction.loyalty_identifier == loyalty_identifier(call.body),
+        )
+    ).scalar_one_or_none()
 
 
 def _run(ctx: Context, savepoint: bool = True) -> LoyaltyAnswer:
@@ -110,10 +128,16 @@ def _remember(session: Session, merchant_id: int, call: LoyaltyCall, answer: Loy
     info = call.body.get("checkTransactionInformation") or {}
     check_guid = (info.get("check") or {}).get("guid") if isinstance(info, dict) else None
     with session.begin_nested():
-        session.add(LoyaltyTransaction(
-            merchant_id=merchant_id, transaction_guid=call.transaction_guid[:64],
-            loyalty_identifier=loyalty_identifier(call.body), transaction_type=call.transaction_type,
-            check_guid=str(check_guid)[:64] if check_guid else None, response=answer.response()))
+        session.add(
+            LoyaltyTransaction(
+                merchant_id=merchant_id,
+                transaction_guid=call.transaction_guid[:64],
+                loyalty_identifier=loyalty_identifier(call.body),
+                transaction_type=call.transaction_type,
+                check_guid=str(check_guid)[:64] if check_guid else None,
+                response=answer.response(),
+            )
+        )
         session.flush()
 
 

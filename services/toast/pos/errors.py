@@ -1,4 +1,5 @@
 """Toast's error codes as an exception."""
+
 from __future__ import annotations
 
 from services.errors import CodedError

@@ -4,6 +4,7 @@ The third ending, a hold left open past ``program.toast_hold_ttl_seconds``,
 is the hold-expiry job's (services/ledger_jobs.expire_holds): every Toast
 hold carries that ``expires_at``.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -25,8 +26,9 @@ def hold_expiry(merchant: Merchant, now: datetime) -> datetime:
     return now + timedelta(seconds=seconds)
 
 
-def commit_check_redemptions(session: Session, merchant_id: int, check_guid: str, references: list[str],
-                             now: datetime) -> int:
+def commit_check_redemptions(
+    session: Session, merchant_id: int, check_guid: str, references: list[str], now: datetime
+) -> int:
     """Mark this check's held redemptions redeemed (their points spent); returns how many.
 
     With ``references`` (the loyalty discounts in force on the paid check),
@@ -55,6 +57,14 @@ def release_check_redemptions(session: Session, merchant_id: int, check_guid: st
 
 
 def _on_check(session: Session, merchant_id: int, check_guid: str, states: tuple[str, ...]) -> list[Redemption]:
-    return session.execute(select(Redemption).where(
-        Redemption.merchant_id == merchant_id, Redemption.check_guid == check_guid,
-        Redemption.state.in_(states)).order_by(Redemption.seq)).scalars().all()
+    return (
+        session.execute(
+            select(Redemption)
+            .where(
+                Redemption.merchant_id == merchant_id, Redemption.check_guid == check_guid, Redemption.state.in_(states)
+            )
+            .order_by(Redemption.seq)
+        )
+        .scalars()
+        .all()
+    )

@@ -7,6 +7,7 @@ the ones accepted before it took: their use of the reward (``limit``,
 refused for any reason takes nothing. The answer carries the amount
 Punchcard computed, never the one the POS proposed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,9 +27,12 @@ from services.toast.pos.checks import CheckCall, check_call
 from services.toast.pos.holds import CHANNEL, hold_expiry
 
 REASONS = {
-    "INACTIVE": "This reward is no longer offered.", "NOT_STARTED": "This reward is not available yet.",
-    "ENDED": "This reward has ended.", "LIMIT_REACHED": "This reward has been redeemed as often as allowed.",
-    "INTERVAL": "This reward was redeemed too recently.", "INSUFFICIENT_POINTS": "Not enough points for this reward.",
+    "INACTIVE": "This reward is no longer offered.",
+    "NOT_STARTED": "This reward is not available yet.",
+    "ENDED": "This reward has ended.",
+    "LIMIT_REACHED": "This reward has been redeemed as often as allowed.",
+    "INTERVAL": "This reward was redeemed too recently.",
+    "INSUFFICIENT_POINTS": "Not enough points for this reward.",
 }
 UNKNOWN = "This reward does not exist or is no longer offered."
 
@@ -60,32 +64,45 @@ def redeem(ctx) -> dict:
     for index, rule in _wanted(call, catalogue, answers):
         answers[index] = _weigh(ctx, call, running, index, rule) if rule is not None else UNKNOWN
     applied = [answers[i] for i in range(len(call.redemptions)) if isinstance(answers[i], dict)]
-    rejected = [{"redemption": call.redemptions[i], "message": answers[i]}
-                for i in range(len(call.redemptions)) if isinstance(answers[i], str)]
-    return {"checkResponse": {"accountInfo": account_info(call.member), "appliedRedemptions": applied,
-                              "rejectedRedemptions": rejected,
-                              "userMessage": f"{call.member.points} points available"}}
+    rejected = [
+        {"redemption": call.redemptions[i], "message": answers[i]}
+        for i in range(len(call.redemptions))
+        if isinstance(answers[i], str)
+    ]
+    return {
+        "checkResponse": {
+            "accountInfo": account_info(call.member),
+            "appliedRedemptions": applied,
+            "rejectedRedemptions": rejected,
+            "userMessage": f"{call.member.points} points available",
+        }
+    }
 
 
 def _wanted(call: CheckCall, catalogue: dict, answered: dict) -> list[tuple[int, rewards.RewardRule | None]]:
     """The redemptions still to weigh: unknown rewards (None), then the rest in the order ``rewards.plan`` applies."""
-    pending = [(index, catalogue.get(str(r.get("identifier")))) for index, r in enumerate(call.redemptions)
-               if index not in answered]
-    known = sorted(((i, rule) for i, rule in pending if rule is not None),
-                   key=lambda pair: (pair[1].priority, pair[1].uuid, pair[0]))
+    pending = [
+        (index, catalogue.get(str(r.get("identifier"))))
+        for index, r in enumerate(call.redemptions)
+        if index not in answered
+    ]
+    known = sorted(
+        ((i, rule) for i, rule in pending if rule is not None),
+        key=lambda pair: (pair[1].priority, pair[1].uuid, pair[0]),
+    )
     return [(i, rule) for i, rule in pending if rule is None] + known
 
 
 def _weigh(ctx, call: CheckCall, running: _Running, index: int, rule: rewards.RewardRule) -> dict | str:
     """Accept one redemption (its applied body) or refuse it (the message), seeing what was accepted before it."""
-    verdict = rewards.availability(rule, running.usage.get(rule.uuid, rewards.MemberUsage()), call.member.points,
-                                   running.now)
+    verdict = rewards.availability(
+        rule, running.usage.get(rule.uuid, rewards.MemberUsage()), call.member.points, running.now
+    )
     short = verdict.reason == rewards.INSUFFICIENT_POINTS
     if not verdict.available and not short:
         return REASONS[verdict.reason]
     # ``plan`` applies rules in (priority, uuid) order, stably: this rule sorts after every accepted one.
-    offer = rewards.plan([*running.accepted, rule], call.lines, applied=running.on_check,
-                         minor_unit=running.unit)[-1]
+    offer = rewards.plan([*running.accepted, rule], call.lines, applied=running.on_check, minor_unit=running.unit)[-1]
     if not offer.applicable:
         return offer.rejection  # the check refuses it whatever the balance: the more useful message
     split = _split(offer)
@@ -109,8 +126,10 @@ def _applied(redemption: dict, amount: Decimal | None, split: list[dict] | None)
     body = {key: value for key, value in redemption.items() if key not in ("amount", "itemApplication")}
     body["amount"] = float(amount or 0)
     if split is not None:
-        body["itemApplication"] = [{"selectionIdentifier": share["selectionIdentifier"],
-                                    "amount": float(Decimal(share["amount"]))} for share in split]
+        body["itemApplication"] = [
+            {"selectionIdentifier": share["selectionIdentifier"], "amount": float(Decimal(share["amount"]))}
+            for share in split
+        ]
     return body
 
 
@@ -121,9 +140,19 @@ def _already_charged(ctx, call: CheckCall) -> dict[int, Redemption]:
     it we hold for that check, so a second free coffee is charged, a repeat
     is not. Voided ones (reversed, released, expired) no longer count.
     """
-    rows = ctx.session.execute(select(Redemption).where(
-        Redemption.merchant_id == ctx.merchant.id, Redemption.check_guid == str(call.check.get("guid")),
-        Redemption.state != "voided").order_by(Redemption.seq)).scalars().all()
+    rows = (
+        ctx.session.execute(
+            select(Redemption)
+            .where(
+                Redemption.merchant_id == ctx.merchant.id,
+                Redemption.check_guid == str(call.check.get("guid")),
+                Redemption.state != "voided",
+            )
+            .order_by(Redemption.seq)
+        )
+        .scalars()
+        .all()
+    )
     left: dict[str, list[Redemption]] = {}
     for row in rows:
         left.setdefault(row.reward_uuid, []).append(row)
@@ -144,16 +173,25 @@ def source_key(ctx, index: int) -> str:
     return f"toast-loyalty:{ctx.call.transaction_guid[:64]}:{loyalty_identifier(ctx.call.body)}:{index}"
 
 
-def _charge(ctx, call: CheckCall, rule: rewards.RewardRule, index: int, amount: Decimal,
-            split: list[dict] | None) -> bool:
+def _charge(
+    ctx, call: CheckCall, rule: rewards.RewardRule, index: int, amount: Decimal, split: list[dict] | None
+) -> bool:
     """Hold the reward's points until the check is paid, voided or the hold's time is up; False if short."""
     source, now = source_key(ctx, index), ctx.rt.clock()
     expires_at = hold_expiry(ctx.merchant, now)
     entry = None
     if rule.points_price:
         try:
-            entry = ledger.hold(ctx.session, call.member, key=f"{source}:hold", points=rule.points_price,
-                                channel=CHANNEL, reference=source, now=now, expires_at=expires_at)
+            entry = ledger.hold(
+                ctx.session,
+                call.member,
+                key=f"{source}:hold",
+                points=rule.points_price,
+                channel=CHANNEL,
+                reference=source,
+                now=now,
+                expires_at=expires_at,
+            )
         except ledger.InsufficientPoints:
             return False
         if entry is None:
@@ -161,9 +199,21 @@ def _charge(ctx, call: CheckCall, rule: rewards.RewardRule, index: int, amount: 
     details = {"toast_transaction": ctx.call.transaction_guid[:64], "redemption": call.redemptions[index]}
     if split is not None:
         details["item_application"] = split
-    ctx.session.add(Redemption(
-        merchant_id=ctx.merchant.id, member_id=call.member.id, reward_uuid=rule.uuid, points=rule.points_price,
-        amount=amount, hold_entry_id=entry.id if entry else None, channel=CHANNEL, source_key=source,
-        check_guid=str(call.check.get("guid")), created_at=now, expires_at=expires_at, details=details))
+    ctx.session.add(
+        Redemption(
+            merchant_id=ctx.merchant.id,
+            member_id=call.member.id,
+            reward_uuid=rule.uuid,
+            points=rule.points_price,
+            amount=amount,
+            hold_entry_id=entry.id if entry else None,
+            channel=CHANNEL,
+            source_key=source,
+            check_guid=str(call.check.get("guid")),
+            created_at=now,
+            expires_at=expires_at,
+            details=details,
+        )
+    )
     ctx.session.flush()
     return True

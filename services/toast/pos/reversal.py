@@ -1,4 +1,5 @@
 """LOYALTY_REVERSE: undo a REDEEM (points charged come back) or an ACCRUE (points accrued go)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -15,11 +16,19 @@ def reverse(ctx) -> dict:
     info = ctx.call.body.get("reverseTransactionInformation")
     if not isinstance(info, dict) or not info.get("transactionId"):
         raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
-    original = ctx.session.execute(select(LoyaltyTransaction).where(
-        LoyaltyTransaction.merchant_id == ctx.merchant.id,
-        LoyaltyTransaction.transaction_guid == str(info["transactionId"]),
-        LoyaltyTransaction.transaction_type.in_(("LOYALTY_REDEEM", "LOYALTY_ACCRUE")))
-        .order_by(LoyaltyTransaction.id)).scalars().first()
+    original = (
+        ctx.session.execute(
+            select(LoyaltyTransaction)
+            .where(
+                LoyaltyTransaction.merchant_id == ctx.merchant.id,
+                LoyaltyTransaction.transaction_guid == str(info["transactionId"]),
+                LoyaltyTransaction.transaction_type.in_(("LOYALTY_REDEEM", "LOYALTY_ACCRUE")),
+            )
+            .order_by(LoyaltyTransaction.id)
+        )
+        .scalars()
+        .first()
+    )
     if original is None:
         raise LoyaltyError(code="ERROR_TRANSACTION_DOES_NOT_EXIST")
     if original.response.get("transactionStatus") != "ACCEPT":
@@ -33,14 +42,29 @@ def reverse(ctx) -> dict:
 
 
 def _reverse_redemptions(ctx, original: LoyaltyTransaction, only) -> None:
-    rows = ctx.session.execute(select(Redemption).where(
-        Redemption.merchant_id == ctx.merchant.id, Redemption.check_guid == original.check_guid,
-        Redemption.state != "voided").order_by(Redemption.seq)).scalars().all()
+    rows = (
+        ctx.session.execute(
+            select(Redemption)
+            .where(
+                Redemption.merchant_id == ctx.merchant.id,
+                Redemption.check_guid == original.check_guid,
+                Redemption.state != "voided",
+            )
+            .order_by(Redemption.seq)
+        )
+        .scalars()
+        .all()
+    )
     mine = [r for r in rows if r.details.get("toast_transaction") == original.transaction_guid]
     for redemption in mine:
         if only is None or _listed(redemption, only):
-            void(ctx.session, redemption, key=f"toast-loyalty:{ctx.call.transaction_guid}:{redemption.id}",
-                 channel="toast_loyalty", now=ctx.rt.clock())
+            void(
+                ctx.session,
+                redemption,
+                key=f"toast-loyalty:{ctx.call.transaction_guid}:{redemption.id}",
+                channel="toast_loyalty",
+                now=ctx.rt.clock(),
+            )
 
 
 def _listed(redemption: Redemption, only) -> bool:

@@ -1,4 +1,5 @@
 """The merchants commands run as an operator runs them: `flask --app app ...` in a subprocess, on a fresh SQLite file."""
+
 from __future__ import annotations
 
 import os
@@ -12,16 +13,24 @@ import yaml
 from support import EXAMPLE_CONFIG, ROOT, TEST_ENV
 
 SHOP_DOMAIN_PROBLEM = "merchants[0].shopify.shop_domain: must end with .myshopify.com"
-REWARD_TYPE_PROBLEM = ("merchants[1].rewards[2].reward_type: must be one of redemption, discount_percent_based, "
-                       "discount_value_based, access")
+REWARD_TYPE_PROBLEM = (
+    "merchants[1].rewards[2].reward_type: must be one of redemption, discount_percent_based, "
+    "discount_value_based, access"
+)
 SYNCED_TABLES = ("merchants", "api_keys", "toast_restaurants", "tiers", "rewards")
 
 
 def flask(db_file, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("MERCHANTS_CONFIG", "DATABASE_URL", "FLASK_APP")}
     env.update(TEST_ENV, DATABASE_URL=f"sqlite:///{db_file}", LOG_LEVEL="WARNING")
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def counts(db_file) -> dict[str, int]:
@@ -43,12 +52,26 @@ def broken_file(tmp_path):
     """The example plus a second merchant; a bad shop domain on the first, a bad reward type on the second's third reward."""
     tree = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     tree["merchants"][0]["shopify"]["shop_domain"] = "demo-cafe.example.com"
-    rewards = [{"uuid": f"00000000-0000-4000-8000-00000000000{i}", "name": f"Reward {i}", "reward_type": "access",
-                "points_price": 100} for i in range(3)]
+    rewards = [
+        {
+            "uuid": f"00000000-0000-4000-8000-00000000000{i}",
+            "name": f"Reward {i}",
+            "reward_type": "access",
+            "points_price": 100,
+        }
+        for i in range(3)
+    ]
     rewards[2]["reward_type"] = "free_coffee"
-    tree["merchants"].append({"slug": "other-shop", "name": "Other Shop", "currency": "EUR",
-                              "timezone": "Europe/Paris", "program": {"points_per_currency_unit": 1},
-                              "rewards": rewards})
+    tree["merchants"].append(
+        {
+            "slug": "other-shop",
+            "name": "Other Shop",
+            "currency": "EUR",
+            "timezone": "Europe/Paris",
+            "program": {"points_per_currency_unit": 1},
+            "rewards": rewards,
+        }
+    )
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(tree, sort_keys=False))
     return path
@@ -101,8 +124,10 @@ def test_sync_refuses_reward_uuids_another_merchant_holds_and_writes_nothing(db_
     synced = flask(db_file, "merchants", "sync", str(renamed_file(tmp_path, keep_reward_uuids=True)))
     assert synced.returncode == 1
     lines = synced.stderr.splitlines()
-    assert ("merchants[0].rewards[0].uuid: reward 7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11 is already merchant "
-            "demo-cafe's (no longer in the file); demo-coffee cannot have it too: give the reward a new uuid") in lines
+    assert (
+        "merchants[0].rewards[0].uuid: reward 7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11 is already merchant "
+        "demo-cafe's (no longer in the file); demo-coffee cannot have it too: give the reward a new uuid"
+    ) in lines
     assert lines[-1].endswith("4 problem(s); nothing was written")
     assert "Traceback" not in synced.stderr and "IntegrityError" not in synced.stderr
     assert counts(db_file) == before
@@ -114,9 +139,12 @@ def test_sync_of_a_renamed_merchant_moves_its_restaurant_and_shop_domain_and_say
     assert synced.returncode == 0, synced.stderr
     assert synced.stdout.splitlines()[:2] == [
         "moved shop domain demo-cafe.myshopify.com: demo-cafe -> demo-coffee",
-        "moved toast restaurant 0cd990c9-fd74-461d-8468-de2a0919ccbb: demo-cafe -> demo-coffee"]
+        "moved toast restaurant 0cd990c9-fd74-461d-8468-de2a0919ccbb: demo-cafe -> demo-coffee",
+    ]
     with sqlite3.connect(db_file) as conn:
-        owner = conn.execute("SELECT m.slug FROM toast_restaurants r JOIN merchants m ON m.id = r.merchant_id").fetchall()
+        owner = conn.execute(
+            "SELECT m.slug FROM toast_restaurants r JOIN merchants m ON m.id = r.merchant_id"
+        ).fetchall()
     assert owner == [("demo-coffee",)]
 
 

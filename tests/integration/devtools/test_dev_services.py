@@ -1,4 +1,5 @@
 """The servers the suite and ``make run`` start are really theirs, never a stranger left on the port."""
+
 from __future__ import annotations
 
 import socket

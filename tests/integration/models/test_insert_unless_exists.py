@@ -1,4 +1,5 @@
 """``insert_unless_exists``: the one-statement insert that ingest and the ledger rely on for idempotency."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,11 +25,16 @@ def test_a_repeat_of_the_key_returns_none_and_changes_nothing(database):
     with database.transaction() as session:
         insert_unless_exists(session, Merchant, merchant("cafe", "cafe.myshopify.com"), ("slug",))
     with database.transaction() as session:
-        assert insert_unless_exists(session, Merchant, {**merchant("cafe", "other.myshopify.com"), "name": "New"},
-                                    ("slug",)) is None
+        assert (
+            insert_unless_exists(
+                session, Merchant, {**merchant("cafe", "other.myshopify.com"), "name": "New"}, ("slug",)
+            )
+            is None
+        )
     with database.reader() as session:
         assert session.execute(select(Merchant.name, Merchant.shopify_shop_domain)).all() == [
-            ("Cafe", "cafe.myshopify.com")]
+            ("Cafe", "cafe.myshopify.com")
+        ]
 
 
 def test_a_conflict_on_another_unique_column_still_raises(database):

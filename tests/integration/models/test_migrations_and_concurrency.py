@@ -1,4 +1,5 @@
 """The migrations match the models, and concurrent workers never split a person or double a posting."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +21,10 @@ def test_the_migrated_schema_is_exactly_the_models(database):
 
 def store(client, n: int, order_id: int, subtotal: str = "10.00"):
     body = encode(shopify_order(order_id=order_id, subtotal=subtotal))
-    assert client.post("/webhooks/shopify", data=body,
-                       headers=shopify_headers(body, "orders/paid", f"w{n}")).status_code == 200
+    assert (
+        client.post("/webhooks/shopify", data=body, headers=shopify_headers(body, "orders/paid", f"w{n}")).status_code
+        == 200
+    )
 
 
 def delivery_ids(rt) -> list[int]:

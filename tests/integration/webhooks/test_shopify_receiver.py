@@ -1,4 +1,5 @@
 """The Shopify receiving edge: verification, dedupe, durable store, honest status codes."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -47,7 +48,9 @@ def test_an_unknown_shop_is_refused(rt, demo_merchant, client):
 
 def test_the_unprefixed_header_names_of_newer_deliveries_are_accepted(rt, demo_merchant, client):
     body = encode(shopify_order())
-    headers = {k.replace("X-Shopify-", "shopify-").lower(): v for k, v in shopify_headers(body, "orders/paid", "w1").items()}
+    headers = {
+        k.replace("X-Shopify-", "shopify-").lower(): v for k, v in shopify_headers(body, "orders/paid", "w1").items()
+    }
     assert client.post("/webhooks/shopify", data=body, headers=headers).status_code == 200
     assert len(stored(rt)) == 1
 
@@ -70,7 +73,10 @@ def test_malformed_json_with_a_valid_signature_is_stored_as_failed_and_acknowled
 
 def test_a_valid_json_payload_that_cannot_be_settled_is_marked_failed_with_its_reason(rt, demo_merchant, client, work):
     body = encode({"financial_status": "paid"})  # no order id
-    assert client.post("/webhooks/shopify", data=body, headers=shopify_headers(body, "orders/paid", "w1")).status_code == 200
+    assert (
+        client.post("/webhooks/shopify", data=body, headers=shopify_headers(body, "orders/paid", "w1")).status_code
+        == 200
+    )
     work()
     [delivery] = stored(rt)
     assert delivery.status == "failed" and "id is missing" in delivery.error
@@ -78,7 +84,10 @@ def test_a_valid_json_payload_that_cannot_be_settled_is_marked_failed_with_its_r
 
 def test_an_unhandled_topic_is_acknowledged_and_ignored(rt, demo_merchant, client, work):
     body = encode({"id": 1})
-    assert client.post("/webhooks/shopify", data=body, headers=shopify_headers(body, "products/update", "w1")).status_code == 200
+    assert (
+        client.post("/webhooks/shopify", data=body, headers=shopify_headers(body, "products/update", "w1")).status_code
+        == 200
+    )
     work()
     assert stored(rt)[0].status == "ignored"
 
@@ -91,7 +100,9 @@ def test_when_redis_is_down_the_sender_gets_503_and_the_sweeper_enqueues_it_late
     dead = Runtime(db=rt.db, dispatcher=RQDispatcher(connect(f"redis://127.0.0.1:{free_port()}/0")), clock=clock)
     app = create_app(load({"LOG_LEVEL": "WARNING"}), dead)
     body = encode(shopify_order())
-    response = app.test_client().post("/webhooks/shopify", data=body, headers=shopify_headers(body, "orders/paid", "w1"))
+    response = app.test_client().post(
+        "/webhooks/shopify", data=body, headers=shopify_headers(body, "orders/paid", "w1")
+    )
     assert response.status_code == 503 and response.get_json()["error"] == "QUEUE_UNAVAILABLE"
     [delivery] = stored(rt)
     assert delivery.status == "received"
@@ -103,11 +114,12 @@ def test_when_redis_is_down_the_sender_gets_503_and_the_sweeper_enqueues_it_late
 
 
 def test_when_the_database_is_down_the_sender_gets_503(rt, demo_merchant, tmp_path):
-    down = Runtime(db=Database("postgresql+psycopg://nobody@127.0.0.1:%d/none" % free_port()),
-                   dispatcher=rt.dispatcher)
+    down = Runtime(db=Database("postgresql+psycopg://nobody@127.0.0.1:%d/none" % free_port()), dispatcher=rt.dispatcher)
     app = create_app(load({"LOG_LEVEL": "WARNING"}), down)
     body = encode(shopify_order())
-    response = app.test_client().post("/webhooks/shopify", data=body, headers=shopify_headers(body, "orders/paid", "w1"))
+    response = app.test_client().post(
+        "/webhooks/shopify", data=body, headers=shopify_headers(body, "orders/paid", "w1")
+    )
     assert response.status_code == 503 and response.get_json()["error"] == "DATABASE_UNAVAILABLE"
     assert rt.dispatcher.queue("webhooks").count == 0
 
@@ -129,7 +141,8 @@ def test_two_deliveries_whose_long_ids_share_their_first_128_characters_are_both
     shared = "w" * 128
     for n, suffix in enumerate(("-first", "-second")):
         body = encode(shopify_order(order_id=7_000 + n))
-        response = client.post("/webhooks/shopify", data=body,
-                               headers=shopify_headers(body, "orders/paid", shared + suffix))
+        response = client.post(
+            "/webhooks/shopify", data=body, headers=shopify_headers(body, "orders/paid", shared + suffix)
+        )
         assert response.get_json()["status"] == "accepted"
     assert len(stored(rt)) == 2

@@ -3,6 +3,7 @@
 A body that is not readable JSON is stored as ``failed`` (Toast's is refused: its signature covers a
 timestamp inside it); sender-chosen text in headers and ids is stored as its column takes it.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -31,9 +32,11 @@ def test_a_shopify_body_nested_too_deep_is_stored_as_failed_and_acknowledged(rt,
 
 @pytest.mark.parametrize("body", [NESTED, b'{"timestamp": "t", "details": ' + NESTED + b"}"])
 def test_a_toast_body_nested_too_deep_is_refused_like_any_unreadable_body_never_a_500(rt, demo_merchant, client, body):
-    response = client.post("/webhooks/toast", data=body,
-                           headers=toast_headers(body, secret="test-toast-secret", timestamp="t",
-                                                 restaurant_guid=RESTAURANT))
+    response = client.post(
+        "/webhooks/toast",
+        data=body,
+        headers=toast_headers(body, secret="test-toast-secret", timestamp="t", restaurant_guid=RESTAURANT),
+    )
     # Unreadable, it has no envelope timestamp for the signature to cover, as with any body that is not JSON.
     assert response.status_code == 401 and response.get_json()["error"] == "INVALID_SIGNATURE"
     with rt.db.reader() as s:
@@ -41,10 +44,14 @@ def test_a_toast_body_nested_too_deep_is_refused_like_any_unreadable_body_never_
 
 
 def test_a_shopify_event_id_wider_than_its_column_and_a_trigger_time_past_the_calendar_are_still_stored(
-        rt, demo_merchant, client, work):
+    rt, demo_merchant, client, work
+):
     body = encode(shopify_order())
-    headers = {**shopify_headers(body, "orders/paid", "w1"), "X-Shopify-Event-Id": "e" * 300,
-               "X-Shopify-Triggered-At": "9999-12-31T23:59:59-23:59"}
+    headers = {
+        **shopify_headers(body, "orders/paid", "w1"),
+        "X-Shopify-Event-Id": "e" * 300,
+        "X-Shopify-Triggered-At": "9999-12-31T23:59:59-23:59",
+    }
     assert client.post("/webhooks/shopify", data=body, headers=headers).status_code == 200
     work()
     delivery = stored(rt)
@@ -59,13 +66,17 @@ def test_a_toast_envelope_guid_with_a_nul_character_is_stored_and_still_deduplic
     assert stored(rt).delivery_id == "evt--1"
 
 
-@pytest.mark.parametrize("topic, payload", [
-    ("customers/redact", {"shop_id": 954889, "customer": "191167", "orders_to_redact": []}),
-    ("customers/data_request", {"shop_id": 954889, "customer": {"id": 191167}, "orders_requested": 299938}),
-    ("customers/data_request", {"shop_id": 954889, "customer": {"id": "9" * 40}}),
-])
-def test_a_privacy_request_of_the_wrong_shape_fails_at_once_with_the_reason(rt, demo_merchant, client, work,
-                                                                            topic, payload):
+@pytest.mark.parametrize(
+    "topic, payload",
+    [
+        ("customers/redact", {"shop_id": 954889, "customer": "191167", "orders_to_redact": []}),
+        ("customers/data_request", {"shop_id": 954889, "customer": {"id": 191167}, "orders_requested": 299938}),
+        ("customers/data_request", {"shop_id": 954889, "customer": {"id": "9" * 40}}),
+    ],
+)
+def test_a_privacy_request_of_the_wrong_shape_fails_at_once_with_the_reason(
+    rt, demo_merchant, client, work, topic, payload
+):
     body = encode(payload)
     assert client.post("/webhooks/shopify", data=body, headers=shopify_headers(body, topic, "w1")).status_code == 200
     work()

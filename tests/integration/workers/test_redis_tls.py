@@ -5,6 +5,7 @@ Verification is on by default and then refuses the certificate; ``REDIS_SSL_VERI
 that runs its retries) and the cron scheduler alike, each started by its Procfile line. Naming the
 certificate as a CA keeps verification on and succeeds, so the refusal is about trust, not about TLS.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,9 +35,28 @@ def tls_redis():
     """A redis-server whose only port is TLS, with a certificate made here and signed by itself."""
     workdir = tempfile.mkdtemp(prefix="punchcard-tls-redis-")
     cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     proc = start_redis(port, workdir, tls=TlsFiles(cert_file=cert, key_file=key, ca_file=cert))
     yield f"rediss://127.0.0.1:{port}/0", cert
@@ -70,8 +90,13 @@ def configured(request, tls_redis, tmp_path):
     url, cert = tls_redis
     query, extra, connects = WAYS[request.param]
     env = {k: v for k, v in os.environ.items() if k not in ("MERCHANTS_CONFIG", "FLASK_APP", "REDIS_SSL_VERIFY")}
-    env.update(TEST_ENV, DATABASE_URL=f"sqlite:///{tmp_path}/punchcard.db", LOG_LEVEL="INFO",
-               REDIS_URL=url + query.format(cert=cert), **extra)
+    env.update(
+        TEST_ENV,
+        DATABASE_URL=f"sqlite:///{tmp_path}/punchcard.db",
+        LOG_LEVEL="INFO",
+        REDIS_URL=url + query.format(cert=cert),
+        **extra,
+    )
     return env, connects
 
 
@@ -80,8 +105,9 @@ def procfile(env: dict, process: str, *args: str) -> subprocess.Popen:
     lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ":" in line)
     command = " ".join([lines[process].strip(), *args])
     env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
-    return subprocess.Popen(["sh", "-c", command], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        ["sh", "-c", command], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def test_the_web_runtime_reaches_a_tls_redis_as_configured(configured, trusted):
@@ -94,8 +120,9 @@ def test_the_web_runtime_reaches_a_tls_redis_as_configured(configured, trusted):
 def test_the_worker_and_its_retry_scheduler_reach_a_tls_redis_as_configured(configured, trusted):
     env, connects = configured
     # A retry due now sits in the scheduled registry: the worker's RQ scheduler must move it to the queue.
-    due = Queue("webhooks", connection=trusted).enqueue_at(datetime.now(timezone.utc) - timedelta(seconds=1),
-                                                           "time.sleep", 0)
+    due = Queue("webhooks", connection=trusted).enqueue_at(
+        datetime.now(timezone.utc) - timedelta(seconds=1), "time.sleep", 0
+    )
     worker = procfile(env, "worker", "--burst")
     output, _ = worker.communicate(timeout=120)
     if connects:
@@ -112,8 +139,11 @@ def test_the_cron_scheduler_reaches_a_tls_redis_as_configured(configured, truste
     maintenance = Queue("maintenance", connection=trusted)
     try:
         if connects:
-            wait_for(lambda: "workers.jobs.sweep_deliveries" in {j.func_name for j in maintenance.get_jobs()},
-                     timeout=60, what="the sweeper enqueued by the scheduler")
+            wait_for(
+                lambda: "workers.jobs.sweep_deliveries" in {j.func_name for j in maintenance.get_jobs()},
+                timeout=60,
+                what="the sweeper enqueued by the scheduler",
+            )
             scheduler.send_signal(signal.SIGTERM)
             output, _ = scheduler.communicate(timeout=30)
             assert scheduler.returncode == 0, output[-3000:]
@@ -127,8 +157,19 @@ def test_the_cron_scheduler_reaches_a_tls_redis_as_configured(configured, truste
             scheduler.communicate()
 
 
-@pytest.mark.parametrize("value, verify", [("false", False), ("0", False), ("No", False), ("off", False),
-                                           ("true", True), ("1", True), ("", True), (None, True)])
+@pytest.mark.parametrize(
+    "value, verify",
+    [
+        ("false", False),
+        ("0", False),
+        ("No", False),
+        ("off", False),
+        ("true", True),
+        ("1", True),
+        ("", True),
+        (None, True),
+    ],
+)
 def test_redis_ssl_verify_reads_the_usual_spellings_of_a_boolean(value, verify):
     env = {} if value is None else {"REDIS_SSL_VERIFY": value}
     assert load(env).redis_ssl_verify is verify

@@ -3,6 +3,7 @@
 The Toast Orders API is faked with ``responses`` (429 with ``Retry-After``, then the order); the delivery is
 processed by a real RQ worker on the real Redis, and its retry is read from RQ's scheduled-job registry.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,16 +31,30 @@ THROTTLED = {"status": "429", "code": 429, "message": "Rate limit exceeded", "re
 @pytest.fixture
 def toast_api(rt, demo_merchant):
     """The demo merchant with ``toast.api``; Toast's login answers, the order look-up is the test's to set."""
-    text = EXAMPLE_CONFIG.read_text().replace("      # api:", "      api:").replace(
-        "      #   base_url: https://ws-api.toasttab.com", f"        base_url: {API}").replace(
-        "      #   client_id: ${DEMO_CAFE_TOAST_CLIENT_ID}", "        client_id: punchcard-client").replace(
-        "      #   client_secret: ${DEMO_CAFE_TOAST_CLIENT_SECRET}", "        client_secret: toast-client-secret")
+    text = (
+        EXAMPLE_CONFIG.read_text()
+        .replace("      # api:", "      api:")
+        .replace("      #   base_url: https://ws-api.toasttab.com", f"        base_url: {API}")
+        .replace("      #   client_id: ${DEMO_CAFE_TOAST_CLIENT_ID}", "        client_id: punchcard-client")
+        .replace(
+            "      #   client_secret: ${DEMO_CAFE_TOAST_CLIENT_SECRET}", "        client_secret: toast-client-secret"
+        )
+    )
     sync(rt, parse_config(text, TEST_ENV))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(f"{API}/authentication/v1/authentication/login",
-                  json={"@class": ".SuccessfulResponse", "status": "SUCCESS",
-                        "token": {"tokenType": "Bearer", "accessToken": "toast-token", "expiresIn": 86400,
-                                  "scope": "orders:read"}})
+        mock.post(
+            f"{API}/authentication/v1/authentication/login",
+            json={
+                "@class": ".SuccessfulResponse",
+                "status": "SUCCESS",
+                "token": {
+                    "tokenType": "Bearer",
+                    "accessToken": "toast-token",
+                    "expiresIn": 86400,
+                    "scope": "orders:read",
+                },
+            },
+        )
         yield mock
 
 

@@ -3,6 +3,7 @@
 SIGTERM lets the job in flight finish; past the deadline the job fails cleanly and RQ retries it;
 an idle worker stops at once. (tests/faults drives the same contract through ``flask worker``.)
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ def start_worker(redis_conn, redis_url, tmp_path):
 
     def start(delay: float) -> tuple[subprocess.Popen, object]:
         log = open(tmp_path / f"worker-{len(procs)}.log", "w+")
-        proc = subprocess.Popen([sys.executable, "-c", WORKER, redis_url, str(delay), QUEUE], cwd=ROOT,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WORKER, redis_url, str(delay), QUEUE], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
         procs.append(proc)
         return proc, log
 
@@ -103,8 +105,14 @@ def test_an_idle_worker_stops_at_once_on_sigterm(redis_conn, start_worker):
 def flask_worker(redis_url: str, tmp_path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("MERCHANTS_CONFIG", "DATABASE_URL", "FLASK_APP")}
     env.update(TEST_ENV, DATABASE_URL=f"sqlite:///{tmp_path}/punchcard.db", REDIS_URL=redis_url, LOG_LEVEL="INFO")
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "worker", "--burst", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_worker_started_with_queue_listens_only_on_that_queue(redis_conn, redis_url, tmp_path):

@@ -1,4 +1,5 @@
 """Lot arithmetic: debits take the soonest-expiring points first, refunds give the same lots back."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -7,8 +8,18 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loyalty.lots import Lot, Take, apply, consume, end_of_day, end_of_day_after, expired, local_date, restore, \
-    spending_order
+from loyalty.lots import (
+    Lot,
+    Take,
+    apply,
+    consume,
+    end_of_day,
+    end_of_day_after,
+    expired,
+    local_date,
+    restore,
+    spending_order,
+)
 
 BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 NEW_YORK = ZoneInfo("America/New_York")
@@ -85,8 +96,10 @@ def test_a_lot_expires_only_after_the_end_of_its_day():
     assert expired([lot], end + timedelta(microseconds=1)) == [lot]
 
 
-@given(st.dates(date(2000, 1, 1), date(2100, 12, 31)),
-       st.sampled_from(["America/New_York", "Europe/Paris", "Asia/Kolkata", "Pacific/Auckland", "UTC"]))
+@given(
+    st.dates(date(2000, 1, 1), date(2100, 12, 31)),
+    st.sampled_from(["America/New_York", "Europe/Paris", "Asia/Kolkata", "Pacific/Auckland", "UTC"]),
+)
 def test_the_end_of_a_day_is_its_last_microsecond_in_the_merchant_time_zone(day, zone):
     tz = ZoneInfo(zone)
     end = end_of_day(day, tz)

@@ -1,4 +1,5 @@
 """When a member may redeem a reward (rewards.md, "Available to a member")."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -13,8 +14,9 @@ NEVER = MemberUsage()
 
 def rule(**fields) -> RewardRule:
     fields.setdefault("points_price", 500)
-    return RewardRule(uuid="7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11", name="Free Cold Brew",
-                      reward_type="redemption", **fields)
+    return RewardRule(
+        uuid="7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11", name="Free Cold Brew", reward_type="redemption", **fields
+    )
 
 
 def test_an_open_reward_is_available_to_a_member_with_enough_points():

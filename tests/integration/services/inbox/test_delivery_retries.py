@@ -4,6 +4,7 @@ it is ``failed`` with the error; the sweeper neither re-enqueues it forever nor 
 Everything runs through the webhook edge and a real RQ worker on the real Redis. A retry RQ scheduled for
 later is moved to its queue at once (``run_every_retry``) instead of waiting out its interval.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -63,19 +64,36 @@ def ledger_refusing_writes(database):
     """A trigger that makes the database refuse every ledger posting: an error that is not the payload's."""
     with database.engine.begin() as conn:
         if database.is_sqlite:
-            conn.execute(text("CREATE TRIGGER refuse_postings BEFORE INSERT ON ledger_entries "
-                              "BEGIN SELECT RAISE(ABORT, 'postings refused by the test'); END"))
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_postings BEFORE INSERT ON ledger_entries "
+                    "BEGIN SELECT RAISE(ABORT, 'postings refused by the test'); END"
+                )
+            )
         else:
-            conn.execute(text("CREATE FUNCTION refuse_postings() RETURNS trigger LANGUAGE plpgsql AS "
-                              "$$ BEGIN RAISE EXCEPTION 'postings refused by the test'; END $$"))
-            conn.execute(text("CREATE TRIGGER refuse_postings BEFORE INSERT ON ledger_entries "
-                              "FOR EACH ROW EXECUTE FUNCTION refuse_postings()"))
+            conn.execute(
+                text(
+                    "CREATE FUNCTION refuse_postings() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'postings refused by the test'; END $$"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_postings BEFORE INSERT ON ledger_entries "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_postings()"
+                )
+            )
     try:
         yield
     finally:
         with database.engine.begin() as conn:
-            conn.execute(text("DROP TRIGGER refuse_postings" if database.is_sqlite
-                              else "DROP TRIGGER refuse_postings ON ledger_entries"))
+            conn.execute(
+                text(
+                    "DROP TRIGGER refuse_postings"
+                    if database.is_sqlite
+                    else "DROP TRIGGER refuse_postings ON ledger_entries"
+                )
+            )
             if not database.is_sqlite:
                 conn.execute(text("DROP FUNCTION refuse_postings()"))
 
@@ -105,19 +123,29 @@ def test_a_shopify_line_quantity_written_as_1_0_is_read_as_one_and_the_order_ear
 
 def test_text_the_database_cannot_take_as_sent_is_cleaned_and_the_order_earns(rt, demo_merchant, client, work):
     # PostgreSQL refuses NUL in text and text wider than its column; SQLite takes both.
-    customer = {"id": 7_390_123_456_789_012_345, "email": "ada@example.com\u0000", "first_name": "A" * 300,
-                "last_name": "Love\u0000lace", "phone": "+14155550134"}
+    customer = {
+        "id": 7_390_123_456_789_012_345,
+        "email": "ada@example.com\u0000",
+        "first_name": "A" * 300,
+        "last_name": "Love\u0000lace",
+        "phone": "+14155550134",
+    }
     post_order(client, "w1", customer=customer)
     work()
     assert the_delivery(rt).status == "processed"
     with rt.db.reader() as s:
         member = s.execute(select(Member)).scalar_one()
     assert (member.email, member.first_name, member.last_name, member.points) == (
-        "ada@example.com", "A" * 200, "Lovelace", 425)
+        "ada@example.com",
+        "A" * 200,
+        "Lovelace",
+        425,
+    )
 
 
 def test_a_line_quantity_that_is_not_a_whole_number_fails_the_delivery_at_once_with_the_reason(
-        rt, demo_merchant, client, work):
+    rt, demo_merchant, client, work
+):
     order = shopify_order()
     order["line_items"][0]["quantity"] = "1.5"
     body = encode(order)
@@ -130,7 +158,8 @@ def test_a_line_quantity_that_is_not_a_whole_number_fails_the_delivery_at_once_w
 
 
 def test_an_unexpected_error_is_counted_on_each_attempt_though_the_processing_rolled_back(
-        rt, demo_merchant, client, work):
+    rt, demo_merchant, client, work
+):
     with ledger_refusing_writes(rt.db):
         post_order(client, "w1")
         work()
@@ -141,7 +170,8 @@ def test_an_unexpected_error_is_counted_on_each_attempt_though_the_processing_ro
 
 
 def test_after_the_last_retry_the_delivery_is_failed_with_the_error_and_the_sweeper_leaves_it(
-        rt, demo_merchant, client, work, clock):
+    rt, demo_merchant, client, work, clock
+):
     with ledger_refusing_writes(rt.db):
         post_order(client, "w1")
         assert run_every_retry(rt, work) == MAX_ATTEMPTS
@@ -159,7 +189,8 @@ def test_the_attempt_budget_is_the_retry_policy_of_the_job_plus_its_first_run():
 
 
 def test_a_delivery_whose_every_retry_met_a_dead_database_is_enqueued_again_once_it_is_back(
-        rt, demo_merchant, client, work, clock):
+    rt, demo_merchant, client, work, clock
+):
     post_order(client, "w1")
     with database_unreachable(rt):
         assert run_every_retry(rt, work) == MAX_ATTEMPTS  # RQ gave up; nothing could be recorded
@@ -173,7 +204,8 @@ def test_a_delivery_whose_every_retry_met_a_dead_database_is_enqueued_again_once
 
 
 def test_a_delivery_rq_gave_up_on_is_not_enqueued_again_once_its_attempts_are_spent(
-        rt, demo_merchant, client, work, clock):
+    rt, demo_merchant, client, work, clock
+):
     post_order(client, "w1")
     with rt.db.transaction() as s:
         s.execute(update(Delivery).values(attempts=MAX_ATTEMPTS - 1))
@@ -190,11 +222,13 @@ def test_a_delivery_rq_gave_up_on_is_not_enqueued_again_once_its_attempts_are_sp
 def test_a_lost_delivery_behind_a_full_page_of_stuck_ones_is_still_enqueued(rt, demo_merchant, client, clock):
     for n in range(3):  # their jobs are live (queued; in production, scheduled for a retry)
         post_order(client, f"stuck-{n}", order_id=100 + n)
-    dead_queue = Runtime(db=rt.db, dispatcher=RQDispatcher(connect(f"redis://127.0.0.1:{free_port()}/0")),
-                         clock=clock)
+    dead_queue = Runtime(db=rt.db, dispatcher=RQDispatcher(connect(f"redis://127.0.0.1:{free_port()}/0")), clock=clock)
     body = encode(shopify_order(order_id=200))
-    lost = create_app(load({"LOG_LEVEL": "WARNING"}), dead_queue).test_client().post(
-        "/webhooks/shopify", data=body, headers=shopify_headers(body, "orders/paid", "lost"))
+    lost = (
+        create_app(load({"LOG_LEVEL": "WARNING"}), dead_queue)
+        .test_client()
+        .post("/webhooks/shopify", data=body, headers=shopify_headers(body, "orders/paid", "lost"))
+    )
     assert lost.status_code == 503
     runtime.install(rt)
     clock.now += timedelta(minutes=5)

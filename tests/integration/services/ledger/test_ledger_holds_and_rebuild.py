@@ -1,4 +1,5 @@
 """Holds with a time to live, cancellations, the card and transactions views, and rebuilding balances from the ledger."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,22 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from ledger_support import (act, assert_consistent, balances, configure, entries, entry, fresh, grant, lot_remaining,
-                            member, new_member, post, refund, settle)
+from ledger_support import (
+    act,
+    assert_consistent,
+    balances,
+    configure,
+    entries,
+    entry,
+    fresh,
+    grant,
+    lot_remaining,
+    member,
+    new_member,
+    post,
+    refund,
+    settle,
+)
 from models import Database, Member, Merchant, Redemption
 from services import ledger
 from services.ledger import schedule as ledger_jobs
@@ -24,22 +39,41 @@ from support import EXAMPLE_CONFIG, ROOT, TEST_ENV
 
 def hold(rt, member_id, points, *, ttl: timedelta | None = None, key=None, channel="partner_api"):
     expires = rt.clock() + ttl if ttl else None
-    return act(rt, member_id, lambda s, m, now: ledger.hold(s, m, key=key or f"hold-{os.urandom(4).hex()}",
-                                                            points=points, channel=channel, reference=None, now=now,
-                                                            expires_at=expires))
+    return act(
+        rt,
+        member_id,
+        lambda s, m, now: ledger.hold(
+            s,
+            m,
+            key=key or f"hold-{os.urandom(4).hex()}",
+            points=points,
+            channel=channel,
+            reference=None,
+            now=now,
+            expires_at=expires,
+        ),
+    )
 
 
 def cancel(rt, member_id, target, key):
-    return act(rt, member_id, lambda s, m, now: ledger.cancel(s, m, fresh(s, target), key=key, channel="admin",
-                                                              now=now))
+    return act(
+        rt, member_id, lambda s, m, now: ledger.cancel(s, m, fresh(s, target), key=key, channel="admin", now=now)
+    )
 
 
 def redemption_on(rt, member_id, hold_entry) -> str:
     with rt.db.transaction() as s:
-        row = Redemption(merchant_id=s.get(Member, member_id).merchant_id, member_id=member_id,
-                         reward_uuid="7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11", points=-hold_entry.points,
-                         hold_entry_id=hold_entry.id, channel=hold_entry.channel, source_key=f"r:{hold_entry.id}",
-                         created_at=rt.clock(), expires_at=hold_entry.expires_at)
+        row = Redemption(
+            merchant_id=s.get(Member, member_id).merchant_id,
+            member_id=member_id,
+            reward_uuid="7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11",
+            points=-hold_entry.points,
+            hold_entry_id=hold_entry.id,
+            channel=hold_entry.channel,
+            source_key=f"r:{hold_entry.id}",
+            created_at=rt.clock(),
+            expires_at=hold_entry.expires_at,
+        )
         s.add(row)
         s.flush()
         return row.id
@@ -133,8 +167,10 @@ def test_a_held_hold_is_rolled_back_not_canceled_and_a_committed_one_is_refunded
     act(rt, mid, lambda s, m, now: ledger.commit_hold(m, fresh(s, held)))
     refunded = cancel(rt, mid, held, "c2")
     assert (refunded.type, refunded.points) == ("REFUND", 60)
-    assert act(rt, mid, lambda s, m, now: ledger.refund_commit(s, m, fresh(s, held), key="c3", channel="admin",
-                                                               now=now)) is None
+    assert (
+        act(rt, mid, lambda s, m, now: ledger.refund_commit(s, m, fresh(s, held), key="c3", channel="admin", now=now))
+        is None
+    )
     assert balances(rt, mid) == (100, 0, 0)
     assert_consistent(rt, mid)
 
@@ -152,8 +188,11 @@ def test_the_card_sums_each_lifetime_bucket_and_shows_the_next_expiration_and_ac
     committed = hold(rt, mid, 40)
     act(rt, mid, lambda s, m, now: ledger.commit_hold(m, fresh(s, committed)))
     released = hold(rt, mid, 20)
-    act(rt, mid, lambda s, m, now: ledger.release_hold(s, m, fresh(s, released), key="release", channel="admin",
-                                                       now=now))
+    act(
+        rt,
+        mid,
+        lambda s, m, now: ledger.release_hold(s, m, fresh(s, released), key="release", channel="admin", now=now),
+    )
     hold(rt, mid, 10)
     cancel(rt, mid, addition, "cancel-addition")
     grant(rt, mid, 25, expires_at=clock.now + timedelta(days=1))
@@ -166,8 +205,17 @@ def test_the_card_sums_each_lifetime_bucket_and_shows_the_next_expiration_and_ac
         view = ledger_views.card(s, s.get(Member, mid), clock.now)
     assert view == {
         "balance": {"points": 420, "pending_points": 80},
-        "lifetime": {"earned": 580, "added": 125, "subtracted": 30, "expired": 25, "spent": 90, "refunded": 50,
-                     "returned": 100, "locked": 70, "unlocked": 20},
+        "lifetime": {
+            "earned": 580,
+            "added": 125,
+            "subtracted": 30,
+            "expired": 25,
+            "spent": 90,
+            "refunded": 50,
+            "returned": 100,
+            "locked": 70,
+            "unlocked": 20,
+        },
         "pending_points": {"total": 80, "activated": 0, "canceled": 0},
         "next_expiration": {"points": 420, "date": "2027-06-01"},
         "next_activation": {"points": 80, "date": "2026-06-05"},
@@ -223,11 +271,15 @@ def random_step(rt, rng: random.Random, mid: str, state: dict) -> None:
     elif choice == 3 and state["holds"]:
         target = rng.choice(state["holds"])
         end = rng.choice(["commit", "release", "refund"])
-        act(rt, mid, lambda s, m, now: {
-            "commit": lambda e: ledger.commit_hold(m, e),
-            "release": lambda e: ledger.release_hold(s, m, e, key=f"rel-{e.id}", channel="admin", now=now),
-            "refund": lambda e: ledger.refund_commit(s, m, e, key=f"ref-{e.id}", channel="admin", now=now),
-        }[end](fresh(s, target)))
+        act(
+            rt,
+            mid,
+            lambda s, m, now: {
+                "commit": lambda e: ledger.commit_hold(m, e),
+                "release": lambda e: ledger.release_hold(s, m, e, key=f"rel-{e.id}", channel="admin", now=now),
+                "refund": lambda e: ledger.refund_commit(s, m, e, key=f"ref-{e.id}", channel="admin", now=now),
+            }[end](fresh(s, target)),
+        )
     elif choice == 4:
         done = entries(rt, mid)
         if done:
@@ -247,7 +299,8 @@ def random_step(rt, rng: random.Random, mid: str, state: dict) -> None:
 
 @pytest.mark.parametrize("seed", [1, 7, 13])
 def test_after_a_random_life_of_postings_holds_refunds_and_expiries_the_stored_balances_are_the_rebuilt_ones(
-        rt, demo_merchant, clock, seed):
+    rt, demo_merchant, clock, seed
+):
     rng, mid = random.Random(seed), new_member(rt)
     state = {"holds": [], "at": clock.now}
     for _ in range(60):
@@ -275,8 +328,14 @@ def test_rebuild_reports_a_drifted_balance_and_fix_corrects_it(rt, demo_merchant
 def flask(db_file, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("MERCHANTS_CONFIG", "DATABASE_URL", "FLASK_APP")}
     env.update(TEST_ENV, DATABASE_URL=f"sqlite:///{db_file}", LOG_LEVEL="WARNING")
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def seed_member(db_file) -> str:

@@ -2,14 +2,28 @@
 
 The demo merchant is in America/New_York; the clock starts at 2026-06-01 12:00 UTC (08:00 there).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ledger_support import (act, assert_consistent, balances, configure, entries, entry, fresh, grant,
-                            lot_remaining, new_member, post, refund, settle)
+from ledger_support import (
+    act,
+    assert_consistent,
+    balances,
+    configure,
+    entries,
+    entry,
+    fresh,
+    grant,
+    lot_remaining,
+    new_member,
+    post,
+    refund,
+    settle,
+)
 from models import Member
 from services import ledger
 from services.ledger import schedule as ledger_jobs
@@ -29,8 +43,9 @@ def card(rt, member_id):
 # --- pending points ----------------------------------------------------------------------------
 
 
-def test_with_pending_days_an_accrual_stays_pending_until_the_end_of_the_day_that_many_days_later(rt, demo_merchant,
-                                                                                                  clock):
+def test_with_pending_days_an_accrual_stays_pending_until_the_end_of_the_day_that_many_days_later(
+    rt, demo_merchant, clock
+):
     configure(rt, pending_days=2, expiration_days=0)
     mid = new_member(rt)
     accrual = post(rt, mid, 100, "ACCRUAL")
@@ -85,7 +100,8 @@ def test_a_posting_to_a_member_activates_its_due_points_even_before_the_job_runs
 
 
 def test_a_refund_inside_the_pending_window_takes_the_orders_pending_points_and_leaves_spendable_alone(
-        rt, demo_merchant, clock):
+    rt, demo_merchant, clock
+):
     configure(rt, pending_days=3)
     mid = new_member(rt)
     grant(rt, mid, 200)
@@ -113,14 +129,17 @@ def test_an_order_cancelled_inside_the_pending_window_never_becomes_spendable(rt
     clock.now += timedelta(days=4)
     assert ledger_jobs.activate_points(rt) == 1  # the emptied lot closes
     assert balances(rt, mid) == (0, 0, 0)
-    assert [(e.type, e.status, e.points) for e in entries(rt, mid)] == [("ACCRUAL", "CANCELED", 400),
-                                                                       ("REVERSAL", "CANCELED", -400)]
+    assert [(e.type, e.status, e.points) for e in entries(rt, mid)] == [
+        ("ACCRUAL", "CANCELED", 400),
+        ("REVERSAL", "CANCELED", -400),
+    ]
     assert card(rt, mid)["pending_points"] == {"total": 400, "activated": 0, "canceled": 400}
     assert_consistent(rt, mid)
 
 
 def test_a_reversal_takes_the_orders_pending_points_first_then_spendable_with_a_shortfall_for_what_was_spent(
-        rt, demo_merchant, clock):
+    rt, demo_merchant, clock
+):
     configure(rt, pending_days=0)
     mid = new_member(rt)
     settle(rt, mid, "1", "10.00", at=clock.now)  # 100, spendable at once
@@ -193,8 +212,9 @@ def test_a_refund_of_a_spend_restores_the_same_lots_with_their_original_dates(rt
     assert [lot_remaining(rt, e.id) for e in (soon, late)] == [0, 50]
     assert card(rt, mid)["next_expiration"] == {"points": 50, "date": "2026-07-21"}
 
-    refunded = act(rt, mid, lambda s, m, now: ledger.cancel(s, m, fresh(s, spend), key="undo", channel="admin",
-                                                            now=now))
+    refunded = act(
+        rt, mid, lambda s, m, now: ledger.cancel(s, m, fresh(s, spend), key="undo", channel="admin", now=now)
+    )
     assert (refunded.type, refunded.points, refunded.reverses_id) == ("REFUND", 150, spend.id)
     assert [lot_remaining(rt, e.id) for e in (soon, late)] == [100, 100]
     assert card(rt, mid)["next_expiration"] == {"points": 100, "date": "2026-06-06"}
@@ -205,13 +225,19 @@ def test_points_refunded_to_a_lot_already_past_its_date_expire_at_the_next_run(r
     configure(rt, expiration_days=0)
     mid = new_member(rt)
     lot = grant(rt, mid, 100, expires_at=clock.now + timedelta(days=1))
-    held = act(rt, mid, lambda s, m, now: ledger.hold(s, m, key="h", points=60, channel="toast_loyalty",
-                                                      reference=None, now=now))
+    held = act(
+        rt,
+        mid,
+        lambda s, m, now: ledger.hold(s, m, key="h", points=60, channel="toast_loyalty", reference=None, now=now),
+    )
     act(rt, mid, lambda s, m, now: ledger.commit_hold(m, fresh(s, held)) and None)
     clock.now += timedelta(days=3)
     assert ledger_jobs.expire_points(rt) == 1  # the 40 left
-    act(rt, mid, lambda s, m, now: ledger.refund_commit(s, m, fresh(s, held), key="void", channel="toast_loyalty",
-                                                        now=now))
+    act(
+        rt,
+        mid,
+        lambda s, m, now: ledger.refund_commit(s, m, fresh(s, held), key="void", channel="toast_loyalty", now=now),
+    )
     assert lot_remaining(rt, lot.id) == 60 and balances(rt, mid) == (60, 0, 0)
     assert ledger_jobs.expire_points(rt) == 0  # today's expiration entry is already posted
     clock.now += timedelta(days=1)

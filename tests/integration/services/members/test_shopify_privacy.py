@@ -5,6 +5,7 @@ the customer resource; the compliance topics carry ``shop_id``, ``shop_domain``
 and (per customer) ``customer: {id, email, phone}`` with ``orders_requested``
 or ``orders_to_redact``.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,32 +38,62 @@ def deliver(client, topic: str, payload, webhook_id: str):
     return response
 
 
-def shopify_customer(customer_id: int = CUSTOMER_ID, *, email: str | None = "ada@example.com",
-                     phone: str | None = ADA_PHONE, first_name: str = "Ada", last_name: str = "Lovelace") -> dict:
+def shopify_customer(
+    customer_id: int = CUSTOMER_ID,
+    *,
+    email: str | None = "ada@example.com",
+    phone: str | None = ADA_PHONE,
+    first_name: str = "Ada",
+    last_name: str = "Lovelace",
+) -> dict:
     """A ``customers/create|update`` body: the customer resource as Shopify documents it."""
     return {
-        "id": customer_id, "email": email, "created_at": "2026-05-01T09:00:00-04:00",
-        "updated_at": "2026-06-01T09:00:00-04:00", "first_name": first_name, "last_name": last_name,
-        "orders_count": 1, "state": "enabled", "total_spent": "42.50", "last_order_id": ORDER, "note": None,
-        "verified_email": True, "multipass_identifier": None, "tax_exempt": False, "tags": "",
-        "last_order_name": "#1001", "currency": "USD", "phone": phone, "addresses": [], "tax_exemptions": [],
-        "email_marketing_consent": None, "sms_marketing_consent": None,
-        "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id}", "default_address": None,
+        "id": customer_id,
+        "email": email,
+        "created_at": "2026-05-01T09:00:00-04:00",
+        "updated_at": "2026-06-01T09:00:00-04:00",
+        "first_name": first_name,
+        "last_name": last_name,
+        "orders_count": 1,
+        "state": "enabled",
+        "total_spent": "42.50",
+        "last_order_id": ORDER,
+        "note": None,
+        "verified_email": True,
+        "multipass_identifier": None,
+        "tax_exempt": False,
+        "tags": "",
+        "last_order_name": "#1001",
+        "currency": "USD",
+        "phone": phone,
+        "addresses": [],
+        "tax_exemptions": [],
+        "email_marketing_consent": None,
+        "sms_marketing_consent": None,
+        "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id}",
+        "default_address": None,
     }
 
 
 def data_request(customer_id: int = CUSTOMER_ID, orders=(ORDER,)) -> dict:
     """A ``customers/data_request`` body."""
-    return {"shop_id": SHOP_ID, "shop_domain": SHOP, "orders_requested": list(orders),
-            "customer": {"id": customer_id, "email": "ada@example.com", "phone": "555-625-1199"},
-            "data_request": {"id": 9999}}
+    return {
+        "shop_id": SHOP_ID,
+        "shop_domain": SHOP,
+        "orders_requested": list(orders),
+        "customer": {"id": customer_id, "email": "ada@example.com", "phone": "555-625-1199"},
+        "data_request": {"id": 9999},
+    }
 
 
 def customer_redact(customer_id: int = CUSTOMER_ID, orders=(ORDER,)) -> dict:
     """A ``customers/redact`` body."""
-    return {"shop_id": SHOP_ID, "shop_domain": SHOP,
-            "customer": {"id": customer_id, "email": "ada@example.com", "phone": "555-625-1199"},
-            "orders_to_redact": list(orders)}
+    return {
+        "shop_id": SHOP_ID,
+        "shop_domain": SHOP,
+        "customer": {"id": customer_id, "email": "ada@example.com", "phone": "555-625-1199"},
+        "orders_to_redact": list(orders),
+    }
 
 
 def shop_redact() -> dict:
@@ -71,9 +102,18 @@ def shop_redact() -> dict:
 
 
 def bob_order(order_id: int = 5_500_000_000_002) -> dict:
-    return shopify_order(order_id, subtotal="10.00", email="bob@example.com",
-                         customer={"id": OTHER_CUSTOMER_ID, "email": "bob@example.com", "phone": "+1 415 555 0199",
-                                   "first_name": "Bob", "last_name": "Biller"})
+    return shopify_order(
+        order_id,
+        subtotal="10.00",
+        email="bob@example.com",
+        customer={
+            "id": OTHER_CUSTOMER_ID,
+            "email": "bob@example.com",
+            "phone": "+1 415 555 0199",
+            "first_name": "Bob",
+            "last_name": "Biller",
+        },
+    )
 
 
 def members(rt) -> list[Member]:
@@ -93,8 +133,12 @@ def ada(rt) -> Member:
 
 def ledger_of(rt, member_id: str) -> list[tuple[str, int]]:
     with rt.db.reader() as s:
-        return [(e.id, e.points) for e in s.execute(select(LedgerEntry).where(LedgerEntry.member_id == member_id)
-                                                    .order_by(LedgerEntry.seq)).scalars()]
+        return [
+            (e.id, e.points)
+            for e in s.execute(
+                select(LedgerEntry).where(LedgerEntry.member_id == member_id).order_by(LedgerEntry.seq)
+            ).scalars()
+        ]
 
 
 def delivery(rt, webhook_id: str) -> Delivery:
@@ -111,16 +155,21 @@ def assert_erased(m: Member) -> None:
 
 # customers/create and customers/update
 
+
 def test_a_customer_update_overwrites_the_linked_members_email_phone_and_names(rt, demo_merchant, client, work):
     deliver(client, "orders/paid", shopify_order(), "w1")
     work()
-    update = shopify_customer(email="Augusta.King@Example.com", phone="+1 415 555 0188",
-                              first_name="Augusta", last_name="King")
+    update = shopify_customer(
+        email="Augusta.King@Example.com", phone="+1 415 555 0188", first_name="Augusta", last_name="King"
+    )
     deliver(client, "customers/update", update, "w2")
     work()
     m = ada(rt)
-    assert (m.email, m.email_normalized, m.phone) == ("augusta.king@example.com", "augusta.king@example.com",
-                                                      "+14155550188")
+    assert (m.email, m.email_normalized, m.phone) == (
+        "augusta.king@example.com",
+        "augusta.king@example.com",
+        "+14155550188",
+    )
     assert (m.first_name, m.last_name) == ("Augusta", "King")
     assert delivery(rt, "w2").status == "processed"
 
@@ -149,6 +198,7 @@ def test_a_customer_created_in_shopify_without_a_member_is_ignored(rt, demo_merc
 
 # customers/data_request and the export it promises
 
+
 def test_a_data_request_is_recorded_with_ids_and_no_personal_data(rt, demo_merchant, client, work):
     deliver(client, "orders/paid", shopify_order(), "w1")
     work()
@@ -172,7 +222,12 @@ def test_the_export_gives_a_members_personal_fields_balances_and_ledger_as_json(
     m = exported["member"]
     assert (m["id"], m["status"], m["shopify_customer_id"]) == (ada(rt).id, "ACTIVE", str(CUSTOMER_ID))
     assert (m["email"], m["phone"], m["first_name"], m["last_name"], m["wallet_address"]) == (
-        "ada@example.com", "+14155550134", "Ada", "Lovelace", "0xAbC123")
+        "ada@example.com",
+        "+14155550134",
+        "Ada",
+        "Lovelace",
+        "0xAbC123",
+    )
     assert exported["balances"] == {"points": 425, "pending_points": 0, "held_points": 0, "lifetime_earned": 425}
     [entry] = exported["ledger"]
     assert (entry["type"], entry["points"], entry["reference"]) == ("ACCRUAL", 425, f"shopify:order:{ORDER}")
@@ -193,6 +248,7 @@ def test_the_export_of_an_absent_member_or_merchant_is_not_found(rt, demo_mercha
 
 # customers/redact
 
+
 def test_a_customer_redaction_erases_the_members_identity_and_keeps_the_ledger(rt, demo_merchant, client, work):
     deliver(client, "orders/paid", shopify_order(wallet="0xAbC123"), "w1")
     work()
@@ -210,7 +266,11 @@ def test_a_customer_redaction_erases_the_members_identity_and_keeps_the_ledger(r
         export_member(rt, merchant_slug=demo_merchant, customer_id=str(CUSTOMER_ID))
     with rt.db.reader() as s:
         request = s.execute(select(PrivacyRequest)).scalar_one()
-    assert (request.kind, request.member_id, request.payload) == ("customer_redact", before.id, {"orders": [str(ORDER)]})
+    assert (request.kind, request.member_id, request.payload) == (
+        "customer_redact",
+        before.id,
+        {"orders": [str(ORDER)]},
+    )
 
 
 def test_a_later_order_from_a_redacted_customer_creates_a_new_member(rt, demo_merchant, client, work):
@@ -249,6 +309,7 @@ def test_a_customer_redaction_replaces_the_stored_bodies_that_name_the_customer(
 
 # shop/redact
 
+
 def test_a_shop_redaction_erases_every_member_of_the_merchant(rt, demo_merchant, client, work):
     deliver(client, "orders/paid", shopify_order(wallet="0xAbC123"), "w1")
     deliver(client, "orders/paid", bob_order(), "w2")
@@ -269,14 +330,21 @@ def test_a_shop_redaction_erases_every_member_of_the_merchant(rt, demo_merchant,
 
 # flask members export
 
+
 def test_the_members_export_command_prints_the_members_json(tmp_path):
     url = f"sqlite:///{tmp_path}/punchcard.db"
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     env.pop("REDIS_URL", None)
 
     def flask(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     for args in (("db", "upgrade"), ("merchants", "sync", "config/merchants.example.yaml")):
         done = flask(*args)
@@ -303,8 +371,14 @@ def _seed_member(url: str) -> str:
     try:
         with db.transaction() as s:
             merchant_id = s.execute(select(Merchant.id).where(Merchant.slug == "demo-cafe")).scalar_one()
-            m = Member(merchant_id=merchant_id, shopify_customer_id=str(CUSTOMER_ID), email="ada@example.com",
-                       email_normalized="ada@example.com", created_at=now, updated_at=now)
+            m = Member(
+                merchant_id=merchant_id,
+                shopify_customer_id=str(CUSTOMER_ID),
+                email="ada@example.com",
+                email_normalized="ada@example.com",
+                created_at=now,
+                updated_at=now,
+            )
             s.add(m)
             s.flush()
             ledger.post(s, m, ledger.Posting(key="seed-1", points=50, type="ACCRUAL", channel="shopify"), now)

@@ -1,4 +1,5 @@
 """The merchants file synced into the real database (SQLite and PostgreSQL): upserts, deactivation, no deletion."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -17,8 +18,12 @@ COLD_BREW = "7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11"
 TEN_OFF_DRINKS = "3b6f1c8e-5a27-4d0b-9e4f-2c1a8d7e6b52"
 RESTAURANT = "0cd990c9-fd74-461d-8468-de2a0919ccbb"
 OTHER_MERCHANT = {
-    "slug": "other-shop", "name": "Other Shop", "currency": "EUR", "timezone": "Europe/Paris",
-    "api_keys": ["other-shop-key"], "program": {"points_per_currency_unit": 1},
+    "slug": "other-shop",
+    "name": "Other Shop",
+    "currency": "EUR",
+    "timezone": "Europe/Paris",
+    "api_keys": ["other-shop-key"],
+    "program": {"points_per_currency_unit": 1},
 }
 
 
@@ -60,8 +65,9 @@ def snapshot(rt) -> dict:
         "api_keys": sorted((k.id, k.merchant_id, k.key_hash, k.active) for k in rows(rt, ApiKey)),
         "restaurants": sorted((r.guid, r.merchant_id, r.active) for r in rows(rt, ToastRestaurant)),
         "tiers": sorted((t.id, t.name, t.min_lifetime_points, t.multiplier, t.active) for t in rows(rt, Tier)),
-        "rewards": sorted((r.uuid, r.merchant_id, r.name, r.points_price, r.active, repr(r.definition))
-                          for r in rows(rt, Reward)),
+        "rewards": sorted(
+            (r.uuid, r.merchant_id, r.name, r.points_price, r.active, repr(r.definition)) for r in rows(rt, Reward)
+        ),
     }
 
 
@@ -92,8 +98,10 @@ def test_syncing_the_example_creates_its_tiers_sorted_by_threshold(rt, demo_conf
     sync(rt, demo_config)
     tiers = sorted(rows(rt, Tier), key=lambda t: t.min_lifetime_points)
     assert [(t.name, t.min_lifetime_points, t.multiplier, t.active) for t in tiers] == [
-        ("Bronze", 0, Decimal("1.0"), True), ("Silver", 1000, Decimal("1.1"), True),
-        ("Gold", 4000, Decimal("1.25"), True)]
+        ("Bronze", 0, Decimal("1.0"), True),
+        ("Silver", 1000, Decimal("1.1"), True),
+        ("Gold", 4000, Decimal("1.25"), True),
+    ]
     assert {t.merchant_id for t in tiers} == {merchant(rt).id}
 
 
@@ -104,7 +112,12 @@ def test_syncing_the_example_creates_its_rewards_with_every_configured_property(
     assert set(stored) == {r.uuid for r in configured}
     for cfg in configured:
         row = stored[cfg.uuid]
-        assert (row.name, row.priority, row.points_price, row.active) == (cfg.name, cfg.priority, cfg.points_price, True)
+        assert (row.name, row.priority, row.points_price, row.active) == (
+            cfg.name,
+            cfg.priority,
+            cfg.points_price,
+            True,
+        )
         assert set(row.definition) == set(RewardConfig.model_fields)
         assert row.definition == cfg.model_dump(mode="json")
     cold_brew = stored[COLD_BREW].definition
@@ -164,8 +177,17 @@ def test_members_and_ledger_entries_survive_a_sync_that_drops_their_merchant(rt,
         member = Member(merchant_id=demo_id, phone="+14155550134", points=425, lifetime_earned=425)
         s.add(member)
         s.flush()
-        s.add(LedgerEntry(merchant_id=demo_id, member_id=member.id, business_key="shopify:order:1", type="ACCRUAL",
-                          status="ACTIVE", channel="SHOPIFY", points=425))
+        s.add(
+            LedgerEntry(
+                merchant_id=demo_id,
+                member_id=member.id,
+                business_key="shopify:order:1",
+                type="ACCRUAL",
+                status="ACTIVE",
+                channel="SHOPIFY",
+                points=425,
+            )
+        )
     before = ([(m.id, m.points) for m in rows(rt, Member)], [(e.id, e.points) for e in rows(rt, LedgerEntry)])
     sync(rt, parsed({"merchants": [OTHER_MERCHANT]}))
     after = ([(m.id, m.points) for m in rows(rt, Member)], [(e.id, e.points) for e in rows(rt, LedgerEntry)])

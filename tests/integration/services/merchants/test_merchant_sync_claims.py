@@ -5,6 +5,7 @@ and its old owner no longer lists it (the old owner left the file, or dropped it
 A partner API key or a reward uuid is another merchant's for good: reusing one is a validation error naming
 both merchants, and nothing is written.
 """
+
 from __future__ import annotations
 
 import threading
@@ -46,8 +47,14 @@ def renamed(tree: dict, slug: str = "demo-coffee", *, new_keys: bool = True, new
 
 
 def bakery(**blocks) -> dict:
-    return {"slug": "bakery", "name": "Bakery", "currency": "USD", "program": {"points_per_currency_unit": 1},
-            "api_keys": ["bakery-key"], **blocks}
+    return {
+        "slug": "bakery",
+        "name": "Bakery",
+        "currency": "USD",
+        "program": {"points_per_currency_unit": 1},
+        "api_keys": ["bakery-key"],
+        **blocks,
+    }
 
 
 def toast_block(*guids: str) -> dict:
@@ -57,18 +64,26 @@ def toast_block(*guids: str) -> dict:
 def owners(rt) -> dict:
     """Who holds each routing identifier: restaurant GUID -> (slug, active), shop domain -> slug."""
     with rt.db.reader() as s:
-        restaurants = s.execute(select(ToastRestaurant.guid, Merchant.slug, ToastRestaurant.active)
-                                .join(Merchant, Merchant.id == ToastRestaurant.merchant_id)).all()
-        domains = s.execute(select(Merchant.shopify_shop_domain, Merchant.slug)
-                            .where(Merchant.shopify_shop_domain.is_not(None))).all()
+        restaurants = s.execute(
+            select(ToastRestaurant.guid, Merchant.slug, ToastRestaurant.active).join(
+                Merchant, Merchant.id == ToastRestaurant.merchant_id
+            )
+        ).all()
+        domains = s.execute(
+            select(Merchant.shopify_shop_domain, Merchant.slug).where(Merchant.shopify_shop_domain.is_not(None))
+        ).all()
     return {"restaurants": {g: (slug, active) for g, slug, active in restaurants}, "domains": dict(domains)}
 
 
 def snapshot(rt) -> list:
     with rt.db.reader() as s:
-        return [sorted(repr(tuple(getattr(row, c.key) for c in model.__table__.columns))
-                       for row in s.execute(select(model)).scalars())
-                for model in (Merchant, ApiKey, ToastRestaurant, Tier, Reward)]
+        return [
+            sorted(
+                repr(tuple(getattr(row, c.key) for c in model.__table__.columns))
+                for row in s.execute(select(model)).scalars()
+            )
+            for model in (Merchant, ApiKey, ToastRestaurant, Tier, Reward)
+        ]
 
 
 def refused(rt, tree: dict) -> list[str]:
@@ -84,8 +99,10 @@ def test_a_renamed_merchant_takes_over_the_restaurant_and_shop_domain_its_old_sl
     report = sync(rt, parsed(renamed(example())))
     assert (report.created, report.deactivated) == (["demo-coffee"], ["demo-cafe"])
     assert owners(rt) == {"restaurants": {RESTAURANT: ("demo-coffee", True)}, "domains": {SHOP: "demo-coffee"}}
-    assert report.moved == [f"shop domain {SHOP}: demo-cafe -> demo-coffee",
-                            f"toast restaurant {RESTAURANT}: demo-cafe -> demo-coffee"]
+    assert report.moved == [
+        f"shop domain {SHOP}: demo-cafe -> demo-coffee",
+        f"toast restaurant {RESTAURANT}: demo-cafe -> demo-coffee",
+    ]
 
 
 def test_a_restaurant_and_shop_domain_move_to_a_merchant_listed_before_their_old_owner(rt):
@@ -102,22 +119,27 @@ def test_a_restaurant_and_shop_domain_move_to_a_merchant_listed_before_their_old
 def test_two_merchants_can_swap_their_shop_domains_and_restaurants_in_one_sync(rt):
     other_guid, other_shop = "5b8e2f1a-9c3d-4e7f-a0b1-c2d3e4f5a6b7", "bakery.myshopify.com"
     tree = example()
-    tree["merchants"].append(bakery(toast=toast_block(other_guid),
-                                    shopify={"shop_domain": other_shop, "webhook_secret": "bakery-shop"}))
+    tree["merchants"].append(
+        bakery(toast=toast_block(other_guid), shopify={"shop_domain": other_shop, "webhook_secret": "bakery-shop"})
+    )
     sync(rt, parsed(tree))
     cafe, baker = tree["merchants"]
     cafe["toast"]["restaurant_guids"], baker["toast"]["restaurant_guids"] = [other_guid], [RESTAURANT]
     cafe["shopify"]["shop_domain"], baker["shopify"]["shop_domain"] = other_shop, SHOP
     sync(rt, parsed(tree))
-    assert owners(rt) == {"restaurants": {RESTAURANT: ("bakery", True), other_guid: ("demo-cafe", True)},
-                          "domains": {SHOP: "bakery", other_shop: "demo-cafe"}}
+    assert owners(rt) == {
+        "restaurants": {RESTAURANT: ("bakery", True), other_guid: ("demo-cafe", True)},
+        "domains": {SHOP: "bakery", other_shop: "demo-cafe"},
+    }
 
 
 def test_a_reward_uuid_of_a_deactivated_merchant_is_refused_naming_both_merchants(rt):
     sync(rt, parsed(example()))
     problems = refused(rt, renamed(example(), new_rewards=False))
-    assert f"merchants[0].rewards[0].uuid: reward {COLD_BREW} is already merchant demo-cafe's (no longer in the file); " \
-           "demo-coffee cannot have it too: give the reward a new uuid" in problems
+    assert (
+        f"merchants[0].rewards[0].uuid: reward {COLD_BREW} is already merchant demo-cafe's (no longer in the file); "
+        "demo-coffee cannot have it too: give the reward a new uuid" in problems
+    )
     assert len(problems) == 4  # one line per reward of the example
 
 
@@ -127,15 +149,19 @@ def test_a_reward_uuid_of_another_listed_merchant_is_refused_naming_both_merchan
     sync(rt, parsed(tree))
     cold_brew = tree["merchants"][0]["rewards"].pop(0)
     tree["merchants"][1]["rewards"] = [cold_brew]
-    assert refused(rt, tree) == [f"merchants[1].rewards[0].uuid: reward {COLD_BREW} is already merchant "
-                                 "demo-cafe's; bakery cannot have it too: give the reward a new uuid"]
+    assert refused(rt, tree) == [
+        f"merchants[1].rewards[0].uuid: reward {COLD_BREW} is already merchant "
+        "demo-cafe's; bakery cannot have it too: give the reward a new uuid"
+    ]
 
 
 def test_a_partner_api_key_of_a_deactivated_merchant_is_refused_naming_both_merchants(rt):
     sync(rt, parsed(example()))
     problems = refused(rt, renamed(example(), new_keys=False))
-    assert problems == ["merchants[0].api_keys[0]: this API key is already merchant demo-cafe's (no longer in the file); "
-                        "demo-coffee cannot have it too: generate a new key"]
+    assert problems == [
+        "merchants[0].api_keys[0]: this API key is already merchant demo-cafe's (no longer in the file); "
+        "demo-coffee cannot have it too: generate a new key"
+    ]
     assert TEST_ENV["DEMO_CAFE_API_KEY"] not in "".join(problems)
 
 
@@ -145,10 +171,10 @@ def test_a_partner_api_key_rotated_out_of_one_merchant_is_refused_for_another(rt
     sync(rt, parsed(tree))
     tree["merchants"][0]["api_keys"] = ["demo-cafe-next-key"]
     tree["merchants"][1]["api_keys"] = ["${DEMO_CAFE_API_KEY}"]
-    assert refused(rt, tree) == ["merchants[1].api_keys[0]: this API key is already merchant demo-cafe's; "
-                                 "bakery cannot have it too: generate a new key"]
-
-
+    assert refused(rt, tree) == [
+        "merchants[1].api_keys[0]: this API key is already merchant demo-cafe's; "
+        "bakery cannot have it too: generate a new key"
+    ]
 
 
 def test_a_sync_that_loses_a_race_for_an_api_key_is_refused_not_crashed(rt):
@@ -162,8 +188,9 @@ def test_a_sync_that_loses_a_race_for_an_api_key_is_refused_not_crashed(rt):
     with rt.db.reader() as s:
         bakery_id = s.execute(select(Merchant.id).where(Merchant.slug == "bakery")).scalar_one()
     rival = rt.db.engine.connect()
-    rival.execute(ApiKey.__table__.insert().values(merchant_id=bakery_id, key_hash=hash_key("contested-key"),
-                                                   active=True))  # not committed yet
+    rival.execute(
+        ApiKey.__table__.insert().values(merchant_id=bakery_id, key_hash=hash_key("contested-key"), active=True)
+    )  # not committed yet
     outcome = {}
     syncing = threading.Thread(target=lambda: outcome.update(result=_sync_catching(rt, parsed(tree))))
     syncing.start()
@@ -174,8 +201,9 @@ def test_a_sync_that_loses_a_race_for_an_api_key_is_refused_not_crashed(rt):
     assert isinstance(outcome.get("result"), ConfigError)
     assert outcome["result"].problems[0].startswith("(database): the database refused the sync")
     with rt.db.reader() as s:
-        assert s.execute(select(ApiKey.merchant_id).where(ApiKey.key_hash == hash_key("contested-key"))
-                         ).scalars().all() == [bakery_id]
+        assert s.execute(
+            select(ApiKey.merchant_id).where(ApiKey.key_hash == hash_key("contested-key"))
+        ).scalars().all() == [bakery_id]
 
 
 def _sync_catching(rt, config):
@@ -187,5 +215,11 @@ def _sync_catching(rt, config):
 
 def _waiting_on_a_lock(rt) -> bool:
     with rt.db.engine.connect() as conn:
-        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                      "AND datname = current_database()")).scalar())
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar()
+        )

@@ -3,6 +3,7 @@
 Bounded (a few dozen generated requests per operation) so it runs in seconds
 inside ``make test``.
 """
+
 from __future__ import annotations
 
 import schemathesis
@@ -23,8 +24,13 @@ def test_no_generated_request_gets_a_server_error_and_every_error_names_a_code(r
 
 def _fuzz(operation) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case):
         case.headers = {**(case.headers or {}), "X-API-Key": TEST_ENV["DEMO_CAFE_API_KEY"]}
         response = case.call()

@@ -1,4 +1,5 @@
 """The partner API's first endpoints: member search and level, with keys and tenancy."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,13 +27,19 @@ def test_a_member_is_found_by_phone_in_any_format_or_by_email(rt, two_merchants,
 
 def test_the_level_shows_tier_lifetime_and_spendable_points_and_the_next_tier(rt, two_merchants, client, work):
     paid_order(client, work, subtotal="42.50")
-    member_id = client.get("/partner-api/v2/program-memberships/search?email=ada@example.com",
-                           headers=DEMO).get_json()["membership"]["id"]
-    response = client.get(f"/partner-api/v2/program-memberships/{member_id}/level",
-                          headers={"Authorization": "Bearer test-demo-key"})
+    member_id = client.get("/partner-api/v2/program-memberships/search?email=ada@example.com", headers=DEMO).get_json()[
+        "membership"
+    ]["id"]
+    response = client.get(
+        f"/partner-api/v2/program-memberships/{member_id}/level", headers={"Authorization": "Bearer test-demo-key"}
+    )
     assert response.status_code == 200
-    assert response.get_json() == {"tier": "Bronze", "balance": 425, "spendable_balance": 425,
-                                   "next_tier": {"name": "Silver", "points_needed": 575}}
+    assert response.get_json() == {
+        "tier": "Bronze",
+        "balance": 425,
+        "spendable_balance": 425,
+        "next_tier": {"name": "Silver", "points_needed": 575},
+    }
 
 
 def test_a_missing_key_is_a_400_in_hangs_manner(rt, two_merchants, client):
@@ -59,16 +66,18 @@ def test_an_unknown_member_is_a_404(rt, two_merchants, client):
 
 def test_another_merchants_key_never_sees_the_member(rt, two_merchants, client, work):
     paid_order(client, work)
-    member_id = client.get("/partner-api/v2/program-memberships/search?email=ada@example.com",
-                           headers=DEMO).get_json()["membership"]["id"]
+    member_id = client.get("/partner-api/v2/program-memberships/search?email=ada@example.com", headers=DEMO).get_json()[
+        "membership"
+    ]["id"]
     other = {"X-API-Key": "other-bakery-key"}
-    assert client.get("/partner-api/v2/program-memberships/search?email=ada@example.com", headers=other).status_code == 404
+    assert (
+        client.get("/partner-api/v2/program-memberships/search?email=ada@example.com", headers=other).status_code == 404
+    )
     response = client.get(f"/partner-api/v2/program-memberships/{member_id}/level", headers=other)
     assert response.status_code == 404
     assert response.get_json()["error"] == "PROGRAM_MEMBERSHIP_NOT_FOUND"
 
 
 def test_an_api_body_over_256_kib_is_a_413(rt, two_merchants, client):
-    response = client.get("/partner-api/v2/program-memberships/search?phone=1", headers=DEMO,
-                          data=b"x" * (257 * 1024))
+    response = client.get("/partner-api/v2/program-memberships/search?phone=1", headers=DEMO, data=b"x" * (257 * 1024))
     assert response.status_code == 413

@@ -5,6 +5,7 @@ activity that earns nothing is a 422 ``NO_POINTS_EARNED`` and changes nothing.
 Cursors name rows the API issued; one that decodes to a number or instant the
 column cannot hold is a 400 ``INVALID_CURSOR``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -70,8 +71,7 @@ def test_an_activity_that_earns_no_points_is_a_422_no_points_earned_and_posts_no
 
 
 @pytest.mark.parametrize("value", [1e30, "1e30", "NaN", "Infinity", "-Infinity", -1, "-0.01"])
-def test_an_activity_value_that_is_huge_negative_or_not_finite_is_a_400_and_posts_nothing(demo_merchant, client,
-                                                                                           value):
+def test_an_activity_value_that_is_huge_negative_or_not_finite_is_a_400_and_posts_nothing(demo_merchant, client, value):
     member = new_member(client)
     assert failure(spend(client, member, value)) == (400, "INVALID_PARAMETERS")
     assert ledger_of(client, member) == []
@@ -81,8 +81,9 @@ def test_an_activity_value_that_is_huge_negative_or_not_finite_is_a_400_and_post
 def test_a_non_finite_json_number_for_an_activity_value_is_a_400(demo_merchant, client, literal):
     member = new_member(client)
     raw = '{"idempotency_key": "k", "activity": {"value": %s, "transaction_timestamp": %d}}' % (literal, NOW)
-    response = client.post(f"{V2}/program-memberships/{member}/activities", data=raw, headers=KEY,
-                           content_type="application/json")
+    response = client.post(
+        f"{V2}/program-memberships/{member}/activities", data=raw, headers=KEY, content_type="application/json"
+    )
     assert response.status_code == 400, response.get_json()
     assert ledger_of(client, member) == []
 
@@ -95,16 +96,19 @@ def test_an_adjustment_beyond_the_range_of_points_is_a_400_and_posts_nothing(dem
     assert ledger_of(client, member) == []
 
 
-def test_an_activity_earning_more_points_than_a_balance_can_hold_is_a_422_and_posts_nothing(rt, demo_config,
-                                                                                            client):
+def test_an_activity_earning_more_points_than_a_balance_can_hold_is_a_422_and_posts_nothing(rt, demo_config, client):
     demo_config.merchants.extend(parse_config(LAVISH_MERCHANT, {}).merchants)
     sync(rt, demo_config)
     member = new_member(client, LAVISH)
     from services import ledger, members
 
     with rt.db.transaction() as s:  # near the limit: no single API call may add this much
-        ledger.post(s, members.lock(s, member), ledger.Posting(key="seed", points=2**63 - 10**14, type="ADDITION",
-                                                               channel="admin"), rt.clock())
+        ledger.post(
+            s,
+            members.lock(s, member),
+            ledger.Posting(key="seed", points=2**63 - 10**14, type="ADDITION", channel="admin"),
+            rt.clock(),
+        )
     response = spend(client, member, "1000000000", key="bigger", headers=LAVISH)  # 10^15 points
     assert failure(response) == (422, "POINTS_LIMIT_EXCEEDED"), response.get_json()
     assert [t["points"] for t in ledger_of(client, member, LAVISH)] == [2**63 - 10**14]
@@ -113,8 +117,9 @@ def test_an_activity_earning_more_points_than_a_balance_can_hold_is_a_422_and_po
 # --- cursors and filters ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["seq:9223372036854775808", "seq:99999999999999999999999", "seq:0", "seq:-1",
-                                  "seq:\uff11", "seq:1:2"])
+@pytest.mark.parametrize(
+    "text", ["seq:9223372036854775808", "seq:99999999999999999999999", "seq:0", "seq:-1", "seq:\uff11", "seq:1:2"]
+)
 def test_a_transactions_cursor_naming_no_row_we_could_issue_is_a_400_invalid_cursor(demo_merchant, client, text):
     member = new_member(client)
     response = client.get(f"{V2}/program-memberships/{member}/transactions?cursor={cursor_of(text)}", headers=KEY)
@@ -124,15 +129,24 @@ def test_a_transactions_cursor_naming_no_row_we_could_issue_is_a_400_invalid_cur
 def test_the_largest_transactions_cursor_a_bigint_holds_pages_from_the_newest_entry(demo_merchant, client):
     member = new_member(client)
     assert spend(client, member, "1.00").status_code == 201
-    response = client.get(f"{V2}/program-memberships/{member}/transactions?cursor={cursor_of(f'seq:{2**63 - 1}')}",
-                          headers=KEY)
+    response = client.get(
+        f"{V2}/program-memberships/{member}/transactions?cursor={cursor_of(f'seq:{2**63 - 1}')}", headers=KEY
+    )
     assert response.status_code == 200 and [t["points"] for t in response.get_json()["transactions"]] == [10]
 
 
-@pytest.mark.parametrize("raw", [["0001-01-01T00:00:00+01:00", "mem_1"], ["9999-12-31T23:59:59-05:00", "mem_1"],
-                                 ["2026-01-01T00:00:00", "mem_1"], ["2026-01-01T00:00:00+00:00", "mem\u0000"],
-                                 ["2026-01-01T00:00:00+00:00", "m" * 100], ["2026-01-01T00:00:00+00:00", 7],
-                                 {"a": 1, "b": 2}])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        ["0001-01-01T00:00:00+01:00", "mem_1"],
+        ["9999-12-31T23:59:59-05:00", "mem_1"],
+        ["2026-01-01T00:00:00", "mem_1"],
+        ["2026-01-01T00:00:00+00:00", "mem\u0000"],
+        ["2026-01-01T00:00:00+00:00", "m" * 100],
+        ["2026-01-01T00:00:00+00:00", 7],
+        {"a": 1, "b": 2},
+    ],
+)
 def test_a_memberships_cursor_naming_no_row_we_could_issue_is_a_400_invalid_cursor(demo_merchant, client, raw):
     response = client.get(f"{V2}/program-memberships?cursor={cursor_of(json.dumps(raw))}", headers=KEY)
     assert failure(response) == (400, "INVALID_CURSOR")
@@ -162,8 +176,9 @@ def test_a_nul_character_in_an_id_a_filter_or_a_field_is_a_400_and_changes_nothi
         client.patch(f"{V2}/program-memberships/{member}", json={"first_name": "Ada\u0000"}, headers=KEY),
         client.patch(f"{V2}/program-memberships/{member}", json={"metadata": {"a\u0000": 1}}, headers=KEY),
         client.post(f"{V2}/program-memberships/{member}/points", json={"points": 5, "reason": "\u0000"}, headers=KEY),
-        client.post(f"{V2}/program-memberships/{member}/points", json={"points": 5, "idempotency_key": "k\u0000"},
-                    headers=KEY),
+        client.post(
+            f"{V2}/program-memberships/{member}/points", json={"points": 5, "idempotency_key": "k\u0000"}, headers=KEY
+        ),
     ]
     assert [failure(r) for r in refused] == [(400, "INVALID_PARAMETERS")] * len(refused)
     found = client.get(f"{V2}/program-memberships/{member}", headers=KEY).get_json()["membership"]
@@ -172,6 +187,10 @@ def test_a_nul_character_in_an_id_a_filter_or_a_field_is_a_400_and_changes_nothi
 
 def test_a_body_nested_too_deep_to_parse_is_a_400_invalid_json(demo_merchant, client):
     member = new_member(client)
-    response = client.patch(f"{V2}/program-memberships/{member}", data='{"metadata": {"a": ' + "[" * 50000
-                            + "]" * 50000 + "}}", headers=KEY, content_type="application/json")
+    response = client.patch(
+        f"{V2}/program-memberships/{member}",
+        data='{"metadata": {"a": ' + "[" * 50000 + "]" * 50000 + "}}",
+        headers=KEY,
+        content_type="application/json",
+    )
     assert failure(response) == (400, "INVALID_JSON")

@@ -1,4 +1,5 @@
 """The idempotency key is stored whole: a key too long for its column is refused, never cut short to collide."""
+
 from __future__ import annotations
 
 import uuid
@@ -27,8 +28,9 @@ def test_an_idempotency_key_too_long_to_store_is_refused_rather_than_cut_short(d
     long_key = "k" * 255
     for member, tail in ((first, "-first"), (second, "-second")):
         body = {"first_name": f"Guest{tail}", **({"idempotency_key": long_key + tail} if where == "body" else {})}
-        response = send(client, "PATCH", f"/program-memberships/{member}", body,
-                        key=long_key + tail if where == "header" else None)
+        response = send(
+            client, "PATCH", f"/program-memberships/{member}", body, key=long_key + tail if where == "header" else None
+        )
         assert response.status_code == 400, response.get_json()
         assert response.get_json()["error"] == "INVALID_PARAMETERS"
     assert send(client, "GET", f"/program-memberships/{first}").get_json()["membership"]["first_name"] is None

@@ -5,6 +5,7 @@ Client keys ``K`` become business keys ``api:K``; every key the API derives
 redemptions) lives under ``partner_api:``, which no client key produces.
 Entries keyed the old way (``api:cancel:<id>``…) keep behaving.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -113,13 +114,15 @@ def test_every_key_the_partner_api_derives_itself_lies_outside_the_keys_clients_
     api.redeem(member, key="client-redemption")
     api.adjust(member, 7, key="client-adjustment")
     with rt.db.reader() as session:
-        keys = session.execute(select(LedgerEntry.business_key, LedgerEntry.idempotency_key)
-                               .where(LedgerEntry.member_id == member)).all()
+        keys = session.execute(
+            select(LedgerEntry.business_key, LedgerEntry.idempotency_key).where(LedgerEntry.member_id == member)
+        ).all()
         sources = set(session.execute(select(Redemption.source_key).where(Redemption.member_id == member)).scalars())
     assert {k for k, client in keys if client} == {"api:client-adjustment"}
     assert all(k.startswith("partner_api:") for k, client in keys if not client), keys
-    assert "api:client-redemption" in sources and all(s.startswith("partner_api:") for s in sources - {
-        "api:client-redemption"})
+    assert "api:client-redemption" in sources and all(
+        s.startswith("partner_api:") for s in sources - {"api:client-redemption"}
+    )
 
 
 # --- entries keyed the old way ----------------------------------------------------
@@ -139,8 +142,14 @@ def test_an_entry_cancelled_under_the_old_cancel_key_is_not_cancelled_twice(rt, 
     added = api.adjust(member, 40)["transaction"]["id"]
     with rt.db.transaction() as session:
         entry = _entry(session, added)
-        old = ledger.cancel(session, members.lock(session, member), entry, key=f"api:cancel:{added}",
-                            channel="partner_api", now=rt.clock())
+        old = ledger.cancel(
+            session,
+            members.lock(session, member),
+            entry,
+            key=f"api:cancel:{added}",
+            channel="partner_api",
+            now=rt.clock(),
+        )
     before = _count(rt, member)
     again = api.send("POST", f"/transactions/{added}/cancel", {})
     assert (again.status_code, again.get_json()["transaction"]["id"]) == (200, old.id)
@@ -151,8 +160,14 @@ def test_a_hold_rolled_back_under_the_old_rollback_key_is_not_rolled_back_twice(
     member = api.member(500)
     hold = api.adjust(member, -100, is_temp=True)["transaction"]["id"]
     with rt.db.transaction() as session:
-        old = ledger.release_hold(session, members.lock(session, member), _entry(session, hold),
-                                  key=f"api:rollback:{hold}", channel="partner_api", now=rt.clock())
+        old = ledger.release_hold(
+            session,
+            members.lock(session, member),
+            _entry(session, hold),
+            key=f"api:rollback:{hold}",
+            channel="partner_api",
+            now=rt.clock(),
+        )
     before = _count(rt, member)
     again = api.send("POST", f"/transactions/{hold}/rollback", {})
     assert (again.status_code, again.get_json()["transaction"]["id"]) == (200, old.id)

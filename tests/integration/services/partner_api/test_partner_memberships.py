@@ -1,4 +1,5 @@
 """Partner API memberships: Hang's get-or-create, read, list, update, remove, merge, magic links and the member page."""
+
 from __future__ import annotations
 
 import shlex
@@ -39,8 +40,10 @@ SEED_CURL = """curl -X POST 'http://localhost/partner-api/v2/program-memberships
       }
     ]
   }'"""
-SEED_FAMILY = [{"first_name": "Anna", "last_name": "", "birth_date": "2000-02-02", "status": "active"},
-               {"first_name": "Mason", "last_name": "Smith", "birth_date": "2002-01-01", "status": "active"}]
+SEED_FAMILY = [
+    {"first_name": "Anna", "last_name": "", "birth_date": "2000-02-02", "status": "active"},
+    {"first_name": "Mason", "last_name": "Smith", "birth_date": "2002-01-01", "status": "active"},
+]
 
 
 @pytest.fixture
@@ -54,8 +57,12 @@ def curl(client, command: str):
     args = shlex.split(command.replace("YOUR_API_KEY", KEY["X-API-Key"]))
     url = args[args.index("-X") + 2]
     headers = dict(h.split(": ", 1) for h in (args[i + 1] for i, a in enumerate(args) if a == "-H"))
-    return client.open(url.split("localhost", 1)[1], method=args[args.index("-X") + 1], headers=headers,
-                       data=args[args.index("-d") + 1])
+    return client.open(
+        url.split("localhost", 1)[1],
+        method=args[args.index("-X") + 1],
+        headers=headers,
+        data=args[args.index("-d") + 1],
+    )
 
 
 def create(client, headers=KEY, **body):
@@ -69,8 +76,12 @@ def member_count(rt) -> int:
 
 def give_points(rt, member_id: str, points: int) -> None:
     with rt.db.transaction() as s:
-        ledger.post(s, members.lock(s, member_id), ledger.Posting(key=f"seed-{uuid.uuid4()}", points=points,
-                                                                   type="ADDITION", channel="admin"), rt.clock())
+        ledger.post(
+            s,
+            members.lock(s, member_id),
+            ledger.Posting(key=f"seed-{uuid.uuid4()}", points=points, type="ADDITION", channel="admin"),
+            rt.clock(),
+        )
 
 
 def error(response) -> str:
@@ -80,8 +91,9 @@ def error(response) -> str:
 # --- get-or-create --------------------------------------------------------------
 
 
-def test_the_seed_curl_body_with_its_missing_comma_is_a_400_naming_the_problem_and_creates_nothing(rt, merchants,
-                                                                                                   client):
+def test_the_seed_curl_body_with_its_missing_comma_is_a_400_naming_the_problem_and_creates_nothing(
+    rt, merchants, client
+):
     response = curl(client, SEED_CURL)
     body = response.get_json()
     assert response.status_code == 400 and body["error"] == "INVALID_JSON"
@@ -98,8 +110,12 @@ def test_the_corrected_seed_body_creates_the_member_in_hangs_shape_then_returns_
     membership = body["membership"]
     assert body["created"] is True and membership["id"].startswith("mem_")
     assert {k: membership[k] for k in ("external_user_id", "phone", "first_name", "last_name", "birthday")} == {
-        "external_user_id": "user123", "phone": "+18884546767", "first_name": "Joe", "last_name": "Smith",
-        "birthday": "1969-02-25"}
+        "external_user_id": "user123",
+        "phone": "+18884546767",
+        "first_name": "Joe",
+        "last_name": "Smith",
+        "birthday": "1969-02-25",
+    }
     assert membership["family_member_birthdays"] == SEED_FAMILY
     assert membership["magic_link"].startswith("https://rewards.example.com/m/")
     assert membership["tier"] == "Bronze" and membership["status"] == "ACTIVE"
@@ -112,23 +128,35 @@ def test_the_corrected_seed_body_creates_the_member_in_hangs_shape_then_returns_
 def test_without_phone_or_external_user_id_it_is_a_400_missing_required_parameters(rt, merchants, client):
     response = create(client, email="joe@example.com", first_name="Joe")
     assert response.status_code == 400
-    assert response.get_json() == {"error": "MISSING_REQUIRED_PARAMETERS", "message": "Missing required parameters.",
-                                   "details": [{"field": "phone",
-                                                "problem": "phone or external_user_id is required"}]}
+    assert response.get_json() == {
+        "error": "MISSING_REQUIRED_PARAMETERS",
+        "message": "Missing required parameters.",
+        "details": [{"field": "phone", "problem": "phone or external_user_id is required"}],
+    }
     assert create(client, phone="", external_user_id="").status_code == 400
     assert member_count(rt) == 0
 
 
-def test_an_existing_member_is_found_by_phone_in_any_format_and_only_its_missing_fields_are_filled(rt, merchants,
-                                                                                                    client):
+def test_an_existing_member_is_found_by_phone_in_any_format_and_only_its_missing_fields_are_filled(
+    rt, merchants, client
+):
     created = create(client, phone="+18884546767", first_name="Joe").get_json()["membership"]
-    found = create(client, phone="(888) 454-6767", first_name="Joseph", last_name="Smith", email="Joe@Example.com",
-                   metadata={"source": "kiosk"})
+    found = create(
+        client,
+        phone="(888) 454-6767",
+        first_name="Joseph",
+        last_name="Smith",
+        email="Joe@Example.com",
+        metadata={"source": "kiosk"},
+    )
     assert found.status_code == 200
     membership = found.get_json()["membership"]
     assert membership["id"] == created["id"] and membership["first_name"] == "Joe"
     assert (membership["last_name"], membership["email"], membership["metadata"]) == (
-        "Smith", "Joe@Example.com", {"source": "kiosk"})
+        "Smith",
+        "Joe@Example.com",
+        {"source": "kiosk"},
+    )
 
 
 def test_the_external_id_finds_the_member_when_no_phone_matches_and_the_phone_is_filled_in(rt, merchants, client):
@@ -161,15 +189,20 @@ def test_include_magic_link_takes_a_boolean_or_the_strings_true_and_false(rt, me
     assert ("magic_link" in membership) is linked
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"include_magic_link": "yes"}, "include_magic_link"),
-    ({"birthday": "1969-02-30"}, "birthday"),
-    ({"birthday": "02/25/1969"}, "birthday"),
-    ({"phone": "12"}, "phone"),
-    ({"email": "not-an-email"}, "email"),
-    ({"family_member_birthdays": [{"first_name": "Anna", "birthday": "2000-02-02", "status": "asleep"}]},
-     "family_member_birthdays.0.status"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"include_magic_link": "yes"}, "include_magic_link"),
+        ({"birthday": "1969-02-30"}, "birthday"),
+        ({"birthday": "02/25/1969"}, "birthday"),
+        ({"phone": "12"}, "phone"),
+        ({"email": "not-an-email"}, "email"),
+        (
+            {"family_member_birthdays": [{"first_name": "Anna", "birthday": "2000-02-02", "status": "asleep"}]},
+            "family_member_birthdays.0.status",
+        ),
+    ],
+)
 def test_a_malformed_field_is_a_400_naming_it_and_creates_nothing(rt, merchants, client, body, field):
     response = create(client, **{"external_user_id": "user123", **body})
     assert response.status_code == 400 and error(response) == "INVALID_PARAMETERS"
@@ -178,21 +211,29 @@ def test_a_malformed_field_is_a_400_naming_it_and_creates_nothing(rt, merchants,
 
 
 def test_a_family_member_without_a_status_is_missing_a_required_parameter(rt, merchants, client):
-    response = create(client, phone="+18884546767",
-                      family_member_birthdays=[{"first_name": "Anna", "birthday": "2000-02-02"}])
+    response = create(
+        client, phone="+18884546767", family_member_birthdays=[{"first_name": "Anna", "birthday": "2000-02-02"}]
+    )
     assert response.status_code == 400 and error(response) == "MISSING_REQUIRED_PARAMETERS"
     assert response.get_json()["details"][0]["field"] == "family_member_birthdays.0.status"
 
 
 def test_social_media_credentials_metadata_and_family_are_kept_and_read_back(rt, merchants, client):
     socials = {"twitter_username": "joe_t", "instagram_username": "joe_i", "tiktok_username": "joe_k"}
-    created = create(client, phone="+18884546767", social_media_credentials=socials, metadata={"vip": True},
-                     family_member_birthdays=[{"first_name": "Mason", "last_name": "Smith", "birthday": "2002-01-01",
-                                               "status": "inactive"}]).get_json()["membership"]
+    created = create(
+        client,
+        phone="+18884546767",
+        social_media_credentials=socials,
+        metadata={"vip": True},
+        family_member_birthdays=[
+            {"first_name": "Mason", "last_name": "Smith", "birthday": "2002-01-01", "status": "inactive"}
+        ],
+    ).get_json()["membership"]
     read = client.get(f"{API}/{created['id']}", headers=KEY).get_json()["membership"]
     assert read["social_media_credentials"] == socials and read["metadata"] == {"vip": True}
-    assert read["family_member_birthdays"] == [{"first_name": "Mason", "last_name": "Smith",
-                                                "birth_date": "2002-01-01", "status": "inactive"}]
+    assert read["family_member_birthdays"] == [
+        {"first_name": "Mason", "last_name": "Smith", "birth_date": "2002-01-01", "status": "inactive"}
+    ]
 
 
 def test_an_unknown_id_is_a_404(rt, merchants, client):
@@ -254,8 +295,11 @@ def test_a_cursor_this_api_did_not_return_is_a_400(rt, merchants, client):
 
 def test_patch_overwrites_the_given_fields_merges_metadata_and_sets_the_status(rt, merchants, client):
     member = create(client, phone="+18884546767", first_name="Joe", metadata={"a": 1, "b": 2}).get_json()
-    response = client.patch(f"{API}/{member['membership']['id']}", headers=KEY, json={
-        "first_name": "Joseph", "last_name": None, "metadata": {"b": None, "c": 3}, "status": "INACTIVE"})
+    response = client.patch(
+        f"{API}/{member['membership']['id']}",
+        headers=KEY,
+        json={"first_name": "Joseph", "last_name": None, "metadata": {"b": None, "c": 3}, "status": "INACTIVE"},
+    )
     assert response.status_code == 200
     patched = response.get_json()["membership"]
     assert (patched["first_name"], patched["last_name"], patched["status"]) == ("Joseph", None, "INACTIVE")
@@ -266,10 +310,17 @@ def test_patch_overwrites_the_given_fields_merges_metadata_and_sets_the_status(r
 MULTIPLE = "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS"
 
 
-@pytest.mark.parametrize("change, code", [({"email": "ANN@example.com"}, "EMAIL_ALREADY_EXISTS"),
-                                          ({"phone": "415 555 0199"}, MULTIPLE), ({"external_user_id": "ann"}, MULTIPLE)])
-def test_patch_refuses_an_identity_of_another_member_with_a_409_and_changes_nothing(rt, merchants, client, change,
-                                                                                    code):
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"email": "ANN@example.com"}, "EMAIL_ALREADY_EXISTS"),
+        ({"phone": "415 555 0199"}, MULTIPLE),
+        ({"external_user_id": "ann"}, MULTIPLE),
+    ],
+)
+def test_patch_refuses_an_identity_of_another_member_with_a_409_and_changes_nothing(
+    rt, merchants, client, change, code
+):
     create(client, phone="+14155550199", external_user_id="ann", email="ann@example.com")
     joe = create(client, phone="+18884546767", first_name="Joe").get_json()["membership"]["id"]
     response = client.patch(f"{API}/{joe}", json={**change, "first_name": "Joseph"}, headers=KEY)
@@ -278,8 +329,9 @@ def test_patch_refuses_an_identity_of_another_member_with_a_409_and_changes_noth
 
 
 def test_delete_forfeits_the_spendable_points_erases_personal_data_and_keeps_the_ledger(rt, merchants, client):
-    joe = create(client, phone="+18884546767", email="joe@example.com", first_name="Joe",
-                 metadata={"a": 1}).get_json()["membership"]["id"]
+    joe = create(client, phone="+18884546767", email="joe@example.com", first_name="Joe", metadata={"a": 1}).get_json()[
+        "membership"
+    ]["id"]
     give_points(rt, joe, 700)
     response = client.delete(f"{API}/{joe}", headers=KEY)
     assert response.status_code == 200
@@ -287,8 +339,9 @@ def test_delete_forfeits_the_spendable_points_erases_personal_data_and_keeps_the
     assert gone["status"] == "DELETED" and gone["phone"] is None and gone["email"] is None
     assert gone["first_name"] is None and gone["metadata"] == {} and gone["points"] == 0
     with rt.db.reader() as s:
-        entries = s.execute(select(LedgerEntry.type, LedgerEntry.points).where(LedgerEntry.member_id == joe)
-                            .order_by(LedgerEntry.seq)).all()
+        entries = s.execute(
+            select(LedgerEntry.type, LedgerEntry.points).where(LedgerEntry.member_id == joe).order_by(LedgerEntry.seq)
+        ).all()
     assert [tuple(e) for e in entries] == [("ADDITION", 700), ("FORFEIT", -700)]
     assert ledger_rebuild.rebuild(rt) == []
     assert client.get(f"{API}/{joe}", headers=KEY).status_code == 404
@@ -303,15 +356,22 @@ def test_merge_moves_history_balance_holds_and_links_to_the_target_and_closes_th
     give_points(rt, source, 700)
     give_points(rt, target, 100)
     with rt.db.transaction() as s:
-        held = ledger.hold(s, members.lock(s, source), key="hold-1", points=200, channel="partner_api",
-                           reference=None, now=rt.clock()).id
-    response = client.post(f"{API}/merge", headers=KEY, json={"source_program_membership_id": source,
-                                                               "target_program_membership_id": target})
+        held = ledger.hold(
+            s, members.lock(s, source), key="hold-1", points=200, channel="partner_api", reference=None, now=rt.clock()
+        ).id
+    response = client.post(
+        f"{API}/merge",
+        headers=KEY,
+        json={"source_program_membership_id": source, "target_program_membership_id": target},
+    )
     assert response.status_code == 200
     merged = response.get_json()["membership"]
     assert merged["id"] == target and merged["points"] == 600
-    assert (merged["phone"], merged["email"], merged["external_user_id"]) == ("+18884546767", "joe@example.com",
-                                                                               "user123")
+    assert (merged["phone"], merged["email"], merged["external_user_id"]) == (
+        "+18884546767",
+        "joe@example.com",
+        "user123",
+    )
     with rt.db.transaction() as s:
         owners = set(s.execute(select(LedgerEntry.member_id)).scalars())
         member = members.lock(s, target)
@@ -328,8 +388,9 @@ def test_merge_moves_history_balance_holds_and_links_to_the_target_and_closes_th
 def test_a_membership_cannot_be_merged_into_itself_and_a_closed_one_not_again(rt, merchants, client):
     a = create(client, external_user_id="a").get_json()["membership"]["id"]
     b = create(client, external_user_id="b").get_json()["membership"]["id"]
-    same = client.post(f"{API}/merge", json={"source_program_membership_id": a, "target_program_membership_id": a},
-                       headers=KEY)
+    same = client.post(
+        f"{API}/merge", json={"source_program_membership_id": a, "target_program_membership_id": a}, headers=KEY
+    )
     assert same.status_code == 400
     body = {"source_program_membership_id": a, "target_program_membership_id": b}
     assert client.post(f"{API}/merge", json=body, headers=KEY).status_code == 200
@@ -353,8 +414,16 @@ def test_a_magic_link_opens_the_members_page_for_seven_days(rt, merchants, clien
     page = client.get(page_path(link["magic_link"]))
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
-    for seen in ("Hi Joe!", "1,250", "Silver", "Free Cold Brew", "Ready to redeem", "Points added", "+1,250",
-                 "1,250 points on 2027-06-01"):  # the program's points expire 365 days on
+    for seen in (
+        "Hi Joe!",
+        "1,250",
+        "Silver",
+        "Free Cold Brew",
+        "Ready to redeem",
+        "Points added",
+        "+1,250",
+        "1,250 points on 2027-06-01",
+    ):  # the program's points expire 365 days on
         assert seen in html
     assert "<script" not in html and "http" not in html.split("<main>")[0].replace("http-equiv", "")
     clock.now += timedelta(days=7, seconds=1)
@@ -392,8 +461,13 @@ def test_wallet_tagging_is_scheduled_when_an_api_write_gives_a_wallet_holder_an_
     assert tag_scheduled(rt, joe)
     both = create(client, phone="+14155550199", email="ann@example.com", wallet_address="0xbeef").get_json()
     assert tag_scheduled(rt, both["membership"]["id"])
-    other = create(client, headers={"X-API-Key": "other-bakery-key"}, phone="+14155550100",
-                   email="amy@example.com", wallet_address="0xcafe").get_json()
+    other = create(
+        client,
+        headers={"X-API-Key": "other-bakery-key"},
+        phone="+14155550100",
+        email="amy@example.com",
+        wallet_address="0xcafe",
+    ).get_json()
     assert not tag_scheduled(rt, other["membership"]["id"])  # no Shopify admin API: nothing to tag
 
 
@@ -415,8 +489,13 @@ def test_an_idempotency_key_replays_the_first_answer_and_is_refused_with_another
 
 def test_the_openapi_document_describes_every_membership_endpoint(rt, merchants, client):
     paths = client.get("/partner-api/openapi.json").get_json()["paths"]
-    expected = {API: {"get", "post"}, f"{API}/{{member_id}}": {"get", "patch", "delete"}, f"{API}/search": {"get"},
-                f"{API}/{{member_id}}/magic-link": {"post"}, f"{API}/merge": {"post"}}
+    expected = {
+        API: {"get", "post"},
+        f"{API}/{{member_id}}": {"get", "patch", "delete"},
+        f"{API}/search": {"get"},
+        f"{API}/{{member_id}}/magic-link": {"post"},
+        f"{API}/merge": {"post"},
+    }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path
     assert "requestBody" in paths[API]["post"] and "200" in paths[API]["post"]["responses"]

@@ -1,4 +1,5 @@
 """Tenancy: a merchant's key never sees, changes or learns of another merchant's memberships."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,8 +28,11 @@ def members(rt, two_merchants, client):
     """One membership at merchant A and one at merchant B; returns their ids."""
     rt.secret_key = "test-secret-key"
     a = client.post(API, json={"external_user_id": "alice"}, headers=A).get_json()["membership"]["id"]
-    b = client.post(API, json={"phone": "+14155550134", "external_user_id": "bob", "email": "bob@example.com",
-                               "first_name": "Bob"}, headers=B).get_json()["membership"]["id"]
+    b = client.post(
+        API,
+        json={"phone": "+14155550134", "external_user_id": "bob", "email": "bob@example.com", "first_name": "Bob"},
+        headers=B,
+    ).get_json()["membership"]["id"]
     return {"a": a, "b": b}
 
 
@@ -39,8 +43,9 @@ def fill(value, ids):
 
 
 @pytest.mark.parametrize("method, path, body", MATRIX)
-def test_merchant_as_key_gets_404_for_every_membership_endpoint_with_an_id_of_merchant_b(rt, client, members, method,
-                                                                                         path, body):
+def test_merchant_as_key_gets_404_for_every_membership_endpoint_with_an_id_of_merchant_b(
+    rt, client, members, method, path, body
+):
     before = client.get(f"{API}/{members['b']}", headers=B).get_json()
     response = client.open(f"{API}/{fill(path, members)}", method=method, json=fill(body, members), headers=A)
     assert response.status_code == 404

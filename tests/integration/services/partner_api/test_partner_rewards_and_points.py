@@ -1,4 +1,5 @@
 """Partner API rewards, redemptions, points, transactions and tiers, as a Hang client would use them."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,10 +17,16 @@ V2 = "/partner-api/v2"
 CAFE = {"X-API-Key": "corner-key"}
 BAKERY = {"X-API-Key": "bakery-key"}
 DELI = {"X-API-Key": "deli-key"}
-BAGEL, COFFEE, WEEKLY = "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002", \
-    "00000000-0000-4000-8000-000000000003"
-SUMMER, SPRING, FEAST = "00000000-0000-4000-8000-000000000004", "00000000-0000-4000-8000-000000000005", \
-    "00000000-0000-4000-8000-000000000006"
+BAGEL, COFFEE, WEEKLY = (
+    "00000000-0000-4000-8000-000000000001",
+    "00000000-0000-4000-8000-000000000002",
+    "00000000-0000-4000-8000-000000000003",
+)
+SUMMER, SPRING, FEAST = (
+    "00000000-0000-4000-8000-000000000004",
+    "00000000-0000-4000-8000-000000000005",
+    "00000000-0000-4000-8000-000000000006",
+)
 BUN = "00000000-0000-4000-8000-000000000007"
 CONFIG = f"""
 merchants:
@@ -79,11 +86,31 @@ merchants:
       - {{uuid: {BUN}, name: Bun, reward_type: redemption, points_price: 10}}
 """
 SEED_001_PROPERTIES = {
-    "uuid", "name", "priority", "description", "redemption_instruction", "redemption_method", "redemption_count",
-    "interval", "limit", "start_date", "end_date", "reward_type", "reward_value", "maximum_discount_value",
-    "last_redeemed_at", "image_url", "video_url", "terms_and_conditions", "achievement_id",
-    "can_be_combined_with_other_rewards", "applicable_menu_item_multi_location_ids",
-    "applicable_menu_group_multi_location_ids", "minimum_quantity", "metadata"}
+    "uuid",
+    "name",
+    "priority",
+    "description",
+    "redemption_instruction",
+    "redemption_method",
+    "redemption_count",
+    "interval",
+    "limit",
+    "start_date",
+    "end_date",
+    "reward_type",
+    "reward_value",
+    "maximum_discount_value",
+    "last_redeemed_at",
+    "image_url",
+    "video_url",
+    "terms_and_conditions",
+    "achievement_id",
+    "can_be_combined_with_other_rewards",
+    "applicable_menu_item_multi_location_ids",
+    "applicable_menu_group_multi_location_ids",
+    "minimum_quantity",
+    "metadata",
+}
 
 
 @pytest.fixture
@@ -102,13 +129,20 @@ def member(rt, shops, clock):
 
         with rt.db.transaction() as session:
             merchant_id = session.execute(select(Merchant.id).where(Merchant.slug == slug)).scalar_one()
-            row = Member(merchant_id=merchant_id, external_user_id=str(uuid.uuid4()), created_at=clock.now,
-                         updated_at=clock.now)
+            row = Member(
+                merchant_id=merchant_id, external_user_id=str(uuid.uuid4()), created_at=clock.now, updated_at=clock.now
+            )
             session.add(row)
             session.flush()
             if points:
-                ledger.post(session, row, ledger.Posting(key=f"seed:{row.id}", points=points, type="ADDITION",
-                                                         channel="admin", activates_at=clock.now), clock.now)
+                ledger.post(
+                    session,
+                    row,
+                    ledger.Posting(
+                        key=f"seed:{row.id}", points=points, type="ADDITION", channel="admin", activates_at=clock.now
+                    ),
+                    clock.now,
+                )
             return row.id
 
     return make
@@ -125,8 +159,9 @@ def rewards(client, member_id, query="", headers=CAFE) -> list[dict]:
 
 
 def redeem_reward(client, member_id, reward_id, headers=CAFE, **body):
-    return client.post(f"{V2}/program-memberships/{member_id}/redemptions", json={"reward_id": reward_id, **body},
-                       headers=headers)
+    return client.post(
+        f"{V2}/program-memberships/{member_id}/redemptions", json={"reward_id": reward_id, **body}, headers=headers
+    )
 
 
 def adjust(client, member_id, headers=CAFE, **body):
@@ -143,11 +178,25 @@ def epoch(moment: datetime) -> int:
 def test_a_reward_carries_every_property_of_hangs_document_plus_its_price_and_availability(client, member):
     feast = next(r for r in rewards(client, member(6000)) if r["uuid"] == FEAST)
     assert SEED_001_PROPERTIES | {"points_price", "available", "reason"} == set(feast)
-    assert feast == {**feast, "name": "Feast", "priority": 4, "reward_value": 15, "maximum_discount_value": 15.25,
-                     "achievement_id": "1", "can_be_combined_with_other_rewards": False, "minimum_quantity": 2,
-                     "applicable_menu_item_multi_location_ids": ["100000000437569098"],
-                     "metadata": {"internal_info": "anything"}, "redemption_count": 0, "last_redeemed_at": None,
-                     "start_date": None, "end_date": None, "points_price": 5000, "available": True, "reason": None}
+    assert feast == {
+        **feast,
+        "name": "Feast",
+        "priority": 4,
+        "reward_value": 15,
+        "maximum_discount_value": 15.25,
+        "achievement_id": "1",
+        "can_be_combined_with_other_rewards": False,
+        "minimum_quantity": 2,
+        "applicable_menu_item_multi_location_ids": ["100000000437569098"],
+        "metadata": {"internal_info": "anything"},
+        "redemption_count": 0,
+        "last_redeemed_at": None,
+        "start_date": None,
+        "end_date": None,
+        "points_price": 5000,
+        "available": True,
+        "reason": None,
+    }
 
 
 def test_only_the_available_rewards_are_listed_by_priority_then_name(client, member):
@@ -163,8 +212,13 @@ def test_include_all_adds_the_unavailable_rewards_each_with_its_reason(client, m
         client.post(f"{V2}/redemptions/{redemption['id']}/redeem", headers=CAFE)
     listed = {r["name"]: r for r in rewards(client, member_id, "?include=all")}
     assert {name: r["reason"] for name, r in listed.items()} == {
-        "Bagel": "LIMIT_REACHED", "Coffee": None, "Weekly Treat": "INTERVAL", "Spring Preview": "ENDED",
-        "Summer Preview": "NOT_STARTED", "Feast": "INSUFFICIENT_POINTS"}
+        "Bagel": "LIMIT_REACHED",
+        "Coffee": None,
+        "Weekly Treat": "INTERVAL",
+        "Spring Preview": "ENDED",
+        "Summer Preview": "NOT_STARTED",
+        "Feast": "INSUFFICIENT_POINTS",
+    }
     assert [r["available"] for r in listed.values()] == [False, True, False, False, False, False]
     assert listed["Summer Preview"]["start_date"] == epoch(datetime(2026, 7, 1, 4, tzinfo=timezone.utc))
 
@@ -178,7 +232,11 @@ def test_a_redemption_holds_the_price_until_redeemed_then_the_members_count_move
     assert created.status_code == 201
     redemption = created.get_json()["redemption"]
     assert {k: redemption[k] for k in ("state", "reward_id", "points", "expires_at")} == {
-        "state": "initiated", "reward_id": COFFEE, "points": 100, "expires_at": epoch(clock.now) + 600}
+        "state": "initiated",
+        "reward_id": COFFEE,
+        "points": 100,
+        "expires_at": epoch(clock.now) + 600,
+    }
     assert redemption["id"].startswith("rdm_") and spendable(client, member_id) == 200
     assert next(r for r in rewards(client, member_id) if r["uuid"] == COFFEE)["redemption_count"] == 0
 
@@ -193,8 +251,9 @@ def test_a_redemption_holds_the_price_until_redeemed_then_the_members_count_move
 
 
 @pytest.mark.parametrize("redeem_first", [False, True])
-def test_a_void_gives_the_points_back_whether_held_or_redeemed_and_a_repeat_changes_nothing(client, member,
-                                                                                              redeem_first):
+def test_a_void_gives_the_points_back_whether_held_or_redeemed_and_a_repeat_changes_nothing(
+    client, member, redeem_first
+):
     member_id = member(300)
     redemption_id = redeem_reward(client, member_id, COFFEE).get_json()["redemption"]["id"]
     if redeem_first:
@@ -239,7 +298,8 @@ def test_a_reward_not_started_or_ended_is_refused_and_an_unknown_one_is_a_404(cl
 
 
 def test_a_redemption_past_its_time_to_live_cannot_be_redeemed_and_the_hold_job_gives_the_points_back(
-        rt, client, member, clock):
+    rt, client, member, clock
+):
     member_id = member(300)
     redemption_id = redeem_reward(client, member_id, COFFEE).get_json()["redemption"]["id"]
     clock.now += timedelta(seconds=600)
@@ -247,15 +307,19 @@ def test_a_redemption_past_its_time_to_live_cannot_be_redeemed_and_the_hold_job_
     assert (late.status_code, late.get_json()["error"]) == (422, "REDEMPTION_EXPIRED")
     assert ledger_jobs.expire_holds(rt) == 1
     assert spendable(client, member_id) == 300
-    assert client.post(f"{V2}/redemptions/{redemption_id}/redeem", headers=CAFE).get_json()["error"] == \
-        "REDEMPTION_VOIDED"
+    assert (
+        client.post(f"{V2}/redemptions/{redemption_id}/redeem", headers=CAFE).get_json()["error"] == "REDEMPTION_VOIDED"
+    )
 
 
 def test_a_redemption_replayed_with_its_key_answers_the_first_redemption_and_holds_once(client, member):
     member_id = member(300)
     first = redeem_reward(client, member_id, COFFEE, idempotency_key="pos-42")
-    replay = client.post(f"{V2}/program-memberships/{member_id}/redemptions", json={"reward_id": COFFEE},
-                         headers={**CAFE, "Idempotency-Key": "pos-42"})
+    replay = client.post(
+        f"{V2}/program-memberships/{member_id}/redemptions",
+        json={"reward_id": COFFEE},
+        headers={**CAFE, "Idempotency-Key": "pos-42"},
+    )
     assert (first.status_code, replay.status_code) == (201, 200)
     assert replay.get_json() == first.get_json() and spendable(client, member_id) == 200
     reused = redeem_reward(client, member_id, WEEKLY, idempotency_key="pos-42")
@@ -271,7 +335,11 @@ def test_an_activity_accrues_by_the_rate_with_rounding_and_the_tier_multiplier(c
     first = client.post(f"{V2}/program-memberships/{member_id}/activities", json=body, headers=CAFE)
     assert first.status_code == 201
     assert {k: first.get_json()["transaction"][k] for k in ("type", "points", "status", "channel")} == {
-        "type": "ACCRUAL", "points": 123, "status": "ACTIVE", "channel": "partner_api"}
+        "type": "ACCRUAL",
+        "points": 123,
+        "status": "ACTIVE",
+        "channel": "partner_api",
+    }
     replay = client.post(f"{V2}/program-memberships/{member_id}/activities", json=body, headers=CAFE)
     assert (replay.status_code, replay.get_json()) == (200, first.get_json())
     adjust(client, member_id, points=900)  # lifetime 1023: Silver, 1.5 points per point
@@ -282,16 +350,19 @@ def test_an_activity_accrues_by_the_rate_with_rounding_and_the_tier_multiplier(c
 
 
 @pytest.mark.parametrize("scale", [1, 1000])
-def test_an_activitys_timestamp_in_seconds_or_milliseconds_starts_the_same_pending_window(client, member,
-                                                                                          clock, scale):
+def test_an_activitys_timestamp_in_seconds_or_milliseconds_starts_the_same_pending_window(client, member, clock, scale):
     member_id = member(slug="late-deli")
     bought = clock.now - timedelta(days=2)
-    body = {"idempotency_key": f"deli-{scale}",
-            "activity": {"value": "20.00", "transaction_timestamp": epoch(bought) * scale}}
+    body = {
+        "idempotency_key": f"deli-{scale}",
+        "activity": {"value": "20.00", "transaction_timestamp": epoch(bought) * scale},
+    }
     written = client.post(f"{V2}/program-memberships/{member_id}/activities", json=body, headers=DELI).get_json()
     end_of_window = datetime(2026, 6, 2, 23, 59, 59, tzinfo=timezone.utc)  # bought May 30, three days pending
     assert (written["transaction"]["status"], written["transaction"]["activates_at"]) == (
-        "PENDING", epoch(end_of_window))
+        "PENDING",
+        epoch(end_of_window),
+    )
     assert written["balance"] == {"points": 0, "pending_points": 20}
 
 
@@ -346,7 +417,10 @@ def test_a_temporary_debit_rolled_back_gives_the_points_back_once(client, member
     back = rolled.get_json()
     assert rolled.status_code == 201
     assert (back["transaction"]["type"], back["transaction"]["points"], back["transaction"]["reverses_id"]) == (
-        "REVERSAL", 120, txn["id"])
+        "REVERSAL",
+        120,
+        txn["id"],
+    )
     again = client.post(f"{V2}/transactions/{txn['id']}/rollback", headers=CAFE)
     assert (again.status_code, again.get_json()) == (200, back)
     assert spendable(client, member_id) == 300
@@ -358,8 +432,9 @@ def test_a_temporary_debit_left_alone_is_rolled_back_after_the_programs_hold_ttl
     txn = adjust(client, member_id, points=-120, is_temp=True).get_json()["transaction"]
     assert txn["expires_at"] == epoch(clock.now) + 600
     clock.now += timedelta(seconds=600)
-    assert client.post(f"{V2}/transactions/{txn['id']}/commit", headers=CAFE).get_json()["error"] == \
-        "TRANSACTION_EXPIRED"
+    assert (
+        client.post(f"{V2}/transactions/{txn['id']}/commit", headers=CAFE).get_json()["error"] == "TRANSACTION_EXPIRED"
+    )
     ledger_jobs.expire_holds(rt)
     assert spendable(client, member_id) == 300
 
@@ -378,7 +453,10 @@ def test_a_cancel_posts_one_reversing_entry_and_a_second_cancel_is_a_no_op(clien
     body = canceled.get_json()
     assert canceled.status_code == 201
     assert (body["transaction"]["type"], body["transaction"]["points"], body["balance"]["points"]) == (
-        "REVERSAL", -200, 50)
+        "REVERSAL",
+        -200,
+        50,
+    )
     again = client.post(f"{V2}/transactions/{txn['id']}/cancel", headers=CAFE)
     assert (again.status_code, again.get_json()) == (200, body)
     listed = client.get(f"{V2}/program-memberships/{member_id}/transactions?type=ADDITION", headers=CAFE).get_json()
@@ -408,9 +486,20 @@ def test_the_transactions_are_listed_newest_first_page_by_page_and_by_type(clien
     assert pages == [[40, -5], [30, 20], [10]]
     removals = client.get(f"{url}?type=REMOVAL", headers=CAFE).get_json()
     assert [t["points"] for t in removals["transactions"]] == [-5] and removals["next_cursor"] is None
-    assert set(removals["transactions"][0]) == {"id", "type", "points", "status", "channel", "reference",
-                                                "created_at", "activates_at", "expires_at", "idempotency_key",
-                                                "reverses_id", "shortfall"}
+    assert set(removals["transactions"][0]) == {
+        "id",
+        "type",
+        "points",
+        "status",
+        "channel",
+        "reference",
+        "created_at",
+        "activates_at",
+        "expires_at",
+        "idempotency_key",
+        "reverses_id",
+        "shortfall",
+    }
 
 
 def test_the_points_card_shows_balances_and_lifetime_buckets(client, member):
@@ -422,15 +511,22 @@ def test_the_points_card_shows_balances_and_lifetime_buckets(client, member):
     card = client.get(f"{V2}/program-memberships/{member_id}/points", headers=CAFE).get_json()
     assert card["balance"] == {"points": 300, "pending_points": 0}
     assert {k: card["lifetime"][k] for k in ("added", "subtracted", "spent", "locked")} == {
-        "added": 500, "subtracted": 100, "spent": 100, "locked": 100}
+        "added": 500,
+        "subtracted": 100,
+        "spent": 100,
+        "locked": 100,
+    }
     assert card["next_expiration"] is None
 
 
 def test_an_adjustment_replayed_answers_the_first_with_200_and_a_changed_body_is_a_409(client, member):
     member_id = member()
     first = adjust(client, member_id, points=70, idempotency_key="grant-9")
-    replay = client.post(f"{V2}/program-memberships/{member_id}/points", json={"points": 70},
-                         headers={**CAFE, "Idempotency-Key": "grant-9"})
+    replay = client.post(
+        f"{V2}/program-memberships/{member_id}/points",
+        json={"points": 70},
+        headers={**CAFE, "Idempotency-Key": "grant-9"},
+    )
     assert (first.status_code, replay.status_code) == (201, 200) and replay.get_json() == first.get_json()
     assert first.get_json()["transaction"]["idempotency_key"] == "grant-9"
     reused = adjust(client, member_id, points=71, idempotency_key="grant-9")
@@ -440,8 +536,10 @@ def test_an_adjustment_replayed_answers_the_first_with_200_and_a_changed_body_is
 
 def test_the_program_tiers_are_listed_lowest_first(client, shops):
     body = client.get(f"{V2}/program-tiers", headers=CAFE).get_json()
-    assert body["tiers"] == [{"name": "Bronze", "min_lifetime_points": 0, "multiplier": 1.0},
-                             {"name": "Silver", "min_lifetime_points": 1000, "multiplier": 1.5}]
+    assert body["tiers"] == [
+        {"name": "Bronze", "min_lifetime_points": 0, "multiplier": 1.0},
+        {"name": "Silver", "min_lifetime_points": 1000, "multiplier": 1.5},
+    ]
 
 
 # --- tenancy ------------------------------------------------------------------------
@@ -452,15 +550,17 @@ def test_another_merchants_key_gets_a_404_for_every_rewards_points_and_transacti
     redemption_id = redeem_reward(client, member_id, BUN, headers=BAKERY).get_json()["redemption"]["id"]
     txn_id = adjust(client, member_id, points=-5, is_temp=True, headers=BAKERY).get_json()["transaction"]["id"]
     activity = {"idempotency_key": "x", "activity": {"value": 5, "transaction_timestamp": epoch(clock.now)}}
-    calls = [("get", f"/program-memberships/{member_id}/rewards", None),
-             ("post", f"/program-memberships/{member_id}/redemptions", {"reward_id": BUN}),
-             ("get", f"/program-memberships/{member_id}/points", None),
-             ("post", f"/program-memberships/{member_id}/points", {"points": 5}),
-             ("get", f"/program-memberships/{member_id}/transactions", None),
-             ("post", f"/program-memberships/{member_id}/activities", activity),
-             ("get", f"/program-memberships/{member_id}/level", None),
-             ("post", f"/redemptions/{redemption_id}/redeem", None),
-             ("post", f"/redemptions/{redemption_id}/void", None)]
+    calls = [
+        ("get", f"/program-memberships/{member_id}/rewards", None),
+        ("post", f"/program-memberships/{member_id}/redemptions", {"reward_id": BUN}),
+        ("get", f"/program-memberships/{member_id}/points", None),
+        ("post", f"/program-memberships/{member_id}/points", {"points": 5}),
+        ("get", f"/program-memberships/{member_id}/transactions", None),
+        ("post", f"/program-memberships/{member_id}/activities", activity),
+        ("get", f"/program-memberships/{member_id}/level", None),
+        ("post", f"/redemptions/{redemption_id}/redeem", None),
+        ("post", f"/redemptions/{redemption_id}/void", None),
+    ]
     calls += [("post", f"/transactions/{txn_id}/{action}", None) for action in ("commit", "rollback", "cancel")]
     for method, path, body in calls:
         response = getattr(client, method)(f"{V2}{path}", json=body, headers=CAFE)

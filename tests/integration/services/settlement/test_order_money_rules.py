@@ -5,6 +5,7 @@ worker; partner API calls through the Flask app; config changes through the
 sync. Every test ends with the stored balances equal to a rebuild from the
 ledger.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,8 +19,15 @@ from services.ledger import rebuild as ledger_rebuild
 from services.merchants.config import parse_config
 from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
-from toast_factories import toast_body, toast_check, toast_customer, toast_envelope, toast_headers, toast_order, \
-    toast_selection
+from toast_factories import (
+    toast_body,
+    toast_check,
+    toast_customer,
+    toast_envelope,
+    toast_headers,
+    toast_order,
+    toast_selection,
+)
 
 V2 = "/partner-api/v2"
 API = {"X-API-Key": TEST_ENV["DEMO_CAFE_API_KEY"]}
@@ -31,8 +39,9 @@ LOYALTY_KEY = TEST_ENV["DEMO_CAFE_TOAST_LOYALTY_KEY"]
 
 def deliver(client, topic: str, payload, webhook_id: str | None = None):
     body = encode(payload)
-    response = client.post("/webhooks/shopify", data=body,
-                           headers=shopify_headers(body, topic, webhook_id or str(uuid.uuid4())))
+    response = client.post(
+        "/webhooks/shopify", data=body, headers=shopify_headers(body, topic, webhook_id or str(uuid.uuid4()))
+    )
     assert response.status_code == 200
     return response
 
@@ -67,8 +76,11 @@ def assert_rebuild_agrees(rt) -> None:
 
 
 def add_points(client, member_id: str, points: int) -> None:
-    response = client.post(f"{V2}/program-memberships/{member_id}/points", headers=API,
-                           json={"points": points, "reason": "bonus", "idempotency_key": str(uuid.uuid4())})
+    response = client.post(
+        f"{V2}/program-memberships/{member_id}/points",
+        headers=API,
+        json={"points": points, "reason": "bonus", "idempotency_key": str(uuid.uuid4())},
+    )
     assert response.status_code == 201, response.get_json()
 
 
@@ -79,8 +91,9 @@ def transaction_of_type(client, member_id: str, kind: str) -> dict:
 
 
 def redeem_cold_brew(client, member_id: str, *, commit: bool) -> str:
-    started = client.post(f"{V2}/program-memberships/{member_id}/redemptions", headers=API,
-                          json={"reward_id": COLD_BREW})
+    started = client.post(
+        f"{V2}/program-memberships/{member_id}/redemptions", headers=API, json={"reward_id": COLD_BREW}
+    )
     assert started.status_code == 201, started.get_json()
     redemption_id = started.get_json()["redemption"]["id"]
     if commit:
@@ -92,7 +105,8 @@ def redeem_cold_brew(client, member_id: str, *, commit: bool) -> str:
 
 
 def test_cancelling_an_orders_accrual_cancels_the_order_so_a_full_refund_takes_nothing_more(
-        rt, demo_merchant, client, work):
+    rt, demo_merchant, client, work
+):
     deliver(client, "orders/paid", shopify_order(ORDER, subtotal="10.00"))
     work()
     member = the_member(rt)
@@ -194,11 +208,14 @@ def test_a_fully_refunded_order_never_leaves_its_points_with_the_member(rt, demo
     after = the_member(rt)
     assert (after.points, after.owed_points, after.lifetime_earned) == (0, 0, 0)
     assert entries(rt)[-1] == ("REVERSAL", -500)
-    reversals = client.get(f"{V2}/program-memberships/{member.id}/transactions?type=REVERSAL",
-                           headers=API).get_json()["transactions"]
+    reversals = client.get(f"{V2}/program-memberships/{member.id}/transactions?type=REVERSAL", headers=API).get_json()[
+        "transactions"
+    ]
     order_key = f"shopify:order:{ORDER}"
-    assert [(t["points"], t["shortfall"], t["reference"]) for t in reversals] == [(-500, 0, order_key),
-                                                                                 (0, 500, order_key)]
+    assert [(t["points"], t["shortfall"], t["reference"]) for t in reversals] == [
+        (-500, 0, order_key),
+        (0, 500, order_key),
+    ]
     assert_rebuild_agrees(rt)
 
 
@@ -238,9 +255,11 @@ def test_a_shortfall_moves_with_a_merge_and_is_collected_on_the_target(rt, demo_
     deliver(client, "refunds/create", shopify_refund(95, ORDER, "50.00"))
     work()
     target = client.post(f"{V2}/program-memberships", headers=API, json={"phone": "+14155550999"}).get_json()
-    merged = client.post(f"{V2}/program-memberships/merge", headers=API, json={
-        "source_program_membership_id": source.id,
-        "target_program_membership_id": target["membership"]["id"]})
+    merged = client.post(
+        f"{V2}/program-memberships/merge",
+        headers=API,
+        json={"source_program_membership_id": source.id, "target_program_membership_id": target["membership"]["id"]},
+    )
     assert merged.status_code == 200, merged.get_json()
     client.post(f"{V2}/redemptions/{redemption_id}/void", headers=API)
     with rt.db.reader() as s:
@@ -259,8 +278,17 @@ def tax_inclusive_order(order_id: int) -> dict:
     payload["total_tax"] = "20.00"
     payload["total_price"] = "125.00"
     payload["line_items"] = [
-        {"id": n, "product_id": 632910392, "variant_id": 808950810, "quantity": 1, "price": "60.00",
-         "total_discount": "0.00", "tax_lines": [{"price": "10.00", "rate": 0.2, "title": "VAT"}]} for n in (1, 2)]
+        {
+            "id": n,
+            "product_id": 632910392,
+            "variant_id": 808950810,
+            "quantity": 1,
+            "price": "60.00",
+            "total_discount": "0.00",
+            "tax_lines": [{"price": "10.00", "rate": 0.2, "title": "VAT"}],
+        }
+        for n in (1, 2)
+    ]
     return payload
 
 
@@ -292,8 +320,11 @@ def test_on_the_total_basis_a_refund_counts_the_tax_it_gives_back(rt, demo_merch
 
 
 def test_a_partially_paid_order_earns_on_the_paid_share_of_its_subtotal(rt, demo_merchant, client, work):
-    deliver(client, "orders/updated", shopify_order(ORDER, subtotal="40.00", status="partially_paid",
-                                                    total_outstanding="28.40"))
+    deliver(
+        client,
+        "orders/updated",
+        shopify_order(ORDER, subtotal="40.00", status="partially_paid", total_outstanding="28.40"),
+    )
     work()
     assert the_member(rt).points == 165  # floor(10 x 40.00 x 20.00 / 48.40)
     deliver(client, "orders/paid", shopify_order(ORDER, subtotal="40.00", updated_at="2026-06-01T11:00:00-04:00"))
@@ -306,7 +337,8 @@ def test_a_partially_paid_order_earns_on_the_paid_share_of_its_subtotal(rt, demo
 
 
 def test_an_order_whose_points_no_balance_can_hold_fails_with_its_reason_and_posts_nothing(
-        rt, demo_merchant, client, work):
+    rt, demo_merchant, client, work
+):
     from models import Delivery
 
     resync(rt, ("points_per_currency_unit: 10", "points_per_currency_unit: 1000000"))

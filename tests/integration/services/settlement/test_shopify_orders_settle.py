@@ -1,4 +1,5 @@
 """Shopify deliveries through the real path: HTTP edge -> database -> Redis -> RQ worker -> ledger."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -93,8 +94,9 @@ def test_a_refund_seen_first_in_orders_updated_is_reversed_once(rt, demo_merchan
     deliver(client, "orders/paid", shopify_order(subtotal="40.00"), "w1")
     work()
     refund = shopify_refund(901, ORDER, "10.00")
-    update = shopify_order(subtotal="40.00", status="partially_refunded", refunds=[refund],
-                           updated_at="2026-06-02T10:00:01-04:00")
+    update = shopify_order(
+        subtotal="40.00", status="partially_refunded", refunds=[refund], updated_at="2026-06-02T10:00:01-04:00"
+    )
     deliver(client, "orders/updated", update, "w2")
     work()
     deliver(client, "refunds/create", refund, "w3")
@@ -124,8 +126,12 @@ def test_cancellation_after_a_refund_reverses_the_rest(rt, demo_merchant, client
     deliver(client, "orders/paid", shopify_order(subtotal="40.00"), "w1")
     deliver(client, "refunds/create", shopify_refund(901, ORDER, "10.00"), "w2")
     work()
-    cancelled = shopify_order(subtotal="40.00", status="partially_refunded", cancelled_at="2026-06-02T11:00:00-04:00",
-                              updated_at="2026-06-02T11:00:00-04:00")
+    cancelled = shopify_order(
+        subtotal="40.00",
+        status="partially_refunded",
+        cancelled_at="2026-06-02T11:00:00-04:00",
+        updated_at="2026-06-02T11:00:00-04:00",
+    )
     deliver(client, "orders/cancelled", cancelled, "w3")
     work()
     assert member(rt).points == 0
@@ -141,9 +147,15 @@ def test_a_reversal_never_takes_the_balance_below_zero(rt, demo_merchant, client
     work()
     with rt.db.transaction() as s:
         m = members.lock(s, member(rt).id)
-        ledger.post(s, m, ledger.Posting(key="spend-1", points=-350, type="REDEMPTION", channel="partner_api"), rt.clock())
-    deliver(client, "orders/cancelled", shopify_order(subtotal="40.00", cancelled_at="2026-06-02T11:00:00Z",
-                                                      updated_at="2026-06-02T11:00:00Z"), "w2")
+        ledger.post(
+            s, m, ledger.Posting(key="spend-1", points=-350, type="REDEMPTION", channel="partner_api"), rt.clock()
+        )
+    deliver(
+        client,
+        "orders/cancelled",
+        shopify_order(subtotal="40.00", cancelled_at="2026-06-02T11:00:00Z", updated_at="2026-06-02T11:00:00Z"),
+        "w2",
+    )
     work()
     m = member(rt)
     assert m.points == 0

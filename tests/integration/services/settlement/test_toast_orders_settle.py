@@ -1,4 +1,5 @@
 """Toast order webhooks through the real path, the Orders API look-up and the reconciliation poll."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,17 @@ from services.merchants.config import parse_config
 from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
 from toast_pos_support import COLD_BREW, call, check_info, cold_brew, deliver, give_points, signup
-from toast_factories import (toast_body, toast_check, toast_customer, toast_discount, toast_envelope, toast_headers,
-                             toast_modifier, toast_order, toast_selection)
+from toast_factories import (
+    toast_body,
+    toast_check,
+    toast_customer,
+    toast_discount,
+    toast_envelope,
+    toast_headers,
+    toast_modifier,
+    toast_order,
+    toast_selection,
+)
 
 RESTAURANT = "0cd990c9-fd74-461d-8468-de2a0919ccbb"
 SECRET = TEST_ENV["DEMO_CAFE_TOAST_WEBHOOK_SECRET"]
@@ -44,7 +54,9 @@ def test_a_paid_check_earns_on_its_selections_without_tax_tips_or_service_charge
 
 def test_each_check_is_accounted_on_its_own_and_an_open_one_earns_nothing(rt, demo_merchant, client, work):
     paid = toast_check(selections=[toast_selection(price="10.00")], customer=toast_customer())
-    still_open = toast_check(selections=[toast_selection(price="30.00")], customer=toast_customer(), payment_status="OPEN")
+    still_open = toast_check(
+        selections=[toast_selection(price="30.00")], customer=toast_customer(), payment_status="OPEN"
+    )
     deliver(client, toast_order(checks=[paid, still_open]))
     work()
     assert points(rt) == 100
@@ -53,13 +65,19 @@ def test_each_check_is_accounted_on_its_own_and_an_open_one_earns_nothing(rt, de
     assert keys == [f"toast:check:{paid['guid']}"]
 
 
-def test_a_voided_order_reverses_every_check_it_accrued_and_a_late_older_state_changes_nothing(rt, demo_merchant, client, work):
+def test_a_voided_order_reverses_every_check_it_accrued_and_a_late_older_state_changes_nothing(
+    rt, demo_merchant, client, work
+):
     check = toast_check(selections=[toast_selection(price="10.00")], customer=toast_customer())
     order = toast_order(checks=[check])
     deliver(client, order)
     work()
-    voided = {**order, "voided": True, "modifiedDate": "2026-06-01T15:00:00.000+0000",
-              "checks": [{**check, "modifiedDate": "2026-06-01T15:00:00.000+0000"}]}
+    voided = {
+        **order,
+        "voided": True,
+        "modifiedDate": "2026-06-01T15:00:00.000+0000",
+        "checks": [{**check, "modifiedDate": "2026-06-01T15:00:00.000+0000"}],
+    }
     deliver(client, voided)
     work()
     assert points(rt) == 0
@@ -82,9 +100,13 @@ def test_the_restaurant_can_come_from_the_envelope_when_the_header_is_missing(rt
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("kwargs, code", [({"secret": "wrong"}, "INVALID_SIGNATURE"),
-                                          ({"restaurant": str(uuid.uuid4())}, "UNKNOWN_MERCHANT")])
-def test_a_bad_signature_or_an_unknown_restaurant_is_refused_and_nothing_stored(rt, demo_merchant, client, kwargs, code):
+@pytest.mark.parametrize(
+    "kwargs, code",
+    [({"secret": "wrong"}, "INVALID_SIGNATURE"), ({"restaurant": str(uuid.uuid4())}, "UNKNOWN_MERCHANT")],
+)
+def test_a_bad_signature_or_an_unknown_restaurant_is_refused_and_nothing_stored(
+    rt, demo_merchant, client, kwargs, code
+):
     response = deliver(client, toast_order(), **kwargs)
     assert response.status_code == 401 and response.get_json()["error"] == code
     with rt.db.reader() as s:
@@ -117,16 +139,30 @@ def test_a_loyalty_discount_on_a_paid_check_marks_the_held_redemption_redeemed(r
 
 @pytest.fixture
 def toast_api_merchant(rt, demo_merchant):
-    text = EXAMPLE_CONFIG.read_text().replace("      # api:", "      api:").replace(
-        "      #   base_url: https://ws-api.toasttab.com", f"        base_url: {API}").replace(
-        "      #   client_id: ${DEMO_CAFE_TOAST_CLIENT_ID}", "        client_id: punchcard-client").replace(
-        "      #   client_secret: ${DEMO_CAFE_TOAST_CLIENT_SECRET}", "        client_secret: toast-client-secret")
+    text = (
+        EXAMPLE_CONFIG.read_text()
+        .replace("      # api:", "      api:")
+        .replace("      #   base_url: https://ws-api.toasttab.com", f"        base_url: {API}")
+        .replace("      #   client_id: ${DEMO_CAFE_TOAST_CLIENT_ID}", "        client_id: punchcard-client")
+        .replace(
+            "      #   client_secret: ${DEMO_CAFE_TOAST_CLIENT_SECRET}", "        client_secret: toast-client-secret"
+        )
+    )
     sync(rt, parse_config(text, TEST_ENV))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(f"{API}/authentication/v1/authentication/login",
-                  json={"@class": ".SuccessfulResponse", "status": "SUCCESS",
-                        "token": {"tokenType": "Bearer", "accessToken": "toast-token", "expiresIn": 86400,
-                                  "scope": "orders:read"}})
+        mock.post(
+            f"{API}/authentication/v1/authentication/login",
+            json={
+                "@class": ".SuccessfulResponse",
+                "status": "SUCCESS",
+                "token": {
+                    "tokenType": "Bearer",
+                    "accessToken": "toast-token",
+                    "expiresIn": 86400,
+                    "scope": "orders:read",
+                },
+            },
+        )
         yield mock
 
 
@@ -134,25 +170,32 @@ def test_a_webhook_without_the_guests_phone_is_completed_from_the_orders_api(rt,
     full = toast_order(checks=[toast_check(customer=toast_customer(phone="415-555-0134"))])
     partial = json.loads(toast_body(full))
     partial["checks"][0]["customer"].update(phone=None, firstName=None, lastName=None)
-    toast_api_merchant.get(f"{API}/orders/v2/orders/{full['guid']}", body=toast_body(full),
-                           content_type="application/json")
+    toast_api_merchant.get(
+        f"{API}/orders/v2/orders/{full['guid']}", body=toast_body(full), content_type="application/json"
+    )
     deliver(client, partial)
     work()
     [member] = members(rt)
     assert (member.phone, member.first_name) == ("+14155550134", "Ada")
 
 
-def test_reconciliation_queues_orders_the_webhooks_missed_and_skips_settled_ones(rt, toast_api_merchant, client, work, clock):
+def test_reconciliation_queues_orders_the_webhooks_missed_and_skips_settled_ones(
+    rt, toast_api_merchant, client, work, clock
+):
     from services.toast.reconciliation import reconcile
 
     clock.now = clock.now.replace(year=2026, month=6, day=1, hour=14, minute=30)
-    seen, missed = (toast_order(checks=[toast_check(customer=toast_customer(email=e, phone=p))])
-                    for e, p in (("a@x.co", "415-555-0101"), ("b@x.co", "415-555-0102")))
+    seen, missed = (
+        toast_order(checks=[toast_check(customer=toast_customer(email=e, phone=p))])
+        for e, p in (("a@x.co", "415-555-0101"), ("b@x.co", "415-555-0102"))
+    )
     deliver(client, seen)
     work()
-    toast_api_merchant.get(f"{API}/orders/v2/ordersBulk",
-                           body=b"[" + toast_body(seen) + b"," + toast_body(missed) + b"]",
-                           content_type="application/json")
+    toast_api_merchant.get(
+        f"{API}/orders/v2/ordersBulk",
+        body=b"[" + toast_body(seen) + b"," + toast_body(missed) + b"]",
+        content_type="application/json",
+    )
     assert reconcile(rt, first_window=timedelta(hours=2)) == 1
     work()
     assert sorted(m.email for m in members(rt)) == ["a@x.co", "b@x.co"]
@@ -162,13 +205,21 @@ def test_reconciliation_queues_orders_the_webhooks_missed_and_skips_settled_ones
     assert bulk.headers["Authorization"] == "Bearer toast-token"
 
 
-def test_a_signed_toast_delivery_that_cannot_be_settled_is_kept_as_failed_with_its_reason(rt, demo_merchant, client, work):
-    envelope = {"timestamp": "2026-06-01T14:00:00.123+0000", "eventType": "order_updated", "guid": "evt-broken",
-                "details": {"restaurantGuid": RESTAURANT}}  # no order
+def test_a_signed_toast_delivery_that_cannot_be_settled_is_kept_as_failed_with_its_reason(
+    rt, demo_merchant, client, work
+):
+    envelope = {
+        "timestamp": "2026-06-01T14:00:00.123+0000",
+        "eventType": "order_updated",
+        "guid": "evt-broken",
+        "details": {"restaurantGuid": RESTAURANT},
+    }  # no order
     body = toast_body(envelope)
-    response = client.post("/webhooks/toast", data=body,
-                           headers=toast_headers(body, secret=SECRET, timestamp=envelope["timestamp"],
-                                                 restaurant_guid=RESTAURANT))
+    response = client.post(
+        "/webhooks/toast",
+        data=body,
+        headers=toast_headers(body, secret=SECRET, timestamp=envelope["timestamp"], restaurant_guid=RESTAURANT),
+    )
     assert response.status_code == 200
     work()
     with rt.db.reader() as s:

@@ -1,4 +1,5 @@
 """Wallet tagging through a real RQ worker, against Shopify's GraphQL Admin API faked in its documented shapes."""
+
 from __future__ import annotations
 
 import json
@@ -13,15 +14,30 @@ from factories import CUSTOMER_ID, encode, shopify_headers, shopify_order
 from models import Member
 
 GRAPHQL = "https://demo-cafe.myshopify.com/admin/api/2025-07/graphql.json"
-TAGGED = {"data": {"tagsAdd": {"node": {"id": f"gid://shopify/Customer/{CUSTOMER_ID}"}, "userErrors": []}},
-          "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10,
-                                  "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990,
-                                                     "restoreRate": 100.0}}}}
-THROTTLED = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED",
-                                                                "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
-             "extensions": {"cost": {"requestedQueryCost": 10,
-                                     "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 0,
-                                                        "restoreRate": 0.5}}}}
+TAGGED = {
+    "data": {"tagsAdd": {"node": {"id": f"gid://shopify/Customer/{CUSTOMER_ID}"}, "userErrors": []}},
+    "extensions": {
+        "cost": {
+            "requestedQueryCost": 10,
+            "actualQueryCost": 10,
+            "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0},
+        }
+    },
+}
+THROTTLED = {
+    "errors": [
+        {
+            "message": "Throttled",
+            "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"},
+        }
+    ],
+    "extensions": {
+        "cost": {
+            "requestedQueryCost": 10,
+            "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 0, "restoreRate": 0.5},
+        }
+    },
+}
 
 
 @pytest.fixture
@@ -51,8 +67,10 @@ def test_a_member_with_email_and_wallet_is_tagged_once_with_the_member_tags(rt, 
     order_with_wallet(client, "w2", updated_at="2026-06-01T12:00:00Z")
     work()
     [call] = graphql_calls(shopify)
-    assert call["variables"] == {"id": f"gid://shopify/Customer/{CUSTOMER_ID}",
-                                 "tags": ["loyalty-member", "wallet-connected"]}
+    assert call["variables"] == {
+        "id": f"gid://shopify/Customer/{CUSTOMER_ID}",
+        "tags": ["loyalty-member", "wallet-connected"],
+    }
     assert "tagsAdd" in call["query"]
     assert shopify.calls[0].request.headers["X-Shopify-Access-Token"] == "shpat_test_token"
     assert the_member(rt).shopify_tagged_at is not None
@@ -104,7 +122,9 @@ def test_http_429_honours_retry_after(rt, demo_merchant, client, work, shopify):
 
 
 def test_user_errors_are_logged_and_the_member_is_not_marked_tagged(rt, demo_merchant, client, work, shopify, caplog):
-    refused = {"data": {"tagsAdd": {"node": None, "userErrors": [{"field": ["id"], "message": "Customer does not exist"}]}}}
+    refused = {
+        "data": {"tagsAdd": {"node": None, "userErrors": [{"field": ["id"], "message": "Customer does not exist"}]}}
+    }
     shopify.post(GRAPHQL, json=refused)
     order_with_wallet(client)
     work()

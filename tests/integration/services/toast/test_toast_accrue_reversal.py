@@ -4,6 +4,7 @@ toast-loyalty.md: "a later state of that check (a new ACCRUE, or an order
 webhook whose `modifiedDate` is later than the reverse) earns again, posting
 only the difference."
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,10 +25,16 @@ AFTER_THE_CHECK = datetime(2026, 6, 1, 14, 5, tzinfo=timezone.utc)  # the factor
 
 
 def call(client, kind: str, body: dict, *, guid: str | None = None):
-    headers = {"Authorization": KEY, "Toast-Restaurant-External-ID": RESTAURANT, "Toast-Transaction-Type": kind,
-               "Toast-Transaction-GUID": guid or str(uuid.uuid4()), "Content-Type": "application/json"}
-    response = client.post("/webhooks/toast/loyalty", data=toast_body({"toastTransactionType": kind, **body}),
-                           headers=headers)
+    headers = {
+        "Authorization": KEY,
+        "Toast-Restaurant-External-ID": RESTAURANT,
+        "Toast-Transaction-Type": kind,
+        "Toast-Transaction-GUID": guid or str(uuid.uuid4()),
+        "Content-Type": "application/json",
+    }
+    response = client.post(
+        "/webhooks/toast/loyalty", data=toast_body({"toastTransactionType": kind, **body}), headers=headers
+    )
     validate_response(response.get_json())
     assert response.status_code == 200, response.get_json()
     return response.get_json()
@@ -40,14 +47,28 @@ def signup(client) -> str:
 
 def accrue(client, member_id: str, check: dict) -> str:
     guid = str(uuid.uuid4())
-    call(client, "LOYALTY_ACCRUE", {"checkTransactionInformation": {
-        "loyaltyIdentifier": member_id, "orderGuid": str(uuid.uuid4()), "check": check, "redemptions": []}}, guid=guid)
+    call(
+        client,
+        "LOYALTY_ACCRUE",
+        {
+            "checkTransactionInformation": {
+                "loyaltyIdentifier": member_id,
+                "orderGuid": str(uuid.uuid4()),
+                "check": check,
+                "redemptions": [],
+            }
+        },
+        guid=guid,
+    )
     return guid
 
 
 def reverse(client, member_id: str, transaction_guid: str) -> None:
-    call(client, "LOYALTY_REVERSE", {"reverseTransactionInformation": {
-        "loyaltyIdentifier": member_id, "transactionId": transaction_guid}})
+    call(
+        client,
+        "LOYALTY_REVERSE",
+        {"reverseTransactionInformation": {"loyaltyIdentifier": member_id, "transactionId": transaction_guid}},
+    )
 
 
 def points(rt, member_id: str) -> int:
@@ -56,8 +77,7 @@ def points(rt, member_id: str) -> int:
 
 
 def paid_check(member_id: str, price: str = "12.50") -> dict:
-    return toast_check(selections=[toast_selection(price=price)], payment_status="CLOSED",
-                       loyalty_identifier=member_id)
+    return toast_check(selections=[toast_selection(price=price)], payment_status="CLOSED", loyalty_identifier=member_id)
 
 
 def deliver_order(client, order: dict) -> None:
@@ -92,8 +112,11 @@ def test_a_re_paid_check_earns_on_its_new_amount_posting_only_the_difference(rt,
     work()
     assert points(rt, member) == 175
     with rt.db.reader() as s:
-        assert [e.points for e in s.execute(select(LedgerEntry).order_by(LedgerEntry.seq)).scalars()] == \
-            [125, -125, 175]
+        assert [e.points for e in s.execute(select(LedgerEntry).order_by(LedgerEntry.seq)).scalars()] == [
+            125,
+            -125,
+            175,
+        ]
 
 
 def test_an_order_webhook_earns_again_only_when_it_is_later_than_the_reverse(rt, demo_merchant, client, clock, work):
@@ -141,16 +164,23 @@ def test_a_check_voided_after_a_reverse_never_earns_again(rt, demo_merchant, cli
 
 
 def test_a_check_accrued_again_after_a_reverse_that_found_its_points_spent_pays_its_shortfall_first(
-        rt, demo_merchant, client, work):
+    rt, demo_merchant, client, work
+):
     api = {"X-API-Key": TEST_ENV["DEMO_CAFE_API_KEY"]}
     member = signup(client)
     check = paid_check(member)
     first = accrue(client, member, check)
     work()
-    client.post(f"/partner-api/v2/program-memberships/{member}/points", headers=api,
-                json={"points": 375, "idempotency_key": "bonus-1"})
-    started = client.post(f"/partner-api/v2/program-memberships/{member}/redemptions", headers=api,
-                          json={"reward_id": "7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11"}).get_json()
+    client.post(
+        f"/partner-api/v2/program-memberships/{member}/points",
+        headers=api,
+        json={"points": 375, "idempotency_key": "bonus-1"},
+    )
+    started = client.post(
+        f"/partner-api/v2/program-memberships/{member}/redemptions",
+        headers=api,
+        json={"reward_id": "7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11"},
+    ).get_json()
     client.post(f"/partner-api/v2/redemptions/{started['redemption']['id']}/redeem", headers=api)
     reverse(client, member, first)  # the 125 were spent: all of it is owed
     with rt.db.reader() as s:
@@ -162,8 +192,9 @@ def test_a_check_accrued_again_after_a_reverse_that_found_its_points_spent_pays_
     assert ledger_rebuild.rebuild(rt) == []
 
 
-def test_a_pending_re_accrual_pays_the_shortfall_before_it_ever_becomes_spendable(rt, demo_merchant, client, clock,
-                                                                                  work):
+def test_a_pending_re_accrual_pays_the_shortfall_before_it_ever_becomes_spendable(
+    rt, demo_merchant, client, clock, work
+):
     from services.ledger import schedule as ledger_jobs
     from services.merchants.config import parse_config
     from services.merchants.sync import sync
@@ -177,8 +208,11 @@ def test_a_pending_re_accrual_pays_the_shortfall_before_it_ever_becomes_spendabl
     work()
     clock.now += timedelta(days=3)
     ledger_jobs.activate_points(rt)
-    client.post(f"/partner-api/v2/program-memberships/{member}/points", headers=api,
-                json={"points": -125, "idempotency_key": "spend-it"})
+    client.post(
+        f"/partner-api/v2/program-memberships/{member}/points",
+        headers=api,
+        json={"points": -125, "idempotency_key": "spend-it"},
+    )
     reverse(client, member, first)
     accrue(client, member, check)
     work()

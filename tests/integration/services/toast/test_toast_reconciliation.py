@@ -4,6 +4,7 @@ The fake answers ``GET /orders/v2/ordersBulk`` as the Orders API documents it: o
 in ``[startDate, endDate)``, ``pageSize`` at a time, page ``page`` (1-based); a 503 with Toast's ErrorMessage
 body while it is down. The runtime is real (database on both backends, Redis, RQ worker).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,9 +47,10 @@ class FakeOrdersBulk:
 
     def add(self, modified: datetime, *, email: str, restaurant: str = RESTAURANT) -> dict:
         phone = f"415-555-01{sum(map(len, self.orders.values())) % 100:02d}"  # the webhook's identity, complete
-        order = toast_order(modified_date=toast_time(modified),
-                            checks=[toast_check(customer=toast_customer(email=email, phone=phone),
-                                                modified_date=toast_time(modified))])
+        order = toast_order(
+            modified_date=toast_time(modified),
+            checks=[toast_check(customer=toast_customer(email=email, phone=phone), modified_date=toast_time(modified))],
+        )
         self.orders.setdefault(restaurant, []).append(order)
         return order
 
@@ -59,13 +61,18 @@ class FakeOrdersBulk:
         page, size = int(query["page"]), int(query["pageSize"])
         self.requests.append((restaurant, start, end, page))
         if restaurant in self.down:
-            return 503, {}, json.dumps({"status": 503, "code": 0, "message": "Service Unavailable",
-                                        "requestId": "req-1"})
+            return (
+                503,
+                {},
+                json.dumps({"status": 503, "code": 0, "message": "Service Unavailable", "requestId": "req-1"}),
+            )
         if self.fail_from is not None and start >= self.fail_from:
             return 429, {"Retry-After": "1"}, json.dumps({"status": 429, "message": "Too Many Requests"})
-        hits = sorted((o for o in self.orders.get(restaurant, [])
-                       if start <= parse_toast_time(o["modifiedDate"]) < end), key=lambda o: o["modifiedDate"])
-        body = b"[" + b",".join(toast_body(o) for o in hits[(page - 1) * size:page * size]) + b"]"
+        hits = sorted(
+            (o for o in self.orders.get(restaurant, []) if start <= parse_toast_time(o["modifiedDate"]) < end),
+            key=lambda o: o["modifiedDate"],
+        )
+        body = b"[" + b",".join(toast_body(o) for o in hits[(page - 1) * size : page * size]) + b"]"
         return 200, {"Content-Type": "application/json"}, body
 
     def windows(self, restaurant: str = RESTAURANT) -> list[tuple[datetime, datetime]]:
@@ -79,17 +86,31 @@ def toast(rt, clock, client):
 
     ``client`` builds the app as the worker process does, which registers the topic handlers."""
     clock.now = T0
-    text = EXAMPLE_CONFIG.read_text().replace("      # api:", "      api:").replace(
-        "      #   base_url: https://ws-api.toasttab.com", f"        base_url: {API}").replace(
-        "      #   client_id: ${DEMO_CAFE_TOAST_CLIENT_ID}", "        client_id: punchcard-client").replace(
-        "      #   client_secret: ${DEMO_CAFE_TOAST_CLIENT_SECRET}", "        client_secret: toast-client-secret")
+    text = (
+        EXAMPLE_CONFIG.read_text()
+        .replace("      # api:", "      api:")
+        .replace("      #   base_url: https://ws-api.toasttab.com", f"        base_url: {API}")
+        .replace("      #   client_id: ${DEMO_CAFE_TOAST_CLIENT_ID}", "        client_id: punchcard-client")
+        .replace(
+            "      #   client_secret: ${DEMO_CAFE_TOAST_CLIENT_SECRET}", "        client_secret: toast-client-secret"
+        )
+    )
     sync(rt, parse_config(text, TEST_ENV))
     fake = FakeOrdersBulk()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.post(f"{API}/authentication/v1/authentication/login",
-                  json={"@class": ".SuccessfulResponse", "status": "SUCCESS",
-                        "token": {"tokenType": "Bearer", "accessToken": "toast-token", "expiresIn": 86400,
-                                  "scope": "orders:read"}})
+        mock.post(
+            f"{API}/authentication/v1/authentication/login",
+            json={
+                "@class": ".SuccessfulResponse",
+                "status": "SUCCESS",
+                "token": {
+                    "tokenType": "Bearer",
+                    "accessToken": "toast-token",
+                    "expiresIn": 86400,
+                    "scope": "orders:read",
+                },
+            },
+        )
         mock.add_callback(responses.GET, f"{API}/orders/v2/ordersBulk", callback=fake)
         yield fake
 
@@ -180,12 +201,19 @@ def test_a_poll_that_fails_midway_resumes_after_the_last_window_it_completed(rt,
 
 
 def test_a_failing_restaurant_keeps_its_watermark_while_the_others_advance(rt, toast, work, clock):
-    tree_text = EXAMPLE_CONFIG.read_text().replace(
-        "restaurant_guids: [0cd990c9-fd74-461d-8468-de2a0919ccbb]",
-        f"restaurant_guids: [{RESTAURANT}, {SECOND_RESTAURANT}]").replace("      # api:", "      api:").replace(
-        "      #   base_url: https://ws-api.toasttab.com", f"        base_url: {API}").replace(
-        "      #   client_id: ${DEMO_CAFE_TOAST_CLIENT_ID}", "        client_id: punchcard-client").replace(
-        "      #   client_secret: ${DEMO_CAFE_TOAST_CLIENT_SECRET}", "        client_secret: toast-client-secret")
+    tree_text = (
+        EXAMPLE_CONFIG.read_text()
+        .replace(
+            "restaurant_guids: [0cd990c9-fd74-461d-8468-de2a0919ccbb]",
+            f"restaurant_guids: [{RESTAURANT}, {SECOND_RESTAURANT}]",
+        )
+        .replace("      # api:", "      api:")
+        .replace("      #   base_url: https://ws-api.toasttab.com", f"        base_url: {API}")
+        .replace("      #   client_id: ${DEMO_CAFE_TOAST_CLIENT_ID}", "        client_id: punchcard-client")
+        .replace(
+            "      #   client_secret: ${DEMO_CAFE_TOAST_CLIENT_SECRET}", "        client_secret: toast-client-secret"
+        )
+    )
     assert SECOND_RESTAURANT in tree_text
     sync(rt, parse_config(tree_text, TEST_ENV))
     reconcile(rt)
@@ -194,7 +222,9 @@ def test_a_failing_restaurant_keeps_its_watermark_while_the_others_advance(rt, t
     clock.now = T0 + timedelta(minutes=30)
     assert reconcile(rt) == 1
     assert (watermark(rt, RESTAURANT), watermark(rt, SECOND_RESTAURANT)) == (
-        T0 - timedelta(minutes=1), clock.now - timedelta(minutes=1))
+        T0 - timedelta(minutes=1),
+        clock.now - timedelta(minutes=1),
+    )
     work()
     assert emails(rt) == ["second@x.co"]
 
@@ -202,8 +232,11 @@ def test_a_failing_restaurant_keeps_its_watermark_while_the_others_advance(rt, t
 def test_a_restaurant_moved_to_another_merchant_starts_over_with_a_first_poll(rt, toast):
     reconcile(rt)
     assert watermark(rt) is not None
-    text = EXAMPLE_CONFIG.read_text().replace("slug: demo-cafe", "slug: demo-coffee").replace(
-        "DEMO_CAFE_API_KEY:-demo-cafe-dev-key", "DEMO_COFFEE_API_KEY:-demo-coffee-dev-key")
+    text = (
+        EXAMPLE_CONFIG.read_text()
+        .replace("slug: demo-cafe", "slug: demo-coffee")
+        .replace("DEMO_CAFE_API_KEY:-demo-cafe-dev-key", "DEMO_COFFEE_API_KEY:-demo-coffee-dev-key")
+    )
     renamed = parse_config(text, TEST_ENV)
     for n, reward in enumerate(renamed.merchants[0].rewards):
         reward.uuid = f"00000000-0000-4000-8000-{n:012d}"

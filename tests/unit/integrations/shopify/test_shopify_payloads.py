@@ -1,4 +1,5 @@
 """Shopify signatures and payload parsing."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -60,8 +61,16 @@ def test_a_partially_paid_order_earns_on_the_paid_share_of_its_eligible_spend():
 
 
 def test_a_refund_keeps_its_tax_apart_from_its_subtotal():
-    _key, refund = orders.parse_refund({"id": 9, "order_id": 1, "refund_line_items": [
-        {"subtotal": "60.00", "total_tax": "10.00"}, {"subtotal": "5.00", "total_tax": "0.83"}]})
+    _key, refund = orders.parse_refund(
+        {
+            "id": 9,
+            "order_id": 1,
+            "refund_line_items": [
+                {"subtotal": "60.00", "total_tax": "10.00"},
+                {"subtotal": "5.00", "total_tax": "0.83"},
+            ],
+        }
+    )
     assert (refund.amount, refund.tax) == (Decimal("65.00"), Decimal("10.83"))
 
 
@@ -87,7 +96,9 @@ def test_the_wallet_attribute_name_is_case_insensitive_and_email_falls_back_to_t
     assert (identity.email, identity.wallet_address) == ("bob@example.com", "0xdef")
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"id": 1, "subtotal_price": "abc", "financial_status": "paid"}'])
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[1, 2]", b'{"id": 1, "subtotal_price": "abc", "financial_status": "paid"}']
+)
 def test_unusable_payloads_raise_a_payload_error_with_a_reason(body):
     with pytest.raises(orders.PayloadError) as caught:
         orders.parse_order(orders.loads(body), region="US", eligible="subtotal", fallback_time=NOW)

@@ -1,4 +1,5 @@
 """ToastClient against a faked Toast speaking its documented auth and Orders API shapes."""
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,17 @@ class FakeClock:
 
 def token_response(token: str, expires_in: int = 86400) -> dict:
     """Toast's AuthenticationResponse."""
-    return {"status": "SUCCESS", "token": {"tokenType": "Bearer", "scope": None, "expiresIn": expires_in,
-                                           "accessToken": token, "idToken": None, "refreshToken": None}}
+    return {
+        "status": "SUCCESS",
+        "token": {
+            "tokenType": "Bearer",
+            "scope": None,
+            "expiresIn": expires_in,
+            "accessToken": token,
+            "idToken": None,
+            "refreshToken": None,
+        },
+    }
 
 
 def order_body(guid: str = ORDER_GUID) -> bytes:
@@ -65,8 +75,14 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def client(clock) -> ToastClient:
-    return ToastClient(base_url=BASE + "/", client_id=CLIENT_ID, client_secret=SECRET,
-                       session=requests.Session(), timeout=3.0, clock=clock)
+    return ToastClient(
+        base_url=BASE + "/",
+        client_id=CLIENT_ID,
+        client_secret=SECRET,
+        session=requests.Session(),
+        timeout=3.0,
+        clock=clock,
+    )
 
 
 def logins(toast) -> list:
@@ -87,7 +103,10 @@ def test_it_logs_in_as_a_machine_client_then_fetches_the_order_with_the_bearer_t
     assert order["guid"] == ORDER_GUID
     assert order["checks"][0]["selections"][0]["price"] == Decimal("12345678.91")
     assert json.loads(toast.calls[0].request.body) == {
-        "clientId": CLIENT_ID, "clientSecret": SECRET, "userAccessType": "TOAST_MACHINE_CLIENT"}
+        "clientId": CLIENT_ID,
+        "clientSecret": SECRET,
+        "userAccessType": "TOAST_MACHINE_CLIENT",
+    }
     headers = toast.calls[1].request.headers
     assert headers["Authorization"] == "Bearer tok-1"
     assert headers["Toast-Restaurant-External-ID"] == RESTAURANT_GUID
@@ -112,8 +131,9 @@ def test_the_token_is_reused_across_calls_and_restaurants_until_shortly_before_i
 
 def test_a_shared_token_cache_spares_a_second_process_the_login(toast, clock):
     cache = MemoryTokenCache(clock=clock)
-    first, second = (ToastClient(base_url=BASE, client_id=CLIENT_ID, client_secret=SECRET, token_cache=cache)
-                     for _ in range(2))
+    first, second = (
+        ToastClient(base_url=BASE, client_id=CLIENT_ID, client_secret=SECRET, token_cache=cache) for _ in range(2)
+    )
     toast.post(LOGIN, json=token_response("tok-1"))
     toast.get(ORDER_URL, body=order_body())
 
@@ -131,7 +151,9 @@ def test_a_401_logs_in_again_once_and_retries_the_call(toast, client):
 
     assert client.get_order(restaurant_guid=RESTAURANT_GUID, order_guid=ORDER_GUID)["guid"] == ORDER_GUID
     assert [c.request.headers.get("Authorization") for c in toast.calls if c.request.url == ORDER_URL] == [
-        "Bearer tok-old", "Bearer tok-new"]
+        "Bearer tok-old",
+        "Bearer tok-new",
+    ]
     assert len(logins(toast)) == 2
 
 
@@ -183,8 +205,10 @@ def test_server_errors_are_retryable(toast, client, status):
     assert "req-42" in str(error.value)
 
 
-@pytest.mark.parametrize("failure, reason", [
-    (requests.ConnectTimeout("slow"), "timeout"), (requests.ConnectionError("refused"), "network_error")])
+@pytest.mark.parametrize(
+    "failure, reason",
+    [(requests.ConnectTimeout("slow"), "timeout"), (requests.ConnectionError("refused"), "network_error")],
+)
 def test_timeouts_and_connection_errors_are_retryable(toast, client, failure, reason):
     toast.post(LOGIN, json=token_response("tok-1"))
     toast.get(ORDER_URL, body=failure)
@@ -232,8 +256,12 @@ def test_orders_bulk_sends_the_window_in_toasts_iso_format_with_milliseconds_and
     request = toast.calls[1].request
     assert "startDate=2026-06-01T10%3A00%3A00.000%2B0000" in request.url
     query = parse_qs(urlsplit(request.url).query)
-    assert query == {"startDate": ["2026-06-01T10:00:00.000+0000"], "endDate": ["2026-06-01T11:00:00.000+0000"],
-                     "page": ["3"], "pageSize": ["50"]}
+    assert query == {
+        "startDate": ["2026-06-01T10:00:00.000+0000"],
+        "endDate": ["2026-06-01T11:00:00.000+0000"],
+        "page": ["3"],
+        "pageSize": ["50"],
+    }
     assert request.headers["Toast-Restaurant-External-ID"] == RESTAURANT_GUID
 
 
@@ -245,8 +273,9 @@ def test_toast_time_keeps_milliseconds_and_rounds_an_exclusive_end_up():
         toast_time(datetime(2026, 6, 1))
 
 
-@pytest.mark.parametrize("kwargs", [dict(start=END, end=START), dict(page=0), dict(page_size=101),
-                                    dict(start=datetime(2026, 6, 1))])
+@pytest.mark.parametrize(
+    "kwargs", [dict(start=END, end=START), dict(page=0), dict(page_size=101), dict(start=datetime(2026, 6, 1))]
+)
 def test_orders_bulk_refuses_windows_and_pages_toast_would_reject(client, kwargs):
     arguments = dict(restaurant_guid=RESTAURANT_GUID, start=START, end=END) | kwargs
     with pytest.raises(ValueError):
@@ -272,14 +301,12 @@ def test_paging_stops_on_an_empty_page_after_full_ones(toast, client):
     toast.get(BULK, body=toast_body([toast_order(), toast_order()]))
     toast.get(BULK, json=[])
 
-    assert len(list(iter_orders_bulk(client, restaurant_guid=RESTAURANT_GUID, start=START, end=END,
-                                     page_size=2))) == 2
+    assert len(list(iter_orders_bulk(client, restaurant_guid=RESTAURANT_GUID, start=START, end=END, page_size=2))) == 2
 
 
 def test_paging_gives_up_when_pages_never_end(toast, client):
     toast.post(LOGIN, json=token_response("tok-1"))
     toast.get(BULK, body=toast_body([toast_order()]))
     with pytest.raises(ToastPermanentError) as error:
-        list(iter_orders_bulk(client, restaurant_guid=RESTAURANT_GUID, start=START, end=END, page_size=1,
-                              max_pages=3))
+        list(iter_orders_bulk(client, restaurant_guid=RESTAURANT_GUID, start=START, end=END, page_size=1, max_pages=3))
     assert error.value.code == "too_many_pages"

@@ -1,4 +1,5 @@
 """Toast orders -> one accountable loyalty Order per check."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -95,8 +96,13 @@ def test_a_voided_or_deleted_check_is_cancelled_alone(flag):
 
 
 def test_lines_carry_the_selection_ids_quantity_and_net_price():
-    selection = toast_selection("5e1ec7e0-0000-4000-8000-000000000001", price="8.40", quantity="0.75",
-                                item_id="400000000000000101", group_id="400000000000000010")
+    selection = toast_selection(
+        "5e1ec7e0-0000-4000-8000-000000000001",
+        price="8.40",
+        quantity="0.75",
+        item_id="400000000000000101",
+        group_id="400000000000000010",
+    )
     (line,) = only(toast_order(checks=[toast_check(selections=[selection])])).lines
 
     assert line.key == "5e1ec7e0-0000-4000-8000-000000000001"
@@ -108,8 +114,11 @@ def test_lines_carry_the_selection_ids_quantity_and_net_price():
 def test_big_numbers_and_decimal_prices_stay_exact():
     selection = toast_selection(price="12345678901234.57", quantity="3")
     selection["item"]["multiLocationId"] = 2**63 + 7  # a JSON integer above 2**53
-    check = only(toast_order(checks=[toast_check(selections=[selection, toast_selection(price="0.1"),
-                                                             toast_selection(price="0.2")])]))
+    check = only(
+        toast_order(
+            checks=[toast_check(selections=[selection, toast_selection(price="0.1"), toast_selection(price="0.2")])]
+        )
+    )
 
     assert check.eligible_spend == Decimal("12345678901234.87")
     assert check.lines[0].item_id == "9223372036854775815"
@@ -158,9 +167,15 @@ def test_modification_time_comes_from_the_check_then_the_order_then_the_fallback
 def test_loyalty_references_are_found_on_the_check_and_on_its_selections():
     on_item = toast_selection(discounts=[toast_discount("rdm_item", amount="4.00")])
     voided_item = toast_selection(voided=True, discounts=[toast_discount("rdm_voided_item")])
-    check = toast_check(selections=[on_item, voided_item], discounts=[
-        toast_discount("rdm_check", amount="5.00"), toast_discount(name="Happy hour"),
-        toast_discount("rdm_void", processing_state="VOID"), toast_discount("rdm_check")])
+    check = toast_check(
+        selections=[on_item, voided_item],
+        discounts=[
+            toast_discount("rdm_check", amount="5.00"),
+            toast_discount(name="Happy hour"),
+            toast_discount("rdm_void", processing_state="VOID"),
+            toast_discount("rdm_check"),
+        ],
+    )
 
     assert orders.loyalty_references(check) == ["rdm_check", "rdm_item"]
 
@@ -177,8 +192,11 @@ def test_an_order_needs_a_lookup_when_a_customer_has_an_email_but_no_phone_or_na
 
 
 def test_the_check_of_a_loyalty_transaction_parses_with_the_same_rules():
-    check = toast_check(selections=[toast_selection(price="9.99"), toast_selection(price="25.00", deferred=True)],
-                        loyalty_identifier="mbr_0002", customer=None)
+    check = toast_check(
+        selections=[toast_selection(price="9.99"), toast_selection(price="25.00", deferred=True)],
+        loyalty_identifier="mbr_0002",
+        customer=None,
+    )
     check.pop("customer")  # the loyalty API's Check has no customer
     transaction = orders.loads(toast_body(toast_loyalty_transaction(check)))
     loyalty_check = transaction["checkTransactionInformation"]["check"]
@@ -191,8 +209,7 @@ def test_the_check_of_a_loyalty_transaction_parses_with_the_same_rules():
     assert order.identity.member_id == "mbr_0002" and order.key == f"toast:check:{check['guid']}"
 
 
-@pytest.mark.parametrize("body, reason", [
-    (b"{not json", "invalid_json"), (b"[]", "invalid_payload")])
+@pytest.mark.parametrize("body, reason", [(b"{not json", "invalid_json"), (b"[]", "invalid_payload")])
 def test_unreadable_bodies_are_payload_errors(body, reason):
     with pytest.raises(orders.PayloadError) as error:
         orders.loads(body)
@@ -205,13 +222,16 @@ def test_an_envelope_without_an_order_is_a_payload_error(envelope):
         orders.envelope_order(envelope)
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda o: o.pop("checks"),
-    lambda o: o["checks"][0].pop("guid"),
-    lambda o: o["checks"][0]["selections"][0].update(price="twelve"),
-    lambda o: o["checks"][0]["selections"][0].update(price=True),
-    lambda o: o["checks"][0].update(modifiedDate="yesterday"),
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda o: o.pop("checks"),
+        lambda o: o["checks"][0].pop("guid"),
+        lambda o: o["checks"][0]["selections"][0].update(price="twelve"),
+        lambda o: o["checks"][0]["selections"][0].update(price=True),
+        lambda o: o["checks"][0].update(modifiedDate="yesterday"),
+    ],
+)
 def test_unusable_orders_are_payload_errors(mutate):
     order = toast_order()
     mutate(order)

@@ -1,4 +1,5 @@
 """Toast-Signature: base64 HMAC-SHA256 over the raw body followed by the envelope timestamp."""
+
 from __future__ import annotations
 
 import base64
@@ -72,7 +73,9 @@ def test_a_numeric_timestamp_is_signed_as_its_exact_text_in_the_body():
     assert signature.envelope_timestamp(b'{"timestamp": 1.5e3}') == "1.5e3"
 
 
-@pytest.mark.parametrize("body", [b"", b"not json", b"[1, 2]", b'{"guid": "e"}', b'{"timestamp": null}',
-                                  b'{"timestamp": {"a": 1}}', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"not json", b"[1, 2]", b'{"guid": "e"}', b'{"timestamp": null}', b'{"timestamp": {"a": 1}}', b"\xff\xfe"],
+)
 def test_an_envelope_without_a_usable_timestamp_yields_none(body):
     assert signature.envelope_timestamp(body) is None

@@ -90,7 +90,7 @@ def test_the_example_secrets_come_from_the_environment_when_set():
 
 
 def test_a_variable_reference_is_replaced_by_its_environment_value():
-    config = parse_config(document(merchant(extra="api_keys: [\"${KEY}\"]\n")), {"KEY": "k-123"})
+    config = parse_config(document(merchant(extra='api_keys: ["${KEY}"]\n')), {"KEY": "k-123"})
 
     assert config.merchants[0].api_keys[0].get_secret_value() == "k-123"
 
@@ -155,9 +155,11 @@ def test_an_unknown_key_is_refused_with_its_path():
 
 def test_a_bad_shop_domain_and_a_bad_reward_type_give_the_lines_of_the_spec():
     shopify = "shopify: {shop_domain: demo-cafe.example.com, webhook_secret: s3cret}\n"
-    rewards = reward() + reward("11111111-1111-4111-8111-111111111111") + reward(
-        "22222222-2222-4222-8222-222222222222"
-    ).replace("reward_type: redemption", "reward_type: free_coffee")
+    rewards = (
+        reward()
+        + reward("11111111-1111-4111-8111-111111111111")
+        + reward("22222222-2222-4222-8222-222222222222").replace("reward_type: redemption", "reward_type: free_coffee")
+    )
     text = document(merchant(extra=shopify), merchant("other-cafe", rewards=rewards))
 
     assert problems_of(text) == [
@@ -201,8 +203,10 @@ def test_duplicate_slugs_are_refused_at_the_later_occurrence():
 def test_duplicate_reward_uuids_are_refused_across_merchants_whatever_their_case():
     text = document(merchant(rewards=reward()), merchant("other", rewards=reward(COLD_BREW.upper())))
 
-    assert problems_of(text) == ["merchants[1].rewards[0].uuid: duplicate of merchants[0].rewards[0].uuid; "
-                                 "merchants demo-cafe and other cannot both have it"]
+    assert problems_of(text) == [
+        "merchants[1].rewards[0].uuid: duplicate of merchants[0].rewards[0].uuid; "
+        "merchants demo-cafe and other cannot both have it"
+    ]
 
 
 def test_a_shop_domain_or_restaurant_guid_claimed_by_two_merchants_is_refused_naming_both():
@@ -306,7 +310,9 @@ def test_tiers_need_one_at_zero_lifetime_points():
 
 def test_tier_names_must_be_unique():
     tiers = "[{name: Gold, min_lifetime_points: 0}, {name: Gold, min_lifetime_points: 5}]"
-    text = document(merchant().replace("points_per_currency_unit: 10", f"points_per_currency_unit: 10\n    tiers: {tiers}"))
+    text = document(
+        merchant().replace("points_per_currency_unit: 10", f"points_per_currency_unit: 10\n    tiers: {tiers}")
+    )
 
     assert problems_of(text) == ["merchants[0].program.tiers: tier names must be unique (case-insensitively)"]
 
@@ -347,8 +353,18 @@ def test_an_empty_merchants_file_is_refused():
 
 
 def test_the_models_validate_python_data_directly_with_the_same_rules():
-    data = {"merchants": [{"slug": "a", "name": "A", "currency": "USD", "timezone": "UTC",
-                           "program": {"points_per_currency_unit": 0.1}, "rewards": []}]}
+    data = {
+        "merchants": [
+            {
+                "slug": "a",
+                "name": "A",
+                "currency": "USD",
+                "timezone": "UTC",
+                "program": {"points_per_currency_unit": 0.1},
+                "rewards": [],
+            }
+        ]
+    }
 
     config = MerchantsFile.model_validate(data)
 

@@ -54,8 +54,20 @@ def test_reward_dates_of_a_merchant_without_a_timezone_are_read_in_utc():
     assert reward.end_date == datetime(2026, 2, 1, 8, 30, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("zone", ["America/Nowhere", "america/new_york", "localtime", "Factory", "posix/UTC",
-                                  "right/Europe/Paris", "../etc/passwd", "", "42"])
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "America/Nowhere",
+        "america/new_york",
+        "localtime",
+        "Factory",
+        "posix/UTC",
+        "right/Europe/Paris",
+        "../etc/passwd",
+        "",
+        "42",
+    ],
+)
 def test_a_timezone_that_is_not_an_iana_zone_is_refused_with_its_path(zone):
     problems = problems_of(document(merchant(), merchant("other", timezone_line=f"timezone: '{zone}'")))
 
@@ -73,8 +85,10 @@ def test_an_api_key_given_to_two_merchants_is_refused_naming_both_without_quotin
     extra = "api_keys: [shared-partner-key]\n"
     problems = problems_of(document(merchant(extra=extra), merchant("bakery", extra=extra)))
 
-    assert problems == ["merchants[1].api_keys[0]: duplicate of merchants[0].api_keys[0]; "
-                        "merchants demo-cafe and bakery cannot both have it"]
+    assert problems == [
+        "merchants[1].api_keys[0]: duplicate of merchants[0].api_keys[0]; "
+        "merchants demo-cafe and bakery cannot both have it"
+    ]
 
 
 def test_a_restaurant_guid_listed_twice_by_one_merchant_is_a_plain_duplicate():
@@ -95,26 +109,49 @@ TOO_BIG = [
     ("rewards[0].priority", 2**31, "merchants[0].rewards[0].priority: must be at most 2147483647"),
     ("rewards[0].priority", -(2**31) - 1, "merchants[0].rewards[0].priority: must be at least -2147483648"),
     ("rewards[0].points_price", 2**63, "merchants[0].rewards[0].points_price: must be at most 9223372036854775807"),
-    ("program.tiers[1].min_lifetime_points", 2**63,
-     "merchants[0].program.tiers[1].min_lifetime_points: must be at most 9223372036854775807"),
+    (
+        "program.tiers[1].min_lifetime_points",
+        2**63,
+        "merchants[0].program.tiers[1].min_lifetime_points: must be at most 9223372036854775807",
+    ),
     ("program.expiration_days", 36501, "merchants[0].program.expiration_days: must be at most 36500"),
     ("program.pending_days", 36501, "merchants[0].program.pending_days: must be at most 36500"),
-    ("program.hold_ttl_seconds", 36500 * 86400 + 1, "merchants[0].program.hold_ttl_seconds: must be at most 3153600000"),
+    (
+        "program.hold_ttl_seconds",
+        36500 * 86400 + 1,
+        "merchants[0].program.hold_ttl_seconds: must be at most 3153600000",
+    ),
     ("rewards[0].interval", 36501, "merchants[0].rewards[0].interval: must be at most 36500"),
-    ("program.tiers[1].multiplier", "1." + "0" * 40 + "1",
-     "merchants[0].program.tiers[1].multiplier: must have at most 20 digits"),
-    ("program.points_per_currency_unit", 10**7, "merchants[0].program.points_per_currency_unit: must be at most 1000000"),
+    (
+        "program.tiers[1].multiplier",
+        "1." + "0" * 40 + "1",
+        "merchants[0].program.tiers[1].multiplier: must have at most 20 digits",
+    ),
+    (
+        "program.points_per_currency_unit",
+        10**7,
+        "merchants[0].program.points_per_currency_unit: must be at most 1000000",
+    ),
 ]
 SLUG_OF_65 = "s" * 65
 
 
 def full_merchant() -> dict:
-    return {"slug": "demo-cafe", "name": "Demo Cafe", "currency": "USD",
-            "program": {"points_per_currency_unit": 10,
-                        "tiers": [{"name": "Bronze", "min_lifetime_points": 0},
-                                  {"name": "Silver", "min_lifetime_points": 1000, "multiplier": "1.1"}]},
-            "rewards": [{"uuid": "7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11", "name": "R", "reward_type": "access",
-                         "points_price": 0}]}
+    return {
+        "slug": "demo-cafe",
+        "name": "Demo Cafe",
+        "currency": "USD",
+        "program": {
+            "points_per_currency_unit": 10,
+            "tiers": [
+                {"name": "Bronze", "min_lifetime_points": 0},
+                {"name": "Silver", "min_lifetime_points": 1000, "multiplier": "1.1"},
+            ],
+        },
+        "rewards": [
+            {"uuid": "7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11", "name": "R", "reward_type": "access", "points_price": 0}
+        ],
+    }
 
 
 def put(tree: dict, path: str, value) -> dict:
@@ -145,9 +182,14 @@ def test_a_name_with_a_control_character_is_refused(name):
 
 def test_the_largest_values_the_database_holds_are_accepted():
     tree = full_merchant()
-    for path, value in [("name", "x" * 200), ("program.tiers[1].name", "y" * 100), ("rewards[0].priority", 2**31 - 1),
-                        ("rewards[0].points_price", 2**63 - 1), ("program.expiration_days", 36500),
-                        ("program.tiers[1].multiplier", "1." + "0" * 18 + "1")]:
+    for path, value in [
+        ("name", "x" * 200),
+        ("program.tiers[1].name", "y" * 100),
+        ("rewards[0].priority", 2**31 - 1),
+        ("rewards[0].points_price", 2**63 - 1),
+        ("program.expiration_days", 36500),
+        ("program.tiers[1].multiplier", "1." + "0" * 18 + "1"),
+    ]:
         put(tree, path, value)
 
     config = parse_config(yaml.safe_dump({"merchants": [tree]}), {})

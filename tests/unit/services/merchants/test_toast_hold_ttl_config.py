@@ -1,4 +1,5 @@
 """``program.toast_hold_ttl_seconds``: how long a Toast REDEEM hold lives when its check is neither paid nor voided."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """How a Toast REDEEM hold ends: committed when its check is paid, released when voided, or by its time to live."""
+
 from __future__ import annotations
 
 import uuid
@@ -66,13 +67,21 @@ def test_a_free_reward_redeemed_on_a_check_left_open_stops_counting_after_its_ti
     assert states(rt) == ["voided"]
 
 
-@pytest.mark.parametrize("gone", [{"check": {"voided": True}}, {"check": {"deleted": True}},
-                                  {"order": {"voided": True}}, {"order": {"deleted": True}}])
+@pytest.mark.parametrize(
+    "gone",
+    [
+        {"check": {"voided": True}},
+        {"check": {"deleted": True}},
+        {"order": {"voided": True}},
+        {"order": {"deleted": True}},
+    ],
+)
 def test_a_voided_or_deleted_check_releases_its_held_redemptions(rt, guest, client, work, gone):
     check = toast_check(selections=[cold_brew()], payment_status="OPEN", loyalty_identifier=guest)
     redeem(client, guest, check)
-    order = toast_order(checks=[{**check, "modifiedDate": LATER, **gone.get("check", {})}], modified_date=LATER,
-                        **gone.get("order", {}))
+    order = toast_order(
+        checks=[{**check, "modifiedDate": LATER, **gone.get("check", {})}], modified_date=LATER, **gone.get("order", {})
+    )
     for _ in range(2):  # a repeated void changes nothing more
         deliver(client, order, event_guid=str(uuid.uuid4()))
         work()

@@ -1,10 +1,11 @@
 """Which member a Toast ``loyaltyIdentifier`` names: an unknown id is nobody, a merged member's id is its survivor."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
 from models import Delivery, Member
-from toast_pos_support import (COLD_BREW, balance, call, check_info, cold_brew, give_points, signup)
+from toast_pos_support import COLD_BREW, balance, call, check_info, cold_brew, give_points, signup
 from toast_pos_support import deliver
 from toast_factories import toast_check, toast_customer, toast_order, toast_selection
 
@@ -22,12 +23,16 @@ def delivery_notes(rt) -> list[str | None]:
 
 
 def transfer(client, source: str, target: str):
-    return call(client, "LOYALTY_TRANSFER", {"transferTransactionInformation": {
-        "fromLoyaltyIdentifier": source, "toLoyaltyIdentifier": target}})
+    return call(
+        client,
+        "LOYALTY_TRANSFER",
+        {"transferTransactionInformation": {"fromLoyaltyIdentifier": source, "toLoyaltyIdentifier": target}},
+    )
 
 
-def test_checks_naming_an_unknown_loyalty_id_and_no_customer_earn_for_nobody_and_say_so(rt, demo_merchant, client,
-                                                                                       work):
+def test_checks_naming_an_unknown_loyalty_id_and_no_customer_earn_for_nobody_and_say_so(
+    rt, demo_merchant, client, work
+):
     for _ in range(2):
         check = toast_check(selections=[toast_selection(price="10.00")], loyalty_identifier=UNKNOWN)
         assert deliver(client, toast_order(checks=[check])).status_code == 200
@@ -38,8 +43,11 @@ def test_checks_naming_an_unknown_loyalty_id_and_no_customer_earn_for_nobody_and
 
 
 def test_a_check_naming_an_unknown_loyalty_id_earns_for_its_customer(rt, demo_merchant, client, work):
-    check = toast_check(selections=[toast_selection(price="10.00")], loyalty_identifier=UNKNOWN,
-                        customer=toast_customer(email="grace@example.com", phone="415-555-0177"))
+    check = toast_check(
+        selections=[toast_selection(price="10.00")],
+        loyalty_identifier=UNKNOWN,
+        customer=toast_customer(email="grace@example.com", phone="415-555-0177"),
+    )
     deliver(client, toast_order(checks=[check]))
     work()
     [member] = all_members(rt)
@@ -90,7 +98,8 @@ def test_the_pos_acts_on_the_survivor_when_it_names_a_merged_member(rt, demo_mer
 
 
 def test_a_transfer_repeated_after_the_merge_changes_nothing_and_a_merged_target_means_its_survivor(
-        rt, demo_merchant, client):
+    rt, demo_merchant, client
+):
     source, target, other = signup(client), signup(client, phone="4155550199"), signup(client, phone="4155550188")
     give_points(rt, source, 700)
     transfer(client, source, target)

@@ -1,4 +1,5 @@
 """LOYALTY_REDEEM: what one request may accept, the amounts it answers, and redeeming again after a reverse."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,8 +12,18 @@ from models import Redemption
 from services.merchants.config import parse_config
 from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
-from toast_pos_support import (COLD_BREW, DRINKS_10, TWO_OFF, bagel, balance, call, check_info, cold_brew,
-                                      give_points, signup)
+from toast_pos_support import (
+    COLD_BREW,
+    DRINKS_10,
+    TWO_OFF,
+    bagel,
+    balance,
+    call,
+    check_info,
+    cold_brew,
+    give_points,
+    signup,
+)
 from toast_factories import toast_check
 
 ONE_OFF = "5f1e0c3a-8b2d-4e7f-a9c6-3d4b5e6f7a81"  # 1.00 off the check, free, priority 4
@@ -38,8 +49,11 @@ def answer_of(response) -> dict:
 
 
 def reverse(client, member, transaction_id):
-    return call(client, "LOYALTY_REVERSE", {"reverseTransactionInformation": {
-        "loyaltyIdentifier": member, "transactionId": transaction_id}})
+    return call(
+        client,
+        "LOYALTY_REVERSE",
+        {"reverseTransactionInformation": {"loyaltyIdentifier": member, "transactionId": transaction_id}},
+    )
 
 
 def test_two_copies_of_a_once_a_week_reward_in_one_redeem_accept_one_and_reject_the_other(rt, demo_merchant, client):
@@ -55,8 +69,12 @@ def test_two_copies_of_a_once_a_week_reward_in_one_redeem_accept_one_and_reject_
 
 
 def test_a_reward_limited_to_one_redemption_accepts_one_copy_per_request(rt, demo_merchant, client):
-    configure_rewards(rt, EXAMPLE_CONFIG.read_text().replace(
-        "        interval: 7                    # at most once a week per member", "        limit: 1"))
+    configure_rewards(
+        rt,
+        EXAMPLE_CONFIG.read_text().replace(
+            "        interval: 7                    # at most once a week per member", "        limit: 1"
+        ),
+    )
     member = signup(client)
     give_points(rt, member, 1000)
     check = toast_check(selections=[cold_brew(), bagel()], payment_status="OPEN")
@@ -68,7 +86,8 @@ def test_a_reward_limited_to_one_redemption_accepts_one_copy_per_request(rt, dem
 
 
 def test_the_balance_is_rechecked_as_each_redemption_is_accepted_and_a_refused_one_takes_nothing_off_the_check(
-        rt, demo_merchant, client):
+    rt, demo_merchant, client
+):
     configure_rewards(rt, EXAMPLE_CONFIG.read_text() + ONE_OFF_REWARD)
     member = signup(client)
     give_points(rt, member, 400)
@@ -84,14 +103,21 @@ def test_the_balance_is_rechecked_as_each_redemption_is_accepted_and_a_refused_o
     assert balance(rt, member) == (100, 300)
 
 
-def test_a_redeem_answers_the_amount_computed_for_the_check_never_the_amount_the_pos_proposed(rt, demo_merchant,
-                                                                                             client):
+def test_a_redeem_answers_the_amount_computed_for_the_check_never_the_amount_the_pos_proposed(
+    rt, demo_merchant, client
+):
     member = signup(client)
     give_points(rt, member, 1000)
     brew, food = cold_brew(), bagel()
     check = toast_check(selections=[brew, food], payment_status="OPEN")
-    asked = [{"identifier": COLD_BREW, "amount": 50.0, "selectionGuid": brew["guid"],
-              "itemApplication": [{"selectionIdentifier": brew["guid"], "amount": 50.0}]}]
+    asked = [
+        {
+            "identifier": COLD_BREW,
+            "amount": 50.0,
+            "selectionGuid": brew["guid"],
+            "itemApplication": [{"selectionIdentifier": brew["guid"], "amount": 50.0}],
+        }
+    ]
     [applied] = answer_of(call(client, "LOYALTY_REDEEM", check_info(member, check, asked)))["appliedRedemptions"]
     assert applied["amount"] == 5.0 and applied["selectionGuid"] == brew["guid"]
     assert applied["itemApplication"] == [{"selectionIdentifier": brew["guid"], "amount": 5.0}]
@@ -124,10 +150,12 @@ def test_a_redemption_already_charged_on_the_check_answers_its_stored_amount(rt,
     assert answer["rejectedRedemptions"] == [] and balance(rt, member) == (100, 500)
 
 
-@pytest.mark.parametrize("redemption", [{"identifier": COLD_BREW},
-                                        {"identifier": COLD_BREW, "appliedDiscountGuid": "disc-1"}])
-def test_a_reward_redeemed_reversed_and_redeemed_again_on_the_same_check_works_every_time(rt, demo_merchant, client,
-                                                                                         redemption):
+@pytest.mark.parametrize(
+    "redemption", [{"identifier": COLD_BREW}, {"identifier": COLD_BREW, "appliedDiscountGuid": "disc-1"}]
+)
+def test_a_reward_redeemed_reversed_and_redeemed_again_on_the_same_check_works_every_time(
+    rt, demo_merchant, client, redemption
+):
     member = signup(client)
     give_points(rt, member, 600)
     check = toast_check(selections=[cold_brew()], payment_status="OPEN")
@@ -160,7 +188,9 @@ def test_a_transaction_guid_longer_than_any_key_keeps_is_refused_and_charges_not
     long_guid = "g" * 64
     for guid in (long_guid + "-first", long_guid + "-second"):  # the same first 64 characters
         answer = call(client, "LOYALTY_REDEEM", check_info(member, check, [{"identifier": COLD_BREW}]), guid=guid)
-        assert answer.status_code == 400 and answer.get_json() == {"transactionStatus": "ERROR_INVALID_INPUT_PROPERTIES"}
+        assert answer.status_code == 400 and answer.get_json() == {
+            "transactionStatus": "ERROR_INVALID_INPUT_PROPERTIES"
+        }
     assert balance(rt, member) == (600, 0)
 
 
@@ -172,8 +202,9 @@ def test_the_same_redeem_arriving_several_times_at_once_charges_once_and_answers
     body = check_info(member, toast_check(selections=[cold_brew()], payment_status="OPEN"), [{"identifier": COLD_BREW}])
     guid = str(uuid.uuid4())
     with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(lambda _: call(client.application.test_client(), "LOYALTY_REDEEM", body, guid=guid),
-                                range(4)))
+        answers = list(
+            pool.map(lambda _: call(client.application.test_client(), "LOYALTY_REDEEM", body, guid=guid), range(4))
+        )
     assert {a.status_code for a in answers} == {200}
     assert all(a.get_json() == answers[0].get_json() for a in answers)
     assert balance(rt, member) == (500, 500)
