@@ -16,6 +16,8 @@ run: $(STAMP)
 	$(BIN)/python -m devtools.run
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 clean:

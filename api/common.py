@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import SecurityScheme, SpecTree
 from spectree.models import InType, SecureType, SecuritySchemeData
 
-from services.merchants import keys as merchant_keys
 from services.errors import BadRequest
+from services.merchants import keys as merchant_keys
 from services.partner_api.idempotency import MAX_KEY_LENGTH
 
 API_BODY_LIMIT = 256 * 1024

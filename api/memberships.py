@@ -9,12 +9,12 @@ from flask import Blueprint, g
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from spectree import Response
 
-from api.common import PREFIX, ErrorBody, Page, Strict, authenticated, idempotency_key, limit_body, rt, spec
 from api import errors, render
+from api.common import PREFIX, ErrorBody, Page, Strict, authenticated, idempotency_key, limit_body, rt, spec
 from api.schemas import MembershipEnvelope, MembershipOut
-from services.partner_api.views import MembershipView
-from services.partner_api import memberships
 from services.partner_api import access as partner
+from services.partner_api import memberships
+from services.partner_api.views import MembershipView
 
 bp = Blueprint("partner_memberships", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)

@@ -1,4 +1,4 @@
-"""How the partner API shows the use cases' results: Hang's shapes, instants as epoch seconds, and the status of a write.
+"""How the partner API shows the use cases' results: Hang's shapes, epoch seconds, and the status of a write.
 
 The one place this edge turns domain views (``services/partner_api/views.py``)
 into JSON bodies; a replayed write renders exactly like the first.

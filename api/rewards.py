@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify
 from spectree import Response
 
+from api import errors, render
 from api.common import PREFIX, ErrorBody, authenticated, limit_body, rt, spec
 from api.points_schemas import (
     RedemptionEnvelope,
@@ -15,7 +16,6 @@ from api.points_schemas import (
     RewardsQuery,
     retry_key,
 )
-from api import errors, render
 from services.partner_api import redemptions
 from services.partner_api import rewards as partner_rewards
 

@@ -107,9 +107,7 @@ def wrk(
 async def _open_loop(base: str, body: bytes, signature: str, rate: float, duration: float) -> dict:
     import aiohttp
 
-    headers = {
-        k: v for k, v in shopify_headers(body, "orders/paid", "x", secret=st.SHOPIFY_SECRET, shop=st.SHOP).items()
-    }
+    headers = dict(shopify_headers(body, "orders/paid", "x", secret=st.SHOPIFY_SECRET, shop=st.SHOP).items())
     headers["X-Shopify-Hmac-Sha256"] = signature
     run_id = uuid.uuid4().hex[:12]
     loop = asyncio.get_running_loop()

@@ -17,11 +17,10 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
-
-from datetime import datetime, timezone
 
 from bench.stack import wait_until_up
 from devtools.services import free_port, start_redis
@@ -174,7 +173,7 @@ def _grant(member_id: str) -> None:
             s,
             members.lock(s, member_id),
             ledger.Posting(key="bench-grant", points=10**7, type="ADDITION", channel="admin"),
-            datetime.now(timezone.utc),
+            datetime.now(UTC),
         )
     db.dispose()
 

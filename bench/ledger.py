@@ -23,7 +23,7 @@ import multiprocessing
 import statistics
 import time
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench import stack as st
 
@@ -47,7 +47,7 @@ def _writer(url: str, member_ids: list[str], tag: str, start_at: float, duration
                 session,
                 members.lock(session, member_id),
                 ledger.Posting(key=key, points=10, type="ACCRUAL", channel="shopify", reference=key),
-                datetime.now(timezone.utc),
+                datetime.now(UTC),
             )
 
     for n in range(WARM_UP):  # connected, statements compiled: what a long-running process is
@@ -73,7 +73,7 @@ def _members(stack: st.Stack, count: int) -> list[str]:
     from models import Member, Merchant
 
     rt = stack.runtime()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with rt.db.transaction() as session:
         merchant_id = session.execute(select(Merchant.id).where(Merchant.slug == "demo-cafe")).scalar_one()
         rows = [

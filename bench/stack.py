@@ -17,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 import requests
@@ -128,8 +128,8 @@ class Stack:
 
     def runtime(self):
         """A Runtime on this stack's database and Redis, for seeding from the bench process."""
-        from app import build_runtime
         import settings
+        from app import build_runtime
 
         return build_runtime(settings.load(self.env()))
 

@@ -1,10 +1,11 @@
-"""Worker throughput: orders settled per second against RQ no-op jobs, and draining a 20,000-delivery backlog.
+"""Worker throughput: orders settled per second against RQ no-op jobs, and draining 20,000 deliveries.
 
 The backlog is stored the way the web process stores it (``deliveries`` rows,
 status ``received``, each enqueued with ``process_delivery``'s options through
 the app's own dispatcher), only in bulk, so that seeding takes seconds. Each
 delivery is a distinct Shopify ``orders/paid`` order, ten per customer (a
-pool of backlog/10 customers, 2,000 for 20,000 deliveries): the first order of a customer create the member, later ones find
+pool of backlog/10 customers, 2,000 for 20,000 deliveries): the first order of a customer creates the member, later
+ones find
 it, and every order posts an accrual and opens a lot.
 
 Workers are the Procfile's ``worker`` line with ``--burst`` (jobs run in the
@@ -26,7 +27,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psutil
 from sqlalchemy import func, insert, select
@@ -68,7 +69,7 @@ def seed(stack: st.Stack, count: int) -> None:
     from models import Delivery, Merchant
 
     rt = stack.runtime()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     customers = max(count // ORDERS_PER_CUSTOMER, 1)
     with rt.db.transaction() as session:
         merchant_id = session.execute(select(Merchant.id).where(Merchant.shopify_shop_domain == st.SHOP)).scalar_one()
@@ -171,7 +172,7 @@ def outcome(stack: st.Stack) -> dict:
     with rt.db.reader() as session:
         rows = session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
     rt.db.dispose()
-    return {status: count for status, count in rows}
+    return dict(rows)
 
 
 def fork_command(stack: st.Stack):

@@ -157,7 +157,7 @@ class TempPostgres:
         """The admin URL of the cluster (database ``postgres``)."""
         return f"postgresql://{self.user or 'postgres'}@127.0.0.1:{self.port}/postgres"
 
-    def start(self) -> "TempPostgres":
+    def start(self) -> TempPostgres:
         """initdb, then start the server and wait for it."""
         if self.user:
             uid = pwd.getpwnam(self.user).pw_uid

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 # No order comes near a quadrillion. Past it, products of prices, quantities and
@@ -45,9 +45,9 @@ def parse_time(value) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         # 9999-12-31T23:59-05:00 parses, but in UTC it is past the end of datetime.
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         raise PayloadError(f"not an ISO 8601 time: {value!r}", code="invalid_payload") from None
 

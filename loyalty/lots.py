@@ -12,9 +12,9 @@ zones are ``tzinfo`` objects the caller builds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Iterable
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 _INSTANT = timedelta(microseconds=1)
 
@@ -88,7 +88,7 @@ def end_of_day(day: date, tz: tzinfo) -> datetime:
     """The last instant (to the microsecond) of ``day`` in ``tz``, in UTC."""
     next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
     # Subtract in UTC: aware arithmetic in ``tz`` is wall-clock arithmetic and would ignore DST.
-    return next_midnight.astimezone(timezone.utc) - _INSTANT
+    return next_midnight.astimezone(UTC) - _INSTANT
 
 
 def local_date(instant: datetime, tz: tzinfo) -> date:

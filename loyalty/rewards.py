@@ -28,7 +28,6 @@ from .reward_rules import (  # noqa: F401  (the rules are part of this module's 
     availability,
 )
 
-
 # --- matching --------------------------------------------------------------
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert

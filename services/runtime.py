@@ -8,10 +8,11 @@ case, which never looks it up itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
-from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import requests
 
@@ -53,7 +54,7 @@ class QueueUnavailable(Exception):
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _shopify_admin(config: dict, session: requests.Session) -> ShopifyAdmin:

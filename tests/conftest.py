@@ -5,20 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, settings
 from redis import Redis
 
 from devtools.services import TempPostgres, postgres_bindir, start_redis_on_free_port
-from support import EXAMPLE_CONFIG, TEST_ENV, create_database
 from models import Database, metadata
 from services import runtime
 from services.merchants.config import parse_config
 from services.merchants.sync import sync
+from support import EXAMPLE_CONFIG, TEST_ENV, create_database
 from workers.queues import RQDispatcher
-
 
 # Property tests are deterministic (the same examples every run) and never timed: on two shared cores
 # a slow example is load, not a defect, and a CI run must not fail on it.
@@ -93,7 +92,7 @@ class FrozenClock:
 
 @pytest.fixture
 def clock():
-    return FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc))
+    return FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

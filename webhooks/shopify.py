@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, request
 
-from webhooks import errors
 from services.inbox import ingest
+from webhooks import errors
 
 bp = Blueprint("shopify_webhooks", __name__)
 errors.install(bp)
@@ -44,6 +44,6 @@ def _instant(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         # In UTC, as it is stored: 9999-12-31T23:59-05:00 parses but is past the end of datetime there.
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError):
         return None  # only an ordering hint: a bad value must not refuse the delivery

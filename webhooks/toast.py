@@ -6,8 +6,8 @@ import json
 
 from flask import Blueprint, current_app, request
 
-from webhooks import errors
 from services.inbox import ingest
+from webhooks import errors
 
 bp = Blueprint("toast_webhooks", __name__)
 errors.install(bp)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from rq import get_current_job
 
+from services.errors import RetryLater
 from services.inbox import processing, sweeper
 from services.ledger import schedule as ledger_schedule
+from services.runtime import current
 from services.shopify import tagging
 from services.toast import reconciliation
-from services.errors import RetryLater
-from services.runtime import current
 
 F = TypeVar("F", bound=Callable)
 

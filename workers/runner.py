@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 from rq import Queue
 from rq.exceptions import ShutDownImminentException

@@ -9,8 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
-from integrations.common import NAME_LENGTH, WALLET_LENGTH, clean_text, objects, parse_decimal, parse_text, usable_email
+from integrations.common import (  # noqa: F401  (part of this module's interface)
+    NAME_LENGTH,
+    WALLET_LENGTH,
+    PayloadError,
+    clean_text,
+    loads,
+    objects,
+    parse_decimal,
+    parse_text,
+    parse_time,
+    usable_email,
+)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order, Refund
 from loyalty.points import paid_share

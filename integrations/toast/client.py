@@ -15,9 +15,10 @@ import hashlib
 import json
 import math
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
@@ -270,7 +271,7 @@ def toast_time(moment: datetime, *, round_up: bool = False) -> str:
     """
     if moment.tzinfo is None:
         raise ValueError("a Toast time must be timezone-aware")
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if round_up and moment.microsecond % 1000:
         moment += timedelta(microseconds=1000 - moment.microsecond % 1000)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"

@@ -11,8 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
-from integrations.common import NAME_LENGTH, clean_text, parse_decimal, usable_email
+from integrations.common import NAME_LENGTH, PayloadError, clean_text, loads, parse_decimal, parse_time, usable_email  # noqa: F401  (part of this module's interface)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order
 

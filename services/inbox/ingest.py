@@ -9,21 +9,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from integrations.shopify import signature as shopify_signature
 from integrations.toast import signature as toast_signature
 from models import Delivery, Merchant
+from services.errors import Unauthorized, Unavailable
 from services.inbox.store import delivery_key, store
 from services.merchants import lookup as merchant_lookup
-from services.errors import Unauthorized, Unavailable
 from services.runtime import Job, QueueUnavailable, Runtime
 
 log = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ class Provider:
     """How a provider's merchant is found and its signature checked."""
 
     find_merchant: Callable[[Session, str], Merchant | None]
-    verify: Callable[[Merchant, "Inbound"], bool]
+    verify: Callable[[Merchant, Inbound], bool]
 
 
 def _shopify_verify(merchant: Merchant, inbound: Inbound) -> bool:

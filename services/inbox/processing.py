@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from integrations.common import PayloadError
 from models import Delivery, Merchant
 from services.errors import PermanentFailure
-from services.runtime import Job, Runtime
+from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 FINAL = ("processed", "failed", "ignored")

@@ -1,4 +1,4 @@
-"""The sweeper: deliveries stored but never processed (Redis down after the commit, a worker killed) go back to the queue.
+"""The sweeper: deliveries stored but never processed (Redis down after the commit, a killed worker) are queued again.
 
 Scheduled every minute (``workers/cron.py``).
 """

@@ -14,7 +14,6 @@ The posting API is re-exported here: ``from services import ledger`` then
 ``ledger.post(...)``, ``ledger.hold(...)``.
 """
 
-from services.ledger.locks import lock
 from services.ledger.holds import (
     CANCELLABLE,
     InsufficientPoints,
@@ -24,6 +23,7 @@ from services.ledger.holds import (
     refund_commit,
     release_hold,
 )
+from services.ledger.locks import lock
 from services.ledger.posting import (
     EARNING_TYPES,
     MAX_POINTS,

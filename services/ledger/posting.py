@@ -57,9 +57,9 @@ from loyalty import lots
 from loyalty.tiers import TierRule, tier_for
 from models import LedgerEntry, Member, Merchant, Tier, insert_unless_exists
 from models.tables import PointLot
+from services.errors import PermanentFailure
 from services.ledger import lots as ledger_lots
 from services.ledger import owed as ledger_owed
-from services.errors import PermanentFailure
 
 EARNING_TYPES = {"ACCRUAL", "ADDITION"}  # count toward lifetime points; pending during program.pending_days
 
@@ -301,7 +301,7 @@ def activate_due(session: Session, member: Member, now: datetime) -> int:
 
 
 def close_pending(session: Session, lot: PointLot, status: str) -> None:
-    """Give a pending lot's earning and the pending reversals that took from it ``status``; the lot is no longer pending."""
+    """Give a pending lot's earning and the pending reversals that took from it ``status``; the lot stops pending."""
     group = session.execute(
         select(LedgerEntry).where(
             LedgerEntry.status == "PENDING",

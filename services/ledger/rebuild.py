@@ -5,8 +5,8 @@ The rules are the ones :mod:`services.ledger` posts by (its module docstring).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

@@ -41,8 +41,8 @@ from sqlalchemy.orm import Session
 from loyalty import lots
 from models import LedgerEntry, Member
 from services import ledger
-from services.ledger import lots as ledger_lots
 from services.errors import BadRequest
+from services.ledger import lots as ledger_lots
 
 _MAX_SEQ = 2**63 - 1  # ledger_entries.seq is a BIGINT: a larger number is no cursor we issued
 _SEQ_CURSOR = re.compile(r"seq:([0-9]{1,19})")

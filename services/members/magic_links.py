@@ -11,7 +11,7 @@ comes from the runtime's clock, so tests and the server agree on expiry.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
@@ -58,7 +58,7 @@ def _serializer(rt: Runtime) -> URLSafeTimedSerializer:
 def issue(rt: Runtime, merchant_id: int, member_id: str) -> MagicLink:
     """A fresh link to ``member_id``'s page on ``rt.public_base_url``, valid for ``TTL``."""
     token = _serializer(rt).dumps({"m": member_id, "k": merchant_id})
-    issued = datetime.fromtimestamp(int(rt.clock().timestamp()), timezone.utc)
+    issued = datetime.fromtimestamp(int(rt.clock().timestamp()), UTC)
     return MagicLink(f"{rt.public_base_url.rstrip('/')}{PATH}{token}", issued + TTL)
 
 

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loyalty.rewards import INACTIVE, ENDED, MemberUsage, availability
+from loyalty.rewards import ENDED, INACTIVE, MemberUsage, availability
 from loyalty.tiers import next_tier, tier_for
 from models import LedgerEntry, Member, Merchant
 from services import ledger
 from services.ledger import views as ledger_views
 from services.members import magic_links
-from services.rewards import catalogue as rewards_catalog
 from services.members.lookup import VISIBLE
+from services.rewards import catalogue as rewards_catalog
 from services.runtime import Runtime
 
 HISTORY = 10

@@ -1,4 +1,4 @@
-"""GDPR requests: record data requests, export a member's data, erase personal data on redaction (ledger amounts stay)."""
+"""GDPR requests: record data requests, export a member's data, erase personal data on redaction (ledger stays)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from integrations.shopify.orders import PayloadError, loads, parse_privacy_request
 from loyalty.identity import region_for_currency
 from models import Delivery, LedgerEntry, Member, Merchant, PrivacyRequest
-from services.inbox.processing import FINAL
 from services.errors import BadRequest, NotFound
+from services.inbox.processing import FINAL
 from services.members.lookup import find_member
 from services.runtime import Runtime
 

@@ -27,7 +27,7 @@ from services.merchants.keys import hash_key
 def claim_problems(session: Session, config: MerchantsFile) -> list[str]:
     """Every API key and reward uuid of ``config`` that the database holds for another merchant, by path."""
     listed = {m.slug for m in config.merchants}
-    slugs = {mid: slug for mid, slug in session.execute(select(Merchant.id, Merchant.slug))}
+    slugs = dict(session.execute(select(Merchant.id, Merchant.slug)).all())
     keys = _holders(
         session,
         ApiKey.key_hash,

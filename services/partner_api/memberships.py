@@ -11,9 +11,9 @@ import base64
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -23,15 +23,13 @@ from sqlalchemy.orm.attributes import flag_modified
 from loyalty.identity import normalize_email, normalize_phone, region_for_currency
 from models import Member, Merchant
 from services import ledger
-from services.members import magic_links
-from services.members import merge as member_merge
-from services.members import privacy
 from services.errors import BadRequest, Conflict
+from services.members import VISIBLE, magic_links, privacy
+from services.members import merge as member_merge
+from services.members.lookup import lock
+from services.partner_api.access import get_member
 from services.partner_api.idempotency import run_once
 from services.partner_api.views import MembershipView, MembershipWritten
-from services.members.lookup import lock
-from services.members import VISIBLE
-from services.partner_api.access import get_member
 from services.runtime import QueueUnavailable, Runtime
 from services.shopify.tagging import tagging_follow_ups
 
@@ -47,7 +45,9 @@ UNIQUE = {
 }
 _CONFLICT_MESSAGES = {
     "EMAIL_ALREADY_EXISTS": "This email already belongs to another program membership.",
-    "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS": "The given parameters match more than one program membership.",
+    "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS": (
+        "The given parameters match more than one program membership."
+    ),
 }
 _TAGGING_FIELDS = {"email", "wallet_address"}
 _MEMBER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # members.id is a String(32) of our making
@@ -135,7 +135,7 @@ def page(
     """
     query = select(Member).where(Member.merchant_id == merchant_id, Member.status.in_([status] if status else VISIBLE))
     if updated_since is not None:
-        query = query.where(Member.updated_at >= datetime.fromtimestamp(updated_since, timezone.utc))
+        query = query.where(Member.updated_at >= datetime.fromtimestamp(updated_since, UTC))
     if cursor:
         created_at, member_id = _decode_cursor(cursor)
         query = query.where(
@@ -445,7 +445,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         instant = datetime.fromisoformat(created_at)
         if instant.tzinfo is None or not isinstance(member_id, str) or not _MEMBER_ID.fullmatch(member_id):
             raise ValueError(cursor)
-        return instant.astimezone(timezone.utc), member_id
+        return instant.astimezone(UTC), member_id
     except (ValueError, TypeError, OverflowError):
         raise BadRequest(
             "The cursor is not valid; start again without it.",

@@ -12,7 +12,7 @@ a rollback, a cancel) is ``partner_api:…``, which no client key can take.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -23,15 +23,15 @@ from loyalty.points import points_for_spend
 from models import LedgerEntry, Member, OrderAccount, Redemption, Tier
 from models.base import new_id
 from services import ledger
-from services.ledger import views as ledger_views
-from services.settlement import accounts as orders
 from services.errors import BadRequest, NotFound, Unprocessable
+from services.ledger import views as ledger_views
+from services.members import VISIBLE
+from services.members.lookup import lock
+from services.partner_api.access import get_member
 from services.partner_api.idempotency import client_key, internal_key, run_once
 from services.partner_api.views import BalanceView, PointsWritten, TransactionView
-from services.members.lookup import lock
-from services.members import VISIBLE
-from services.partner_api.access import get_member
 from services.runtime import Runtime
+from services.settlement import accounts as orders
 
 CHANNEL = "partner_api"
 _MILLISECONDS_FROM = 10**11  # epoch seconds reach 10^11 only in the year 5138
@@ -80,7 +80,7 @@ def _written(created: bool, entry: LedgerEntry, member: Member) -> PointsWritten
 def spend_instant(timestamp: float) -> datetime:
     """``transaction_timestamp`` as an instant: epoch milliseconds when it is that large, else seconds."""
     seconds = timestamp / 1000 if timestamp >= _MILLISECONDS_FROM else timestamp
-    return datetime.fromtimestamp(seconds, timezone.utc)
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def record_activity(
@@ -229,7 +229,7 @@ def _dates(session: Session, merchant_id: int, adj: Adjustment, now: datetime) -
     _, tz = ledger.program_of(session, merchant_id)
     dates = {}
     if adj.activation_date:
-        dates["activates_at"] = datetime.combine(adj.activation_date, time(0), tzinfo=tz).astimezone(timezone.utc)
+        dates["activates_at"] = datetime.combine(adj.activation_date, time(0), tzinfo=tz).astimezone(UTC)
     if adj.expiration_date:
         dates["expires_at"] = lots.end_of_day(adj.expiration_date, tz)
         if dates["expires_at"] <= max(now, dates.get("activates_at", now)):

@@ -46,7 +46,7 @@ class MembershipView(View):
     pending_points: int = 0
 
     @classmethod
-    def of(cls, member: Member) -> "MembershipView":
+    def of(cls, member: Member) -> MembershipView:
         """The view of a member row."""
         extra = member.extra or {}
         return cls(
@@ -87,7 +87,7 @@ class TransactionView(View):
     reverses_id: str | None = None
 
     @classmethod
-    def of(cls, entry: LedgerEntry) -> "TransactionView":
+    def of(cls, entry: LedgerEntry) -> TransactionView:
         """The view of a ledger entry."""
         return cls(
             id=entry.id,
@@ -112,7 +112,7 @@ class BalanceView(View):
     pending_points: int
 
     @classmethod
-    def of(cls, member: Member) -> "BalanceView":
+    def of(cls, member: Member) -> BalanceView:
         """The balances of a member row."""
         return cls(points=member.points, pending_points=member.pending_points)
 
@@ -130,7 +130,7 @@ class RedemptionView(View):
     voided_at: datetime | None = None
 
     @classmethod
-    def of(cls, redemption: Redemption) -> "RedemptionView":
+    def of(cls, redemption: Redemption) -> RedemptionView:
         """The view of a redemption row."""
         return cls(
             id=redemption.id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,10 +43,9 @@ def usage(session: Session, member_id: str) -> dict[str, MemberUsage]:
 
 def _aware(value) -> datetime | None:
     # Aggregates bypass the column type: SQLite hands back a naive string or datetime.
-    from datetime import timezone
 
     if value is None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -9,18 +9,14 @@ Toast POS endpoint share :func:`commit`, :func:`void` and :func:`member_usage`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loyalty.rewards import INSUFFICIENT_POINTS, MemberUsage, RewardRule, availability
-from models import LedgerEntry, Merchant, Redemption, Reward
-from models.base import new_id
+from loyalty.rewards import MemberUsage
+from models import LedgerEntry, Redemption
 from services import ledger
-from services.rewards import catalogue as rewards_catalog
-from services.errors import NotFound, Unprocessable
 from services.ledger import lock
 
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-
-from sqlalchemy.orm import Session
 
 from integrations.shopify import orders as payloads
 from loyalty.identity import region_for_currency
-from models import Delivery, Member, Merchant
-from services.members import privacy
+from models import Member
 from services.inbox.processing import Context, Outcome
-from services.members import fill_identity, find_member
-from services.shopify.tagging import tagging_follow_ups
+from services.members import fill_identity, find_member, privacy
 from services.settlement.accounts import apply_refund, settle
+from services.shopify.tagging import tagging_follow_ups
 
 log = logging.getLogger(__name__)
 

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from integrations.toast import orders as payloads
 from integrations.toast.client import ToastApiError, iter_orders_bulk
+from models import Merchant, OrderAccount, ToastRestaurant
 from services.inbox.store import delivery_key, store
-from models import Delivery, Merchant, OrderAccount, ToastRestaurant
 from services.runtime import Job, QueueUnavailable, Runtime
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,11 +13,11 @@ from integrations.toast import orders as payloads
 from integrations.toast.client import ToastPermanentError, ToastRetryableError
 from loyalty.identity import region_for_currency
 from models import Delivery, LoyaltyTransaction, Merchant
-from services.inbox.processing import Context, Outcome
 from services.errors import RetryLater
+from services.inbox.processing import Context, Outcome
 from services.members.lookup import member_by_id
-from services.settlement.accounts import Settlement, settle
 from services.runtime import Runtime
+from services.settlement.accounts import Settlement, settle
 from services.toast.pos.checks import ACCRUE_TOPIC
 from services.toast.pos.holds import commit_check_redemptions, release_check_redemptions
 
@@ -38,9 +37,9 @@ def order_updated(ctx: Context) -> Outcome:
     region = region_for_currency(merchant.currency)
     fallback = delivery.triggered_at or delivery.received_at
     notes = []
-    for check_json, order in zip(
-        _checks(order_json), payloads.parse_order(order_json, region=region, fallback_time=fallback)
-    ):
+    # parse_order gives one state per check object, in order: the two lists pair up exactly.
+    states = payloads.parse_order(order_json, region=region, fallback_time=fallback)
+    for check_json, order in zip(_checks(order_json), states, strict=True):
         result = settle(session, merchant, order, "toast", now)
         if result.stale:
             notes.append(f"{order.key}: stale")

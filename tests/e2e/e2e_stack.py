@@ -15,8 +15,8 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from support import ROOT, TEST_ENV, wait_for
 from devtools.services import free_port
+from support import ROOT, TEST_ENV, wait_for
 
 BIN = Path(sys.executable).parent
 
@@ -83,7 +83,7 @@ class Stack:
         for args in (["db", "upgrade"], ["merchants", "sync"]):
             subprocess.run([*flask, *args], env=self.env, cwd=ROOT, check=True, capture_output=True)
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         self.release()
         self._spawn(
             "web", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "app:create_app()"]

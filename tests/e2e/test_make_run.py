@@ -11,9 +11,8 @@ import psutil
 import pytest
 import requests
 
-from support import wait_for
 from devtools.services import free_port
-from support import ROOT
+from support import ROOT, wait_for
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ import pytest
 import requests
 
 from e2e_stack import signed_post
-from support import wait_for
 from factories import shopify_order
-from support import TEST_ENV
+from support import TEST_ENV, wait_for
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = (

@@ -6,10 +6,9 @@ import random
 
 import requests
 
-from support import TEST_ENV
 from e2e_stack import signed_post
-from support import wait_for
 from factories import shopify_order, shopify_refund
+from support import TEST_ENV, wait_for
 
 KEY = {"X-API-Key": TEST_ENV["DEMO_CAFE_API_KEY"]}
 

@@ -7,8 +7,7 @@ import uuid
 
 import requests
 
-from support import wait_for
-from support import TEST_ENV
+from support import TEST_ENV, wait_for
 from toast_factories import toast_body, toast_check, toast_envelope, toast_headers, toast_order, toast_selection
 
 RESTAURANT = "0cd990c9-fd74-461d-8468-de2a0919ccbb"

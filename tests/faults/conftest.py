@@ -24,7 +24,7 @@ import sys
 import tempfile
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -90,7 +90,7 @@ class RestartableRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RestartableRedis":
+    def start(self) -> RestartableRedis:
         self.proc = start_redis(self.port, self.workdir, persist=True)
         return self
 
@@ -111,7 +111,7 @@ class RestartableRedis:
 class RestartablePostgres(TempPostgres):
     """``TempPostgres`` that can also be stopped and started again (same port, same data)."""
 
-    def start(self) -> "RestartablePostgres":
+    def start(self) -> RestartablePostgres:
         super().start()
         # postmaster.opts records how the server was started: the restart reuses it exactly.
         recorded = shlex.split(Path(self.datadir, "postmaster.opts").read_text())[1:]
@@ -465,7 +465,7 @@ class System:
         from workers.queues import RQDispatcher, connect
 
         def clock() -> datetime:
-            return datetime.now(timezone.utc) + later
+            return datetime.now(UTC) + later
 
         db = Database(self.db.url)
         dispatcher = RQDispatcher(connect(self.redis.url), clock=clock)

@@ -55,7 +55,7 @@ def test_while_postgres_restarts_deliveries_get_503_and_afterwards_everything_ac
 
     everything = [f"d-{n}" for n in range(1, 13)]
     system.wait_for(lambda: system.all_processed(everything), timeout=60, what="everything processed")
-    assert answers == {w: 200 for w in everything}
+    assert answers == dict.fromkeys(everything, 200)
     assert set(system.deliveries()) == set(everything)
     assert set(system.deliveries().values()) == {("processed", 1)}
     assert "scheduled for retry" in worker.output()  # the jobs that met the outage came back through RQ

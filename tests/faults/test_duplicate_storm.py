@@ -9,7 +9,7 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 import pytest
@@ -89,7 +89,7 @@ def scenario(seed: int) -> tuple[list[Order], list[Delivery]]:
     ]
     unique = TOTAL - int(TOTAL * REPEAT_SHARE)
     orders, deliveries = [], []
-    base = datetime(2026, 6, 1, 8, tzinfo=timezone.utc)
+    base = datetime(2026, 6, 1, 8, tzinfo=UTC)
     while len(deliveries) < unique:
         order = Order(id=6_100_000_000_000 + len(orders), customer=rng.choice(customers))
         orders.append(order)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import io
 import logging
-from pathlib import Path
 
 import pytest
 import responses
@@ -17,7 +16,7 @@ from models import ApiKey
 from services.merchants.config import ConfigError, parse_config
 from support import EXAMPLE_CONFIG, ROOT, TEST_ENV
 
-SECRETS = [v for v in TEST_ENV.values()]
+SECRETS = list(TEST_ENV.values())
 GRAPHQL = "https://demo-cafe.myshopify.com/admin/api/2025-07/graphql.json"
 
 

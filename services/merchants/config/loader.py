@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -61,7 +61,7 @@ def parse_config(text: str, env: Mapping[str, str]) -> MerchantsFile:
     return model
 
 
-def load_config_file(path: Union[str, os.PathLike], env: Mapping[str, str] = os.environ) -> MerchantsFile:
+def load_config_file(path: str | os.PathLike, env: Mapping[str, str] = os.environ) -> MerchantsFile:
     """Read the merchants file at `path` (UTF-8) and `parse_config` it;
     an unreadable file is a `ConfigError` too."""
     try:
@@ -121,7 +121,7 @@ def _interpolate(tree: Any, env: Mapping[str, str], problems: list[str]) -> tupl
         return exc.result, exc.paths
 
 
-def _validate(tree: Any, unset: list[str], problems: list[str]) -> Optional[MerchantsFile]:
+def _validate(tree: Any, unset: list[str], problems: list[str]) -> MerchantsFile | None:
     if tree is None:
         problems.append(f"{ROOT}: the file is empty; expected a top-level merchants list")
         return None

@@ -9,13 +9,24 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from datetime import date, datetime, time, timezone, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
-from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from .unique import detail, duplicate_errors
@@ -76,17 +87,17 @@ def _http_url(value: Any) -> Any:
     return value.rstrip("/")
 
 
-def _utc_instant(value: Any) -> Optional[datetime]:
+def _utc_instant(value: Any) -> datetime | None:
     """Date, ISO datetime or epoch seconds -> aware UTC datetime. Values without
     an offset are UTC here; `MerchantConfig` first reads them in its timezone."""
     if value is None or value == "":
         return None
-    value = _local_instant(value, timezone.utc)
+    value = _local_instant(value, UTC)
     try:
         if isinstance(value, datetime):
-            return value.astimezone(timezone.utc)
+            return value.astimezone(UTC)
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) < _MAX_EPOCH_SECONDS:
-            return datetime.fromtimestamp(value, timezone.utc)
+            return datetime.fromtimestamp(value, UTC)
     except (ValueError, OverflowError, OSError):
         pass
     raise _fail("must be a date, an ISO datetime or whole epoch seconds (not milliseconds)")
@@ -128,7 +139,7 @@ Money = Annotated[Decimal, BeforeValidator(lambda v: Decimal(str(v)) if isinstan
 IdString = Annotated[str, BeforeValidator(_id_string)]
 UuidString = Annotated[str, BeforeValidator(_uuid_string)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
-Instant = Annotated[Optional[datetime], BeforeValidator(_utc_instant)]
+Instant = Annotated[datetime | None, BeforeValidator(_utc_instant)]
 
 
 class _Strict(BaseModel):
@@ -186,14 +197,14 @@ class ToastConfig(_Strict):
     restaurant_guids: list[UuidString] = Field(min_length=1)
     webhook_secret: Secret
     loyalty_api_key: Secret
-    api: Optional[ToastApiConfig] = None
+    api: ToastApiConfig | None = None
 
 
 class ShopifyAdminApiConfig(_Strict):
     """Admin API access (customer tagging). `base_url` defaults to
     `https://<shop_domain>`; `version` defaults to 2025-07."""
 
-    base_url: Optional[HttpUrl] = None
+    base_url: HttpUrl | None = None
     access_token: Secret
     version: Annotated[str, _matching(r"\d{4}-\d{2}|unstable", "must be like 2025-07 (or unstable)")] = "2025-07"
 
@@ -203,7 +214,7 @@ class ShopifyConfig(_Strict):
 
     shop_domain: str
     webhook_secret: Secret
-    admin_api: Optional[ShopifyAdminApiConfig] = None
+    admin_api: ShopifyAdminApiConfig | None = None
     member_tags: list[Annotated[str, _matching(r"[^,]*[^,\s][^,]*", "must be a non-empty tag without commas")]] = Field(
         default_factory=list
     )
@@ -242,25 +253,25 @@ class RewardConfig(_Strict):
     uuid: UuidString
     name: Name200
     priority: int = Field(default=0, ge=-_INT_MAX - 1, le=_INT_MAX)
-    description: Optional[str] = None
+    description: str | None = None
     reward_type: Annotated[str, _one_of(REWARD_TYPES)]
     reward_value: Money = Field(default=Decimal(0), ge=0)
     points_price: int = Field(ge=0, le=_BIGINT_MAX)
     redemption_method: Annotated[str, _one_of(REDEMPTION_METHODS)] = "code"
-    redemption_instruction: Optional[str] = None
+    redemption_instruction: str | None = None
     interval: Days = 0
     limit: int = Field(default=0, ge=0)
     start_date: Instant = None
     end_date: Instant = None
     minimum_quantity: int = Field(default=1, ge=1)
-    maximum_discount_value: Optional[Money] = Field(default=None, gt=0)
+    maximum_discount_value: Money | None = Field(default=None, gt=0)
     can_be_combined_with_other_rewards: bool = True
     applicable_menu_item_multi_location_ids: list[IdString] = Field(default_factory=list)
     applicable_menu_group_multi_location_ids: list[IdString] = Field(default_factory=list)
-    image_url: Optional[HttpUrl] = None
-    video_url: Optional[HttpUrl] = None
-    terms_and_conditions: Optional[str] = None
-    achievement_id: Optional[IdString] = Field(default=None, validate_default=True)
+    image_url: HttpUrl | None = None
+    video_url: HttpUrl | None = None
+    terms_and_conditions: str | None = None
+    achievement_id: IdString | None = Field(default=None, validate_default=True)
     metadata: Annotated[dict[str, Any], BeforeValidator(_json_safe)] = Field(default_factory=dict)
     active: bool = True
 
@@ -276,7 +287,7 @@ class RewardConfig(_Strict):
 
     @field_validator("end_date")
     @classmethod
-    def _check_end(cls, end: Optional[datetime], info: ValidationInfo) -> Optional[datetime]:
+    def _check_end(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
         start = info.data.get("start_date")
         if end is not None and start is not None and end <= start:
             raise _fail("must be after start_date")
@@ -284,7 +295,7 @@ class RewardConfig(_Strict):
 
     @field_validator("achievement_id")
     @classmethod
-    def _check_achievement(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+    def _check_achievement(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None and info.data.get("redemption_method") == "achievement":
             raise _fail("is required when redemption_method is achievement")
         return value
@@ -306,8 +317,8 @@ class MerchantConfig(_Strict):
     timezone: str = DEFAULT_TIMEZONE
     api_keys: list[Secret] = Field(default_factory=list)
     program: ProgramConfig
-    toast: Optional[ToastConfig] = None
-    shopify: Optional[ShopifyConfig] = None
+    toast: ToastConfig | None = None
+    shopify: ShopifyConfig | None = None
     rewards: list[RewardConfig] = Field(default_factory=list)
 
     @field_validator("timezone", mode="before")
@@ -349,7 +360,7 @@ class MerchantsFile(_Strict):
         return model
 
 
-def _zone(name: Any) -> Optional[tzinfo]:
+def _zone(name: Any) -> tzinfo | None:
     """The zone named `name` if it is one of the IANA database's names, else None.
 
     `ZoneInfo` alone also opens any file under the zoneinfo directories

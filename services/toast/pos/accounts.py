@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from loyalty.identity import normalize_email, normalize_phone, region_for_currency
 from loyalty.orders import Identity
 from models import Member
-from services.members.merge import merge
 from services.members.lookup import lock_survivor, member_by_id, resolve_member
+from services.members.merge import merge
 from services.toast.pos.errors import LoyaltyError
 
 SEARCH_LIMIT = 20

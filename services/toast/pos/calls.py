@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy.orm import Session
 
@@ -66,7 +66,7 @@ class LoyaltyAnswer:
         return {"transactionStatus": self.status, **self.body}
 
     @classmethod
-    def from_response(cls, response: dict) -> "LoyaltyAnswer":
+    def from_response(cls, response: dict) -> LoyaltyAnswer:
         """The answer a stored response was."""
         rest = {key: value for key, value in response.items() if key != "transactionStatus"}
         return cls(response["transactionStatus"], rest)

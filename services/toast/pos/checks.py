@@ -11,12 +11,12 @@ from sqlalchemy import select
 from integrations.toast import orders as toast_orders
 from loyalty import rewards
 from loyalty.money import minor_unit
-from services.inbox.store import delivery_key, store
 from models import Delivery, Member
+from services.inbox.store import delivery_key, store
 from services.rewards import catalogue as rewards_catalog
 from services.runtime import Job, QueueUnavailable, Runtime
-from services.toast.pos.calls import loyalty_identifier
 from services.toast.pos.accounts import account_info, active_member
+from services.toast.pos.calls import loyalty_identifier
 from services.toast.pos.errors import LoyaltyError
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from loyalty.money import minor_unit
 from models import Redemption
 from services import ledger
 from services.rewards import catalogue as rewards_catalog
-from services.toast.pos.calls import loyalty_identifier
 from services.toast.pos.accounts import account_info
+from services.toast.pos.calls import loyalty_identifier
 from services.toast.pos.checks import CheckCall, check_call
 from services.toast.pos.holds import CHANNEL, hold_expiry
 

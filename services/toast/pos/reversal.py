@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from integrations.toast.orders import check_key
 from models import LoyaltyTransaction, Redemption
-from services.settlement.accounts import reverse_account
 from services.rewards.redemptions import void
+from services.settlement.accounts import reverse_account
 from services.toast.pos.errors import LoyaltyError
 
 

@@ -1,4 +1,4 @@
-"""The merchants commands run as an operator runs them: `flask --app app ...` in a subprocess, on a fresh SQLite file."""
+"""The merchants commands as an operator runs them: `flask --app app ...` in a subprocess, on a fresh SQLite file."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def db_file(tmp_path):
 
 @pytest.fixture
 def broken_file(tmp_path):
-    """The example plus a second merchant; a bad shop domain on the first, a bad reward type on the second's third reward."""
+    """The example and a second merchant: a bad shop domain on the first, a bad reward type on the second's."""
     tree = yaml.safe_load(EXAMPLE_CONFIG.read_text())
     tree["merchants"][0]["shopify"]["shop_domain"] = "demo-cafe.example.com"
     rewards = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
@@ -11,7 +11,7 @@ from models import Database, LedgerEntry, Member, Merchant, Redemption
 from support import create_database, upgrade_database
 
 BEFORE = "5e1f0a9c2b71"  # the revision before Toast holds expired
-TAKEN = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+TAKEN = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

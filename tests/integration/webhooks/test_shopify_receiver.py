@@ -114,7 +114,7 @@ def test_when_redis_is_down_the_sender_gets_503_and_the_sweeper_enqueues_it_late
 
 
 def test_when_the_database_is_down_the_sender_gets_503(rt, demo_merchant, tmp_path):
-    down = Runtime(db=Database("postgresql+psycopg://nobody@127.0.0.1:%d/none" % free_port()), dispatcher=rt.dispatcher)
+    down = Runtime(db=Database(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none"), dispatcher=rt.dispatcher)
     app = create_app(load({"LOG_LEVEL": "WARNING"}), down)
     body = encode(shopify_order())
     response = app.test_client().post(

@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from factories import shopify_headers
+from factories import encode, shopify_headers, shopify_order
 from models import Delivery
-from factories import encode, shopify_order
 from toast_factories import toast_body, toast_envelope, toast_headers, toast_order
 
 NESTED = b"[" * 100_000 + b"]" * 100_000  # valid JSON, nested past what Python's decoder recurses into

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -120,9 +120,7 @@ def test_the_web_runtime_reaches_a_tls_redis_as_configured(configured, trusted):
 def test_the_worker_and_its_retry_scheduler_reach_a_tls_redis_as_configured(configured, trusted):
     env, connects = configured
     # A retry due now sits in the scheduled registry: the worker's RQ scheduler must move it to the queue.
-    due = Queue("webhooks", connection=trusted).enqueue_at(
-        datetime.now(timezone.utc) - timedelta(seconds=1), "time.sleep", 0
-    )
+    due = Queue("webhooks", connection=trusted).enqueue_at(datetime.now(UTC) - timedelta(seconds=1), "time.sleep", 0)
     worker = procfile(env, "worker", "--burst")
     output, _ = worker.communicate(timeout=120)
     if connects:

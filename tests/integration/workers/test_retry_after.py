@@ -7,7 +7,7 @@ processed by a real RQ worker on the real Redis, and its retry is read from RQ's
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -90,7 +90,7 @@ def run_the_retry_now(rt, registry: ScheduledJobRegistry, job_id: str) -> None:
 
 def test_a_toast_429_stretches_the_next_retry_of_the_delivery_to_its_retry_after(rt, toast_api, client, work):
     an_order_without_the_guests_phone(client, toast_api, "120")
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     work()
     registry = ScheduledJobRegistry("webhooks", connection=rt.dispatcher.connection)
     [job_id] = registry.get_job_ids()
@@ -112,7 +112,7 @@ def test_a_retry_after_shorter_than_rqs_own_interval_leaves_that_interval(rt, to
     registry = ScheduledJobRegistry("webhooks", connection=rt.dispatcher.connection)
     [job_id] = registry.get_job_ids()
     run_the_retry_now(rt, registry, job_id)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     work()
     # The second retry waits RQ's second interval (10 s), not Toast's 1 s.
     [job_id] = registry.get_job_ids()

@@ -8,7 +8,7 @@ arbitrary JSON value, and goes through the raw bytes as a delivery does.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -30,7 +30,7 @@ from toast_factories import (
     toast_selection,
 )
 
-NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 SCALARS = (
     st.none()
     | st.booleans()

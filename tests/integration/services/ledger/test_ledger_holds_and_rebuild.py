@@ -1,4 +1,4 @@
-"""Holds with a time to live, cancellations, the card and transactions views, and rebuilding balances from the ledger."""
+"""Holds with a time to live, cancellations, the card and transactions views, and rebuilding balances from entries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -30,10 +30,10 @@ from ledger_support import (
 )
 from models import Database, Member, Merchant, Redemption
 from services import ledger
-from services.ledger import schedule as ledger_jobs
-from services.ledger import rebuild as ledger_rebuild
-from services.ledger import views as ledger_views
 from services.errors import BadRequest
+from services.ledger import rebuild as ledger_rebuild
+from services.ledger import schedule as ledger_jobs
+from services.ledger import views as ledger_views
 from support import EXAMPLE_CONFIG, ROOT, TEST_ENV
 
 
@@ -339,7 +339,7 @@ def flask(db_file, *args: str) -> subprocess.CompletedProcess:
 
 
 def seed_member(db_file) -> str:
-    now = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     db = Database(f"sqlite:///{db_file}")
     try:
         with db.transaction() as s:

@@ -5,7 +5,7 @@ The demo merchant is in America/New_York; the clock starts at 2026-06-01 12:00 U
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -30,7 +30,7 @@ from services.ledger import schedule as ledger_jobs
 from services.ledger import views as ledger_views
 from services.members.lookup import lock
 
-UTC = timezone.utc
+UTC = UTC
 END_OF_JUNE_3_NY = datetime(2026, 6, 4, 3, 59, 59, 999999, tzinfo=UTC)
 END_OF_JULY_1_NY = datetime(2026, 7, 2, 3, 59, 59, 999999, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -366,7 +366,7 @@ def _seed_member(url: str) -> str:
     """A member with one ledger entry, written straight into the command's database."""
     from models import Merchant
 
-    now = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     db = Database(url)
     try:
         with db.transaction() as s:

@@ -8,11 +8,11 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from support import EXAMPLE_CONFIG, TEST_ENV
 from models import ApiKey, LedgerEntry, Member, Merchant, Reward, Tier, ToastRestaurant
 from services.merchants.config import ConfigError, RewardConfig, parse_config
-from services.merchants.sync import sync
 from services.merchants.keys import hash_key
+from services.merchants.sync import sync
+from support import EXAMPLE_CONFIG, TEST_ENV
 
 COLD_BREW = "7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11"
 TEN_OFF_DRINKS = "3b6f1c8e-5a27-4d0b-9e4f-2c1a8d7e6b52"

@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 
 from models import ApiKey, Merchant, Reward, Tier, ToastRestaurant
 from services.merchants.config import ConfigError, parse_config
-from services.merchants.sync import sync
 from services.merchants.keys import hash_key
+from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV, wait_for
 
 RESTAURANT = "0cd990c9-fd74-461d-8468-de2a0919ccbb"

@@ -80,7 +80,7 @@ def test_an_activity_value_that_is_huge_negative_or_not_finite_is_a_400_and_post
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_a_non_finite_json_number_for_an_activity_value_is_a_400(demo_merchant, client, literal):
     member = new_member(client)
-    raw = '{"idempotency_key": "k", "activity": {"value": %s, "transaction_timestamp": %d}}' % (literal, NOW)
+    raw = f'{{"idempotency_key": "k", "activity": {{"value": {literal}, "transaction_timestamp": {NOW}}}}}'
     response = client.post(
         f"{V2}/program-memberships/{member}/activities", data=raw, headers=KEY, content_type="application/json"
     )

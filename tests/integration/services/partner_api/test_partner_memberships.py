@@ -28,15 +28,15 @@ SEED_CURL = """curl -X POST 'http://localhost/partner-api/v2/program-memberships
     "include_magic_link": "true"
     "family_member_birthdays": [
       {
-        "first_name": "Anna", 
-        "birthday": "2000-02-02", 
-        "status": "active" 
+        "first_name": "Anna",
+        "birthday": "2000-02-02",
+        "status": "active"
       },
       {
         "first_name": "Mason",
         "last_name": "Smith",
-        "birthday": "2002-01-01", 
-        "status": "active" 
+        "birthday": "2002-01-01",
+        "status": "active"
       }
     ]
   }'"""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-
 API = "/partner-api/v2/program-memberships"
 A = {"X-API-Key": "test-demo-key"}
 B = {"X-API-Key": "other-bakery-key"}

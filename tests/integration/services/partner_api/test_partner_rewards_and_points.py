@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -220,7 +220,7 @@ def test_include_all_adds_the_unavailable_rewards_each_with_its_reason(client, m
         "Feast": "INSUFFICIENT_POINTS",
     }
     assert [r["available"] for r in listed.values()] == [False, True, False, False, False, False]
-    assert listed["Summer Preview"]["start_date"] == epoch(datetime(2026, 7, 1, 4, tzinfo=timezone.utc))
+    assert listed["Summer Preview"]["start_date"] == epoch(datetime(2026, 7, 1, 4, tzinfo=UTC))
 
 
 # --- redemptions ------------------------------------------------------------------
@@ -358,7 +358,7 @@ def test_an_activitys_timestamp_in_seconds_or_milliseconds_starts_the_same_pendi
         "activity": {"value": "20.00", "transaction_timestamp": epoch(bought) * scale},
     }
     written = client.post(f"{V2}/program-memberships/{member_id}/activities", json=body, headers=DELI).get_json()
-    end_of_window = datetime(2026, 6, 2, 23, 59, 59, tzinfo=timezone.utc)  # bought May 30, three days pending
+    end_of_window = datetime(2026, 6, 2, 23, 59, 59, tzinfo=UTC)  # bought May 30, three days pending
     assert (written["transaction"]["status"], written["transaction"]["activates_at"]) == (
         "PENDING",
         epoch(end_of_window),
@@ -378,7 +378,7 @@ def test_adjustments_add_and_remove_points_and_a_removal_beyond_the_balance_is_a
     assert added.status_code == 201
     entry = added.get_json()["transaction"]
     assert (entry["type"], entry["reference"], entry["status"]) == ("ADDITION", "welcome gift", "ACTIVE")
-    assert entry["expires_at"] == epoch(datetime(2027, 1, 1, 5, tzinfo=timezone.utc)) - 1  # end of day, New York
+    assert entry["expires_at"] == epoch(datetime(2027, 1, 1, 5, tzinfo=UTC)) - 1  # end of day, New York
     removed = adjust(client, member_id, points=-100, reason="correction").get_json()
     assert (removed["transaction"]["type"], removed["balance"]) == ("REMOVAL", {"points": 150, "pending_points": 0})
     refused = adjust(client, member_id, points=-151)

@@ -14,18 +14,17 @@ from models import Delivery, LedgerEntry, Member, Redemption
 from services.merchants.config import parse_config
 from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
-from toast_pos_support import COLD_BREW, call, check_info, cold_brew, deliver, give_points, signup
 from toast_factories import (
     toast_body,
     toast_check,
     toast_customer,
     toast_discount,
-    toast_envelope,
     toast_headers,
     toast_modifier,
     toast_order,
     toast_selection,
 )
+from toast_pos_support import COLD_BREW, call, check_info, cold_brew, deliver, give_points, signup
 
 RESTAURANT = "0cd990c9-fd74-461d-8468-de2a0919ccbb"
 SECRET = TEST_ENV["DEMO_CAFE_TOAST_WEBHOOK_SECRET"]
@@ -88,7 +87,8 @@ def test_a_voided_order_reverses_every_check_it_accrued_and_a_late_older_state_c
 
 def test_a_repeated_envelope_guid_is_stored_once(rt, demo_merchant, client, work):
     order = toast_order(checks=[toast_check(customer=toast_customer())])
-    first, again = deliver(client, order, event_guid="evt-1"), deliver(client, order, event_guid="evt-1")
+    deliver(client, order, event_guid="evt-1")
+    again = deliver(client, order, event_guid="evt-1")
     assert again.get_json()["status"] == "duplicate"
     work()
     with rt.db.reader() as s:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -98,7 +98,7 @@ def test_throttling_schedules_a_retry_no_sooner_than_shopify_asks(rt, demo_merch
     shopify.post(GRAPHQL, json=THROTTLED)
     shopify.post(GRAPHQL, json=TAGGED)
     order_with_wallet(client)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     work()
     registry = ScheduledJobRegistry("integrations", connection=rt.dispatcher.connection)
     [job_id] = registry.get_job_ids()
@@ -114,7 +114,7 @@ def test_throttling_schedules_a_retry_no_sooner_than_shopify_asks(rt, demo_merch
 def test_http_429_honours_retry_after(rt, demo_merchant, client, work, shopify):
     shopify.post(GRAPHQL, status=429, headers={"Retry-After": "45"}, json={"errors": "Exceeded"})
     order_with_wallet(client)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     work()
     registry = ScheduledJobRegistry("integrations", connection=rt.dispatcher.connection)
     [job_id] = registry.get_job_ids()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -21,7 +21,7 @@ from toast_factories import toast_body, toast_check, toast_envelope, toast_heade
 
 RESTAURANT = "0cd990c9-fd74-461d-8468-de2a0919ccbb"
 KEY = TEST_ENV["DEMO_CAFE_TOAST_LOYALTY_KEY"]
-AFTER_THE_CHECK = datetime(2026, 6, 1, 14, 5, tzinfo=timezone.utc)  # the factories' checks are modified 13:59:58
+AFTER_THE_CHECK = datetime(2026, 6, 1, 14, 5, tzinfo=UTC)  # the factories' checks are modified 13:59:58
 
 
 def call(client, kind: str, body: dict, *, guid: str | None = None):

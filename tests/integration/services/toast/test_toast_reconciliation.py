@@ -8,7 +8,7 @@ body while it is down. The runtime is real (database on both backends, Redis, RQ
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -25,7 +25,7 @@ from toast_factories import toast_body, toast_check, toast_customer, toast_order
 RESTAURANT = "0cd990c9-fd74-461d-8468-de2a0919ccbb"
 SECOND_RESTAURANT = "5b8e2f1a-9c3d-4e7f-a0b1-c2d3e4f5a6b7"
 API = "https://toast.test"
-T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def toast_time(moment: datetime) -> str:
@@ -159,7 +159,7 @@ def test_the_gap_is_requested_in_windows_of_at_most_an_hour_that_tile_it_exactly
     windows = toast.windows()[1:]
     assert windows[0][0] == T0 - timedelta(minutes=1) and windows[-1][1] == clock.now - timedelta(minutes=1)
     assert all(end - start <= timedelta(hours=1) for start, end in windows)
-    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))
     assert len(windows) == 4
 
 

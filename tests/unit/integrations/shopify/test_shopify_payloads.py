@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from factories import CUSTOMER_ID, encode, shopify_order, shopify_refund
 from integrations.shopify import orders, signature
 
-NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def parse(payload, eligible="subtotal"):
@@ -39,7 +39,7 @@ def test_a_paid_order_earns_on_its_subtotal_and_keeps_big_ids_exact():
     assert order.identity.provider_customer_id == str(CUSTOMER_ID)
     assert order.identity.phone == "+14155550134"
     assert order.identity.wallet_address == "0xabc"
-    assert order.modified_at == datetime(2026, 6, 1, 14, 0, tzinfo=timezone.utc)
+    assert order.modified_at == datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
 
 
 def test_the_total_setting_earns_on_the_total_price():

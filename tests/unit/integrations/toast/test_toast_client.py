@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,8 +29,8 @@ ORDER_GUID = "0a1b2c3d-0000-4000-8000-00000000abcd"
 ORDER_URL = f"{BASE}/orders/v2/orders/{ORDER_GUID}"
 CLIENT_ID = "VKuhk4NaLedOcjZpJM8grvdrsFi3MlcM"
 SECRET = "eS960aiKdvgbSDcLUCk68HR2CJKwwHNO2HKfgxjCWxoj27KIp6jFAi2XOOc_oCuv"
-START = datetime(2026, 6, 1, 10, 0, tzinfo=timezone.utc)
-END = datetime(2026, 6, 1, 11, 0, tzinfo=timezone.utc)
+START = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+END = datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
 
 
 class FakeClock:
@@ -266,7 +266,7 @@ def test_orders_bulk_sends_the_window_in_toasts_iso_format_with_milliseconds_and
 
 
 def test_toast_time_keeps_milliseconds_and_rounds_an_exclusive_end_up():
-    moment = datetime(2026, 6, 1, 10, 0, 0, 123456, tzinfo=timezone.utc)
+    moment = datetime(2026, 6, 1, 10, 0, 0, 123456, tzinfo=UTC)
     assert toast_time(moment) == "2026-06-01T10:00:00.123+0000"
     assert toast_time(moment, round_up=True) == "2026-06-01T10:00:00.124+0000"
     with pytest.raises(ValueError):

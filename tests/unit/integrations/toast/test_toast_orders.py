@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -20,7 +20,7 @@ from toast_factories import (
     toast_selection,
 )
 
-NOW = datetime(2026, 6, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 2, tzinfo=UTC)
 PAID_GUID = "c0000000-0000-4000-8000-000000000001"
 OPEN_GUID = "c0000000-0000-4000-8000-000000000002"
 
@@ -159,8 +159,8 @@ def test_modification_time_comes_from_the_check_then_the_order_then_the_fallback
     check_time = toast_check(modified_date="2026-06-01T15:00:00.000+0200")
     order_time = toast_check(modified_date=None)
     first, second = parse(toast_order(checks=[check_time, order_time], modified_date="2026-06-01T13:00:00.000Z"))
-    assert first.modified_at == datetime(2026, 6, 1, 13, 0, tzinfo=timezone.utc)
-    assert second.modified_at == datetime(2026, 6, 1, 13, 0, tzinfo=timezone.utc)
+    assert first.modified_at == datetime(2026, 6, 1, 13, 0, tzinfo=UTC)
+    assert second.modified_at == datetime(2026, 6, 1, 13, 0, tzinfo=UTC)
     assert only(toast_order(checks=[toast_check(modified_date=None)], modified_date=None)).modified_at == NOW
 
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from support import EXAMPLE_CONFIG
 from services.merchants.config import (
     ConfigError,
     InterpolationError,
@@ -20,6 +18,7 @@ from services.merchants.config import (
     load_config_file,
     parse_config,
 )
+from support import EXAMPLE_CONFIG
 
 EXAMPLE = EXAMPLE_CONFIG
 COLD_BREW = "7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11"
@@ -77,7 +76,7 @@ def test_the_example_cold_brew_reward_keeps_every_field_of_the_spec():
     assert cold_brew.maximum_discount_value == Decimal("6.50")
     assert cold_brew.can_be_combined_with_other_rewards is False
     assert cold_brew.applicable_menu_item_multi_location_ids == ["100000000437569098"]
-    assert cold_brew.start_date == datetime(2026, 1, 1, 5, tzinfo=timezone.utc)  # midnight in New York
+    assert cold_brew.start_date == datetime(2026, 1, 1, 5, tzinfo=UTC)  # midnight in New York
     assert cold_brew.end_date is None and cold_brew.metadata == {} and cold_brew.active
 
 
@@ -289,8 +288,8 @@ def test_reward_dates_accept_dates_iso_datetimes_and_epoch_seconds():
 
     parsed = parse_config(document(merchant(rewards=rewards)), {}).merchants[0].rewards[0]
 
-    assert parsed.start_date == datetime(2026, 1, 1, 7, 30, tzinfo=timezone.utc)
-    assert parsed.end_date == datetime.fromtimestamp(1800000000, timezone.utc)
+    assert parsed.start_date == datetime(2026, 1, 1, 7, 30, tzinfo=UTC)
+    assert parsed.end_date == datetime.fromtimestamp(1800000000, UTC)
 
 
 def test_a_reward_ending_before_it_starts_is_refused():
@@ -319,10 +318,10 @@ def test_tier_names_must_be_unique():
 
 def test_a_secret_value_never_appears_in_config_error_problems():
     secret = "sk_live_0123456789abcdef"
-    extra = f"""\
-    api_keys: ['${{KEY}}', '${{KEY}}']
-    shopify: {{shop_domain: shop.example.com, webhook_secret: '${{KEY}}', admin_api: {{access_token: 7}}}}
-    toast: {{restaurant_guids: ['${{KEY}}'], webhook_secret: '${{KEY}}', loyalty_api_key: '${{KEY}}'}}
+    extra = """\
+    api_keys: ['${KEY}', '${KEY}']
+    shopify: {shop_domain: shop.example.com, webhook_secret: '${KEY}', admin_api: {access_token: 7}}
+    toast: {restaurant_guids: ['${KEY}'], webhook_secret: '${KEY}', loyalty_api_key: '${KEY}'}
     """
     text = document(merchant(extra=extra, rewards=reward(uuid="${KEY}", image_url="${KEY}")))
 

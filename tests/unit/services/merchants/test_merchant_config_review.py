@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -50,8 +50,8 @@ def test_reward_dates_of_a_merchant_without_a_timezone_are_read_in_utc():
     config = parse_config(document(merchant(timezone_line="", extra=rewards)), {})
 
     reward = config.merchants[0].rewards[0]
-    assert reward.start_date == datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert reward.end_date == datetime(2026, 2, 1, 8, 30, tzinfo=timezone.utc)
+    assert reward.start_date == datetime(2026, 1, 1, tzinfo=UTC)
+    assert reward.end_date == datetime(2026, 2, 1, 8, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

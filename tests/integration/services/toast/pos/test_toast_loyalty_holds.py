@@ -11,9 +11,8 @@ from sqlalchemy import select
 from ledger_support import configure
 from models import LedgerEntry, Redemption
 from services.ledger import schedule as ledger_jobs
-from toast_pos_support import ACCESS, COLD_BREW, balance, call, check_info, cold_brew, give_points, signup
-from toast_pos_support import deliver
 from toast_factories import toast_check, toast_discount, toast_order
+from toast_pos_support import ACCESS, COLD_BREW, balance, call, check_info, cold_brew, deliver, give_points, signup
 
 LATER = "2026-06-01T15:00:00.000+0000"
 DAY = timedelta(seconds=86400)

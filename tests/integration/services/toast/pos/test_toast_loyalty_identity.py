@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from models import Delivery, Member
-from toast_pos_support import COLD_BREW, balance, call, check_info, cold_brew, give_points, signup
-from toast_pos_support import deliver
 from toast_factories import toast_check, toast_customer, toast_order, toast_selection
+from toast_pos_support import COLD_BREW, balance, call, check_info, cold_brew, deliver, give_points, signup
 
 UNKNOWN = "mem_0000000000000000dead"
 

@@ -12,6 +12,7 @@ from models import Redemption
 from services.merchants.config import parse_config
 from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV
+from toast_factories import toast_check
 from toast_pos_support import (
     COLD_BREW,
     DRINKS_10,
@@ -24,7 +25,6 @@ from toast_pos_support import (
     give_points,
     signup,
 )
-from toast_factories import toast_check
 
 ONE_OFF = "5f1e0c3a-8b2d-4e7f-a9c6-3d4b5e6f7a81"  # 1.00 off the check, free, priority 4
 ONE_OFF_REWARD = f"""

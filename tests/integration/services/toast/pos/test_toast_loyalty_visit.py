@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Member, Redemption
-from toast_contract import validate_response
+from toast_factories import toast_check
 from toast_pos_support import (
     COLD_BREW,
     DRINKS_10,
@@ -23,7 +23,6 @@ from toast_pos_support import (
     give_points,
     signup,
 )
-from toast_factories import toast_body, toast_check, toast_selection
 
 
 def test_a_full_visit_signup_inquire_redeem_accrue_void_reverse(rt, demo_merchant, client, work):
