@@ -77,7 +77,7 @@ def toast_envelope() -> dict:
     check = {
         "guid": TOAST_CHECK_GUID, "entityType": "Check", "paymentStatus": "PAID", "voided": False, "deleted": False,
         "modifiedDate": "2026-06-01T16:30:00.000+0000", "selections": selections,
-        "customer": {"email": "arya@example.com", "phone": "4155550162", "firstName": "Arya", "lastName": "Stark"},
+        "customer": {"email": "arya@example.com", "phone": "2125550162", "firstName": "Arya", "lastName": "Stark"},
         "taxAmount": 0.68, "totalAmount": 9.18,
     }
     order = {"guid": TOAST_ORDER_GUID, "entityType": "Order", "voided": False, "deleted": False,
