@@ -15,6 +15,7 @@ secrets are read from the same variables, with the same defaults, as ``config/me
 The order, the check and the guests are the same on every run, so a second run changes no balance:
 each order earns once.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,11 +54,21 @@ def settings(env=os.environ) -> dict:
 def shopify_order() -> dict:
     """The README's order: 42.50 of subtotal for Jon, who has a wallet address."""
     return {
-        "id": SHOPIFY_ORDER_ID, "email": "jon@example.com", "financial_status": "paid",
-        "subtotal_price": "42.50", "total_price": "50.90", "total_tax": "3.40", "currency": "USD",
+        "id": SHOPIFY_ORDER_ID,
+        "email": "jon@example.com",
+        "financial_status": "paid",
+        "subtotal_price": "42.50",
+        "total_price": "50.90",
+        "total_tax": "3.40",
+        "currency": "USD",
         "updated_at": "2026-06-01T10:00:00-04:00",
-        "customer": {"id": 115310627314723954, "email": "jon@example.com", "phone": "+14155550134",
-                     "first_name": "Jon", "last_name": "Snow"},
+        "customer": {
+            "id": 115310627314723954,
+            "email": "jon@example.com",
+            "phone": "+14155550134",
+            "first_name": "Jon",
+            "last_name": "Snow",
+        },
         "note_attributes": [{"name": "wallet_address", "value": "0x52908400098527886E0F7030069857D2E4169EE7"}],
     }
 
@@ -65,33 +76,68 @@ def shopify_order() -> dict:
 def toast_envelope() -> dict:
     """An ``order_updated`` webhook: one paid check for Arya, a cold brew and a bagel (8.50 earns)."""
     selections = [
-        {"guid": "c0ffee00-0000-4000-8000-000000000001", "entityType": "MenuItemSelection",
-         "displayName": "Cold Brew", "quantity": 1, "price": 5.00, "voided": False, "deferred": False,
-         "item": {"guid": "c0ffee00-0000-4000-8000-0000000000a1", "multiLocationId": "100000000437569098"},
-         "itemGroup": {"guid": "c0ffee00-0000-4000-8000-0000000000b1", "multiLocationId": "100000000171239911"}},
-        {"guid": "c0ffee00-0000-4000-8000-000000000002", "entityType": "MenuItemSelection",
-         "displayName": "Bagel", "quantity": 1, "price": 3.50, "voided": False, "deferred": False,
-         "item": {"guid": "c0ffee00-0000-4000-8000-0000000000a2", "multiLocationId": "100000000999000001"},
-         "itemGroup": {"guid": "c0ffee00-0000-4000-8000-0000000000b2", "multiLocationId": "100000000171230000"}},
+        {
+            "guid": "c0ffee00-0000-4000-8000-000000000001",
+            "entityType": "MenuItemSelection",
+            "displayName": "Cold Brew",
+            "quantity": 1,
+            "price": 5.00,
+            "voided": False,
+            "deferred": False,
+            "item": {"guid": "c0ffee00-0000-4000-8000-0000000000a1", "multiLocationId": "100000000437569098"},
+            "itemGroup": {"guid": "c0ffee00-0000-4000-8000-0000000000b1", "multiLocationId": "100000000171239911"},
+        },
+        {
+            "guid": "c0ffee00-0000-4000-8000-000000000002",
+            "entityType": "MenuItemSelection",
+            "displayName": "Bagel",
+            "quantity": 1,
+            "price": 3.50,
+            "voided": False,
+            "deferred": False,
+            "item": {"guid": "c0ffee00-0000-4000-8000-0000000000a2", "multiLocationId": "100000000999000001"},
+            "itemGroup": {"guid": "c0ffee00-0000-4000-8000-0000000000b2", "multiLocationId": "100000000171230000"},
+        },
     ]
     check = {
-        "guid": TOAST_CHECK_GUID, "entityType": "Check", "paymentStatus": "PAID", "voided": False, "deleted": False,
-        "modifiedDate": "2026-06-01T16:30:00.000+0000", "selections": selections,
+        "guid": TOAST_CHECK_GUID,
+        "entityType": "Check",
+        "paymentStatus": "PAID",
+        "voided": False,
+        "deleted": False,
+        "modifiedDate": "2026-06-01T16:30:00.000+0000",
+        "selections": selections,
         "customer": {"email": "arya@example.com", "phone": "2125550162", "firstName": "Arya", "lastName": "Stark"},
-        "taxAmount": 0.68, "totalAmount": 9.18,
+        "taxAmount": 0.68,
+        "totalAmount": 9.18,
     }
-    order = {"guid": TOAST_ORDER_GUID, "entityType": "Order", "voided": False, "deleted": False,
-             "modifiedDate": "2026-06-01T16:30:00.000+0000", "checks": [check]}
-    return {"timestamp": "2026-06-01T16:30:01.000+0000", "eventCategory": "orders", "eventType": "order_updated",
-            "guid": str(uuid.uuid4()), "details": {"restaurantGuid": RESTAURANT_GUID, "order": order}}
+    order = {
+        "guid": TOAST_ORDER_GUID,
+        "entityType": "Order",
+        "voided": False,
+        "deleted": False,
+        "modifiedDate": "2026-06-01T16:30:00.000+0000",
+        "checks": [check],
+    }
+    return {
+        "timestamp": "2026-06-01T16:30:01.000+0000",
+        "eventCategory": "orders",
+        "eventType": "order_updated",
+        "guid": str(uuid.uuid4()),
+        "details": {"restaurantGuid": RESTAURANT_GUID, "order": order},
+    }
 
 
 def send_shopify(cfg: dict) -> requests.Response:
     """POST the order as Shopify does: the HMAC of the exact bytes sent, a new webhook id each time."""
     body = json.dumps(shopify_order()).encode()
-    headers = {"Content-Type": "application/json", "X-Shopify-Topic": "orders/paid",
-               "X-Shopify-Shop-Domain": SHOP_DOMAIN, "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-               "X-Shopify-Hmac-Sha256": shopify_sign(body, cfg["shopify_secret"])}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": "orders/paid",
+        "X-Shopify-Shop-Domain": SHOP_DOMAIN,
+        "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+        "X-Shopify-Hmac-Sha256": shopify_sign(body, cfg["shopify_secret"]),
+    }
     return requests.post(f"{cfg['base_url']}/webhooks/shopify", data=body, headers=headers, timeout=10)
 
 
@@ -99,8 +145,11 @@ def send_toast(cfg: dict) -> requests.Response:
     """POST the webhook as Toast does: the HMAC of the body followed by the envelope's timestamp."""
     envelope = toast_envelope()
     body = json.dumps(envelope).encode()
-    headers = {"Content-Type": "application/json", "Toast-Restaurant-External-ID": RESTAURANT_GUID,
-               "Toast-Signature": toast_sign(body, envelope["timestamp"], cfg["toast_secret"])}
+    headers = {
+        "Content-Type": "application/json",
+        "Toast-Restaurant-External-ID": RESTAURANT_GUID,
+        "Toast-Signature": toast_sign(body, envelope["timestamp"], cfg["toast_secret"]),
+    }
     return requests.post(f"{cfg['base_url']}/webhooks/toast", data=body, headers=headers, timeout=10)
 
 
@@ -130,7 +179,10 @@ class Partner:
         return self.get(f"/program-memberships/{member_id}/level").json()
 
 
-GUESTS = (("jon@example.com", f"shopify:order:{SHOPIFY_ORDER_ID}"), ("arya@example.com", f"toast:check:{TOAST_CHECK_GUID}"))
+GUESTS = (
+    ("jon@example.com", f"shopify:order:{SHOPIFY_ORDER_ID}"),
+    ("arya@example.com", f"toast:check:{TOAST_CHECK_GUID}"),
+)
 
 
 def settled(partner: Partner) -> list[tuple[dict, list[dict]]] | None:
@@ -159,10 +211,12 @@ def describe(partner: Partner, member: dict, entries: list[dict]) -> list[str]:
     level = partner.level(member["id"])
     name = " ".join(filter(None, (member["first_name"], member["last_name"])))
     upcoming = level["next_tier"]
-    lines = [f"{name} <{member['email']}>  {member['id']}",
-             f"  tier {level['tier']}: {level['spendable_balance']} points to spend, {member['pending_points']} pending, "
-             f"{level['balance']} earned in all"
-             + (f"; {upcoming['name']} in {upcoming['points_needed']} more" if upcoming else "")]
+    lines = [
+        f"{name} <{member['email']}>  {member['id']}",
+        f"  tier {level['tier']}: {level['spendable_balance']} points to spend, {member['pending_points']} pending, "
+        f"{level['balance']} earned in all"
+        + (f"; {upcoming['name']} in {upcoming['points_needed']} more" if upcoming else ""),
+    ]
     lines += [f"  {entry['reference']}: {entry['type']} {entry['points']:+d}" for entry in entries]
     return lines
 
@@ -171,17 +225,24 @@ def main() -> int:
     cfg = settings()
     print(f"Punchcard demo against {cfg['base_url']}")
     try:
-        answers = [("Shopify orders/paid, order %d" % SHOPIFY_ORDER_ID, send_shopify(cfg)),
-                   ("Toast order_updated, check %s" % TOAST_CHECK_GUID, send_toast(cfg))]
+        answers = [
+            (f"Shopify orders/paid, order {SHOPIFY_ORDER_ID}", send_shopify(cfg)),
+            (f"Toast order_updated, check {TOAST_CHECK_GUID}", send_toast(cfg)),
+        ]
     except requests.ConnectionError:
-        print(f"No server answers at {cfg['base_url']}: start it with `make run`, or set PUBLIC_BASE_URL.",
-              file=sys.stderr)
+        print(
+            f"No server answers at {cfg['base_url']}: start it with `make run`, or set PUBLIC_BASE_URL.",
+            file=sys.stderr,
+        )
         return 1
     for what, response in answers:
         print(f"sent {what}: HTTP {response.status_code} {response.text.strip()}")
     if any(response.status_code != 200 for _, response in answers):
-        print("A delivery was refused: are the webhook secrets the server's (DEMO_CAFE_SHOPIFY_SECRET, "
-              "DEMO_CAFE_TOAST_WEBHOOK_SECRET)?", file=sys.stderr)
+        print(
+            "A delivery was refused: are the webhook secrets the server's (DEMO_CAFE_SHOPIFY_SECRET, "
+            "DEMO_CAFE_TOAST_WEBHOOK_SECRET)?",
+            file=sys.stderr,
+        )
         return 1
     partner = Partner(cfg)
     if partner.get("/program-tiers").status_code != 200:
@@ -190,8 +251,7 @@ def main() -> int:
     print("waiting for the worker to settle them ...")
     found = wait_until_settled(partner)
     if found is None:
-        print(f"Not settled within {TIMEOUT:.0f} s: the deliveries are stored; is the worker running?",
-              file=sys.stderr)
+        print(f"Not settled within {TIMEOUT:.0f} s: the deliveries are stored; is the worker running?", file=sys.stderr)
         return 1
     print()
     for member, entries in found:

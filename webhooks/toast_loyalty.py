@@ -19,7 +19,7 @@ def transaction():
     """Answer one loyalty transaction in Toast's ``LoyaltyTransactionResponse`` shape."""
     try:
         body = json.loads(request.get_data(cache=False) or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deeper than the parser goes
         body = None
     if not isinstance(body, dict):
         return jsonify({"transactionStatus": "ERROR_INVALID_INPUT_PROPERTIES"}), 400

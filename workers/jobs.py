@@ -67,7 +67,7 @@ def expire_points() -> int:
 
 
 def expire_holds() -> int:
-    """Roll back holds past their time to live (Toast holds have none)."""
+    """Roll back holds past their time to live (Toast REDEEM holds included) and void their redemptions."""
     return ledger_schedule.expire_holds(current())
 
 

@@ -35,7 +35,7 @@ def hold(
     """Take ``points`` out of a locked member's spendable balance until committed or released.
 
     ``expires_at`` is the hold's time to live: the hold-expiry job rolls it
-    back after that (None: the hold lives until settled, as Toast's do).
+    back after that (None: the hold lives until settled or released).
     Returns the HELD entry, None when ``key`` was already posted; raises
     ``InsufficientPoints`` rather than ever going below zero.
     """

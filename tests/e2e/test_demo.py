@@ -1,4 +1,5 @@
 """``make demo``'s script against the running system: both orders settle, and a second run changes no balance."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,9 @@ from support import ROOT, TEST_ENV
 
 def run_demo(stack) -> subprocess.CompletedProcess:
     env = {**os.environ, **TEST_ENV, "PUBLIC_BASE_URL": stack.base_url}
-    return subprocess.run([sys.executable, "-m", "devtools.demo"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_demo_sends_a_signed_shopify_order_and_toast_check_and_prints_the_members(stack):
@@ -33,7 +35,8 @@ def test_the_demo_says_so_when_no_server_answers(tmp_path):
     from devtools.services import free_port
 
     env = {**os.environ, "PUBLIC_BASE_URL": f"http://127.0.0.1:{free_port()}"}
-    done = subprocess.run([sys.executable, "-m", "devtools.demo"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 1
     assert "No server answers" in done.stderr

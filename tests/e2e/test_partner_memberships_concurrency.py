@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -14,7 +13,7 @@ CALLS = 50
 
 
 def test_fifty_concurrent_get_or_create_calls_for_one_phone_create_exactly_one_member(stack):
-    phone = f"+1415555{random.randrange(10**4):04d}"
+    phone = "+16465550150"  # no other test of the session's database uses it: the first call creates the guest
     url = f"{stack.base_url}/partner-api/v2/program-memberships"
 
     def call(n: int) -> requests.Response:

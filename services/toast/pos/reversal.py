@@ -35,7 +35,9 @@ def reverse(ctx) -> dict:
         raise LoyaltyError(code="ERROR_TRANSACTION_CANNOT_BE_REVERSED")
     if original.transaction_type == "LOYALTY_REDEEM":
         _reverse_redemptions(ctx, original, info.get("redemptions"))
-    else:
+    elif original.loyalty_identifier:
+        # An ACCRUE with no account accrued nothing: reversing it must not take what the
+        # check earned through its order webhooks for the guest Toast did not name.
         reverse_account(ctx.session, ctx.merchant, check_key(original.check_guid), "toast_loyalty", ctx.rt.clock())
     original.reversed = True
     return {}

@@ -81,3 +81,15 @@ def test_a_privacy_request_of_the_wrong_shape_fails_at_once_with_the_reason(
     work()
     delivery = stored(rt)
     assert (delivery.status, delivery.attempts) == ("failed", 1) and delivery.error.startswith("invalid_payload")
+
+
+def test_a_toast_pos_body_nested_too_deep_is_refused_as_invalid_input_never_a_500(demo_merchant, client):
+    headers = {
+        "Authorization": "test-toast-loyalty-key",
+        "Toast-Restaurant-External-ID": RESTAURANT,
+        "Toast-Transaction-Type": "LOYALTY_INQUIRE",
+        "Toast-Transaction-GUID": "deep-1",
+        "Content-Type": "application/json",
+    }
+    response = client.post("/webhooks/toast/loyalty", data=b"[" * 100_000 + b"]" * 100_000, headers=headers)
+    assert (response.status_code, response.get_json()) == (400, {"transactionStatus": "ERROR_INVALID_INPUT_PROPERTIES"})

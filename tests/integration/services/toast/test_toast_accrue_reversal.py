@@ -225,3 +225,31 @@ def test_a_pending_re_accrual_pays_the_shortfall_before_it_ever_becomes_spendabl
         m = s.get(Member, member)
         assert (m.points, m.pending_points, m.owed_points) == (0, 0, 0)
     assert ledger_rebuild.rebuild(rt) == []
+
+
+def test_reversing_an_accrue_that_named_no_account_leaves_what_the_check_earned_through_its_webhook(
+    rt, demo_merchant, client, work
+):
+    from toast_factories import toast_customer
+
+    check = toast_check(selections=[toast_selection(price="12.50")], payment_status="CLOSED", customer=toast_customer())
+    deliver_order(client, toast_order(checks=[check]))
+    work()
+    guid = str(uuid.uuid4())
+    call(
+        client,
+        "LOYALTY_ACCRUE",
+        {
+            "checkTransactionInformation": {
+                "loyaltyIdentifier": None,
+                "orderGuid": str(uuid.uuid4()),
+                "check": check,
+                "redemptions": [],
+            }
+        },
+        guid=guid,
+    )
+    call(client, "LOYALTY_REVERSE", {"reverseTransactionInformation": {"transactionId": guid}})
+    with rt.db.reader() as s:
+        [member] = s.execute(select(Member)).scalars().all()
+        assert member.points == 125
