@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast demo bench clean
+.PHONY: run test demo bench clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,13 @@ run: $(STAMP)
 	$(BIN)/python -m devtools.run
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# A signed Shopify order and a signed Toast check sent to a running `make run`, then the members and balances.
+demo: $(STAMP)
+	$(BIN)/python -m devtools.demo
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

@@ -1,4 +1,5 @@
 """Wiring: the Flask app factory, the process runtime, logging and the ``flask`` commands."""
+
 from __future__ import annotations
 
 import gc
@@ -18,14 +19,16 @@ from api import rewards as api_rewards
 from api.common import API_BODY_LIMIT
 from models import Database
 from services import health, runtime
-from services import shopify_events, toast_events  # noqa: F401  (register the topic handlers)
-from services.errors import ServiceError
+from services.shopify import topics as shopify_topics
+from services.toast import topics as toast_topics
 from webhooks import shopify as shopify_webhooks
 from webhooks import toast as toast_webhooks
 from webhooks import toast_loyalty as toast_loyalty_webhooks
 from workers.queues import RQDispatcher, connect
 
 WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024
+# What each provider's deliveries do in the worker: registered here, not by importing a module.
+TOPICS = {"shopify": shopify_topics.route, "toast": toast_topics.route}
 
 
 def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -> runtime.Runtime:
@@ -34,8 +37,12 @@ def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -
     # and /healthz reports it when it is missing.
     url = redis_url or cfg.redis_url or "redis://127.0.0.1:6379/0"
     connection = connect(url, ssl_verify=cfg.redis_ssl_verify)
-    return runtime.Runtime(db=Database(cfg.database_url), dispatcher=RQDispatcher(connection),
-                           public_base_url=cfg.public_base_url, secret_key=cfg.secret_key)
+    return runtime.Runtime(
+        db=Database(cfg.database_url),
+        dispatcher=RQDispatcher(connection),
+        public_base_url=cfg.public_base_url,
+        secret_key=cfg.secret_key,
+    )
 
 
 def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime | None = None) -> Flask:
@@ -43,6 +50,7 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     cfg = cfg or settings_module.load()
     configure_logging(cfg)
     rt = rt or build_runtime(cfg)
+    rt.topics = rt.topics or dict(TOPICS)  # a runtime built elsewhere (tests, commands) gets the same wiring
     runtime.install(rt)
     app = Flask(__name__)
     app.config.update(SECRET_KEY=cfg.secret_key, MAX_CONTENT_LENGTH=WEBHOOK_BODY_LIMIT)
@@ -101,13 +109,6 @@ def _healthz():
 
 
 def _register_errors(app: Flask) -> None:
-    @app.errorhandler(ServiceError)
-    def _service_error(exc: ServiceError):
-        body = {"error": exc.code, "message": exc.message}
-        if exc.details:
-            body["details"] = exc.details
-        return jsonify(body), exc.status
-
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = (exc.name or "error").upper().replace(" ", "_")

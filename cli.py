@@ -1,4 +1,5 @@
 """``flask`` commands: merchants validate/sync, db upgrade, worker, scheduler, members export, ledger rebuild."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from flask.cli import AppGroup
 
 import settings as settings_module
 from services import runtime
-from services.merchant_config import ConfigError, load_config_file
+from services.merchants.config import ConfigError, load_config_file
 from workers.queues import QUEUES
 
 merchants = AppGroup("merchants", help="Merchant onboarding from the config file.")
@@ -59,7 +60,7 @@ def validate_merchants(path: str | None) -> None:
 @click.argument("path", required=False)
 def sync_merchants(path: str | None) -> None:
     """Validate, then upsert merchants, tiers and rewards (idempotent)."""
-    from services.merchant_sync import sync
+    from services.merchants.sync import sync
 
     path = path or settings_module.load().merchants_config
     config = _load(path)
@@ -69,8 +70,10 @@ def sync_merchants(path: str | None) -> None:
         _refuse(path, exc)
     for move in report.moved:
         click.echo(f"moved {move}")
-    click.echo(f"{path}: created {report.created or '-'}, updated {report.updated or '-'}, "
-               f"deactivated {report.deactivated or '-'}")
+    click.echo(
+        f"{path}: created {report.created or '-'}, updated {report.updated or '-'}, "
+        f"deactivated {report.deactivated or '-'}"
+    )
 
 
 @db.command("upgrade")
@@ -92,7 +95,7 @@ def upgrade(revision: str) -> None:
 def export_member(merchant_slug: str, customer_id: str | None, member_id: str | None) -> None:
     """Print a member's personal data, balances and ledger as JSON (a customers/data_request answer)."""
     from services.errors import ServiceError
-    from services.privacy import export_member as export
+    from services.members.privacy import export_member as export
 
     if (customer_id is None) == (member_id is None):
         raise click.UsageError("give exactly one of --customer-id or --member-id")
@@ -111,12 +114,11 @@ def rebuild_ledger(fix: bool) -> None:
 
     Exits 1 when there are differences and --fix was not given.
     """
-    from services.ledger_rebuild import rebuild
+    from services.ledger.rebuild import rebuild
 
     found = rebuild(runtime.current(), fix=fix)
     for d in found:
-        click.echo(f"{d.member_id} {d.balance}: stored {d.stored}, rebuilt {d.rebuilt}"
-                   f"{' (fixed)' if fix else ''}")
+        click.echo(f"{d.member_id} {d.balance}: stored {d.stored}, rebuilt {d.rebuilt}{' (fixed)' if fix else ''}")
     members_count = len({d.member_id for d in found})
     click.echo(f"{len(found)} difference(s) in {members_count} member(s)" + ("; fixed" if fix and found else ""))
     if found and not fix:
@@ -127,8 +129,13 @@ def rebuild_ledger(fix: bool) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", default=None)
 @click.option("--fork", is_flag=True, help="Run each job in a forked work horse (RQ's HerokuWorker) for isolation.")
-@click.option("--queue", "queues", multiple=True, type=click.Choice(QUEUES),
-              help="Listen only on this queue (repeatable); default: all three, in priority order.")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(QUEUES),
+    help="Listen only on this queue (repeatable); default: all three, in priority order.",
+)
 def worker(burst: bool, name: str | None, fork: bool, queues: tuple[str, ...]) -> None:
     """Run an RQ worker on every Punchcard queue, with RQ's scheduler for retries.
 

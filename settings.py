@@ -1,10 +1,11 @@
 """Settings read from the environment once, in one place (contract.md)."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 ROOT = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "punchcard-development-secret-key"  # refused in production mode
@@ -32,10 +33,10 @@ def normalize_database_url(url: str) -> str:
     """Accept Heroku's ``postgres://`` and pick the psycopg 3 driver for PostgreSQL."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         # A relative SQLite path is relative to the project, whatever the cwd.
-        return "sqlite:///" + str(ROOT / url[len("sqlite:///"):])
+        return "sqlite:///" + str(ROOT / url[len("sqlite:///") :])
     return url
 
 

@@ -1,4 +1,5 @@
 """``/partner-api/docs``: a page listing every endpoint of the OpenAPI document, rendered on the server."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template_string

@@ -1,4 +1,5 @@
 """The member page a magic link opens (``/m/<token>``): server-rendered HTML for the guest."""
+
 from __future__ import annotations
 
 import logging
@@ -6,8 +7,8 @@ import logging
 from flask import Blueprint, render_template
 
 from api.common import rt
-from services import member_page
-from services.magic_links import ExpiredLink, InvalidLink
+from services.members import page as member_page
+from services.members.magic_links import ExpiredLink, InvalidLink
 
 log = logging.getLogger(__name__)
 bp = Blueprint("member_page", __name__, template_folder="templates")
@@ -15,10 +16,16 @@ bp = Blueprint("member_page", __name__, template_folder="templates")
 # (status, heading, sentence) of the pages a guest sees instead of their card.
 PROBLEMS = {
     InvalidLink: (404, "We couldn't find this card", "This link isn't one we know. Check that it was copied in full."),
-    ExpiredLink: (410, "This link has expired", "Links to your card last seven days. Ask for a new one and "
-                                                "your points will be right there."),
-    member_page.MembershipClosed: (410, "This card is no longer active", "This membership was closed or combined "
-                                                                         "with another one."),
+    ExpiredLink: (
+        410,
+        "This link has expired",
+        "Links to your card last seven days. Ask for a new one and your points will be right there.",
+    ),
+    member_page.MembershipClosed: (
+        410,
+        "This card is no longer active",
+        "This membership was closed or combined with another one.",
+    ),
 }
 
 
@@ -40,11 +47,25 @@ def _problem(exc: Exception):
 def _unexpected(exc: Exception):
     # A guest gets a page, never a traceback; the traceback goes to the log.
     log.exception("member page failed")
-    return _private(render_template("member_problem.html", heading="Something went wrong",
-                                    sentence="Your points are safe. Please try again in a moment."), 500)
+    return _private(
+        render_template(
+            "member_problem.html",
+            heading="Something went wrong",
+            sentence="Your points are safe. Please try again in a moment.",
+        ),
+        500,
+    )
 
 
 def _private(body: str, status: int):
     # The token in the URL is the key to the card: keep it out of caches and Referer headers.
-    return body, status, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                          "X-Robots-Tag": "noindex", "Content-Type": "text/html; charset=utf-8"}
+    return (
+        body,
+        status,
+        {
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Robots-Tag": "noindex",
+            "Content-Type": "text/html; charset=utf-8",
+        },
+    )

@@ -1,4 +1,5 @@
 """Partner API: program memberships."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -8,12 +9,16 @@ from flask import Blueprint, g
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from spectree import Response
 
+from api import errors, render
 from api.common import PREFIX, ErrorBody, Page, Strict, authenticated, idempotency_key, limit_body, rt, spec
-from api.schemas import MembershipEnvelope, MembershipOut, render_membership
-from services import memberships, partner
+from api.schemas import MembershipEnvelope, MembershipOut
+from services.partner_api import access as partner
+from services.partner_api import memberships
+from services.partner_api.views import MembershipView
 
 bp = Blueprint("partner_memberships", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)
+errors.install(bp)
 ERRORS = {"HTTP_400": ErrorBody, "HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 WRITE_ERRORS = {**ERRORS, "HTTP_409": ErrorBody, "HTTP_413": ErrorBody}
 TAGS = ["memberships"]
@@ -25,8 +30,7 @@ def _real_date(value: str) -> str:
     return value
 
 
-Birthday = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["1969-02-25"]),
-                     AfterValidator(_real_date)]
+Birthday = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["1969-02-25"]), AfterValidator(_real_date)]
 
 
 def _flag(value: Any) -> bool:
@@ -38,8 +42,11 @@ def _flag(value: Any) -> bool:
     raise ValueError('must be a boolean or the string "true" or "false"')
 
 
-MagicLinkFlag = Annotated[bool, BeforeValidator(_flag), WithJsonSchema(
-    {"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]})]
+MagicLinkFlag = Annotated[
+    bool,
+    BeforeValidator(_flag),
+    WithJsonSchema({"anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}]}),
+]
 
 
 class FamilyMemberIn(Strict):
@@ -123,23 +130,18 @@ def _write(model: BaseModel) -> tuple[dict, str | None]:
     return data, idempotency_key(body_key)
 
 
-def _created(result: memberships.Result) -> dict:
-    return {"membership": render_membership(result.member, result.magic_link), "created": result.created}
-
-
-def _one(result: memberships.Result) -> dict:
-    return {"membership": render_membership(result.member, result.magic_link)}
+def _member(member) -> dict:
+    return render.membership(MembershipView.of(member))
 
 
 @bp.post("/program-memberships")
 @authenticated
-@spec.validate(json=MembershipCreate, resp=Response(HTTP_200=CreatedEnvelope,
-                                                    **WRITE_ERRORS), tags=TAGS)
+@spec.validate(json=MembershipCreate, resp=Response(HTTP_200=CreatedEnvelope, **WRITE_ERRORS), tags=TAGS)
 def create_membership(json: MembershipCreate):
     """Get or create a membership by phone (the identity when given) or external user id."""
     data, key = _write(json)
-    status, answer = memberships.create(rt(), g.merchant_id, data, key=key, render=_created)
-    return answer, status
+    # Hang answers 200 whether it created the member or found it (seed 000): "created" tells.
+    return render.membership_written(memberships.create(rt(), g.merchant_id, data, key=key), with_created=True)
 
 
 @bp.get("/program-memberships")
@@ -147,9 +149,15 @@ def create_membership(json: MembershipCreate):
 @spec.validate(query=ListQuery, resp=Response(HTTP_200=MembershipList, **ERRORS), tags=TAGS)
 def list_memberships(query: ListQuery):
     """Every membership of the merchant, oldest first, cursor-paginated; filters status and updated_since."""
-    rows, cursor = memberships.page(rt(), g.merchant_id, limit=query.limit, cursor=query.cursor,
-                                    status=query.status, updated_since=query.updated_since)
-    return {"program_memberships": [render_membership(m) for m in rows], "next_cursor": cursor}
+    rows, cursor = memberships.page(
+        rt(),
+        g.merchant_id,
+        limit=query.limit,
+        cursor=query.cursor,
+        status=query.status,
+        updated_since=query.updated_since,
+    )
+    return {"program_memberships": [_member(m) for m in rows], "next_cursor": cursor}
 
 
 @bp.get("/program-memberships/search")
@@ -157,9 +165,10 @@ def list_memberships(query: ListQuery):
 @spec.validate(query=SearchQuery, resp=Response(HTTP_200=MembershipEnvelope, **ERRORS), tags=TAGS)
 def search_membership(query: SearchQuery):
     """Find one member by phone (any format), external user id or email."""
-    member = partner.search_member(rt(), g.merchant_id, phone=query.phone,
-                                   external_user_id=query.external_user_id, email=query.email)
-    return {"membership": render_membership(member)}
+    member = partner.search_member(
+        rt(), g.merchant_id, phone=query.phone, external_user_id=query.external_user_id, email=query.email
+    )
+    return {"membership": _member(member)}
 
 
 @bp.post("/program-memberships/merge")
@@ -168,9 +177,10 @@ def search_membership(query: SearchQuery):
 def merge_memberships(json: MergeIn):
     """Merge the source membership into the target for good: history, balance, holds and links move."""
     data, key = _write(json)
-    status, answer = memberships.merge(rt(), g.merchant_id, data["source_program_membership_id"],
-                                       data["target_program_membership_id"], key=key, render=_one)
-    return answer, status
+    written = memberships.merge(
+        rt(), g.merchant_id, data["source_program_membership_id"], data["target_program_membership_id"], key=key
+    )
+    return render.membership_written(written, with_created=False)
 
 
 @bp.get("/program-memberships/<member_id>")
@@ -178,7 +188,7 @@ def merge_memberships(json: MergeIn):
 @spec.validate(resp=Response(HTTP_200=MembershipEnvelope, **ERRORS), tags=TAGS)
 def get_membership(member_id: str):
     """One membership."""
-    return {"membership": render_membership(memberships.get(rt(), g.merchant_id, member_id))}
+    return {"membership": _member(memberships.get(rt(), g.merchant_id, member_id))}
 
 
 @bp.patch("/program-memberships/<member_id>")
@@ -187,8 +197,9 @@ def get_membership(member_id: str):
 def patch_membership(member_id: str, json: MembershipPatch):
     """Update some fields of a membership, or its status (ACTIVE, INACTIVE)."""
     data, key = _write(json)
-    status, answer = memberships.update(rt(), g.merchant_id, member_id, data, key=key, render=_one)
-    return answer, status
+    return render.membership_written(
+        memberships.update(rt(), g.merchant_id, member_id, data, key=key), with_created=False
+    )
 
 
 @bp.delete("/program-memberships/<member_id>")
@@ -196,8 +207,8 @@ def patch_membership(member_id: str, json: MembershipPatch):
 @spec.validate(resp=Response(HTTP_200=MembershipEnvelope, **ERRORS), tags=TAGS)
 def delete_membership(member_id: str):
     """Remove a membership: status DELETED, personal data erased, spendable points forfeited, ledger kept."""
-    status, answer = memberships.remove(rt(), g.merchant_id, member_id, key=idempotency_key(None), render=_one)
-    return answer, status
+    written = memberships.remove(rt(), g.merchant_id, member_id, key=idempotency_key(None))
+    return render.membership_written(written, with_created=False)
 
 
 @bp.post("/program-memberships/<member_id>/magic-link")

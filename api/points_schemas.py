@@ -1,4 +1,5 @@
 """Request and response shapes of the rewards, redemptions, points and tiers endpoints (the OpenAPI answers)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -44,8 +45,9 @@ class RetryableIn(Strict):
 
 class Activity(Strict):
     value: Decimal = Field(ge=0, le=10**9, description="the amount spent, in the merchant's currency")
-    transaction_timestamp: float = Field(gt=0, lt=10**14,
-                                         description="epoch seconds, or milliseconds (values above 10^11)")
+    transaction_timestamp: float = Field(
+        gt=0, lt=10**14, description="epoch seconds, or milliseconds (values above 10^11)"
+    )
 
 
 class ActivityIn(Strict):
@@ -64,8 +66,22 @@ class AdjustmentIn(Strict):
 
 
 class TransactionsQuery(Page):
-    type: Literal["ACCRUAL", "ADDITION", "REMOVAL", "REDEMPTION", "HOLD", "REFUND", "REVERSAL", "EXPIRATION",
-                  "TRANSFER_IN", "TRANSFER_OUT", "FORFEIT"] | None = None
+    type: (
+        Literal[
+            "ACCRUAL",
+            "ADDITION",
+            "REMOVAL",
+            "REDEMPTION",
+            "HOLD",
+            "REFUND",
+            "REVERSAL",
+            "EXPIRATION",
+            "TRANSFER_IN",
+            "TRANSFER_OUT",
+            "FORFEIT",
+        ]
+        | None
+    ) = None
 
 
 # --- responses ---------------------------------------------------------------
@@ -136,8 +152,11 @@ class TransactionOut(BaseModel):
     reverses_id: str | None = None
     type: str
     points: int
-    shortfall: int = Field(0, description="Points a reversal could not take back (already spent); owed by the "
-                                           "member and collected from the next points that come back")
+    shortfall: int = Field(
+        0,
+        description="Points a reversal could not take back (already spent); owed by the "
+        "member and collected from the next points that come back",
+    )
     status: str
     channel: str
     reference: str | None = None

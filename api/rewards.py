@@ -1,16 +1,27 @@
 """Partner API: rewards and redemptions."""
+
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 from spectree import Response
 
+from api import errors, render
 from api.common import PREFIX, ErrorBody, authenticated, limit_body, rt, spec
-from api.points_schemas import (RedemptionEnvelope, RedemptionIn, RefusalBody, RetryableIn, RewardsOut, RewardsQuery,
-                                retry_key)
-from services import redemptions
+from api.points_schemas import (
+    RedemptionEnvelope,
+    RedemptionIn,
+    RefusalBody,
+    RetryableIn,
+    RewardsOut,
+    RewardsQuery,
+    retry_key,
+)
+from services.partner_api import redemptions
+from services.partner_api import rewards as partner_rewards
 
 bp = Blueprint("partner_rewards", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)
+errors.install(bp)
 ERRORS = {"HTTP_400": ErrorBody, "HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 WRITE_ERRORS = {**ERRORS, "HTTP_409": ErrorBody, "HTTP_422": RefusalBody}
 
@@ -18,7 +29,7 @@ WRITE_ERRORS = {**ERRORS, "HTTP_409": ErrorBody, "HTTP_422": RefusalBody}
 @bp.errorhandler(redemptions.RewardNotAvailable)
 def _not_available(exc: redemptions.RewardNotAvailable):
     # The app's error body plus Hang's ``reason``, so a client can tell LIMIT_REACHED from INTERVAL.
-    return jsonify({"error": exc.code, "message": exc.message, "reason": exc.reason, "details": exc.details}), 422
+    return jsonify(errors.body_of(exc, reason=exc.reason)), errors.status_of(exc)
 
 
 @bp.get("/program-memberships/<member_id>/rewards")
@@ -26,18 +37,22 @@ def _not_available(exc: redemptions.RewardNotAvailable):
 @spec.validate(query=RewardsQuery, resp=Response(HTTP_200=RewardsOut, **ERRORS), tags=["rewards"])
 def membership_rewards(member_id: str, query: RewardsQuery):
     """The rewards the member can redeem now, by priority then name; ``?include=all`` adds the others with a reason."""
-    listed = redemptions.list_rewards(rt(), g.merchant_id, member_id, include_all=query.include == "all")
-    return {"rewards": listed}
+    listed = partner_rewards.list_rewards(rt(), g.merchant_id, member_id, include_all=query.include == "all")
+    return {"rewards": [render.reward(view) for view in listed]}
 
 
 @bp.post("/program-memberships/<member_id>/redemptions")
 @authenticated
-@spec.validate(json=RedemptionIn, resp=Response(HTTP_201=RedemptionEnvelope, HTTP_200=RedemptionEnvelope,
-                                                **WRITE_ERRORS), tags=["rewards"])
+@spec.validate(
+    json=RedemptionIn,
+    resp=Response(HTTP_201=RedemptionEnvelope, HTTP_200=RedemptionEnvelope, **WRITE_ERRORS),
+    tags=["rewards"],
+)
 def create_redemption(member_id: str, json: RedemptionIn):
     """Start redeeming a reward: its points are held until the redemption is redeemed or voided."""
-    status, body = redemptions.initiate(rt(), g.merchant_id, member_id, json.reward_id, retry_key(json))
-    return body, status
+    return render.redemption_written(
+        redemptions.initiate(rt(), g.merchant_id, member_id, json.reward_id, retry_key(json))
+    )
 
 
 @bp.post("/redemptions/<redemption_id>/redeem")
@@ -45,8 +60,7 @@ def create_redemption(member_id: str, json: RedemptionIn):
 @spec.validate(json=RetryableIn, resp=Response(HTTP_200=RedemptionEnvelope, **WRITE_ERRORS), tags=["rewards"])
 def redeem_redemption(redemption_id: str, json: RetryableIn):
     """Commit the held points: the redemption is redeemed. A repeat answers the same."""
-    status, body = redemptions.redeem(rt(), g.merchant_id, redemption_id, retry_key(json))
-    return body, status
+    return render.redemption_written(redemptions.redeem(rt(), g.merchant_id, redemption_id, retry_key(json)))
 
 
 @bp.post("/redemptions/<redemption_id>/void")
@@ -54,5 +68,4 @@ def redeem_redemption(redemption_id: str, json: RetryableIn):
 @spec.validate(json=RetryableIn, resp=Response(HTTP_200=RedemptionEnvelope, **WRITE_ERRORS), tags=["rewards"])
 def void_redemption(redemption_id: str, json: RetryableIn):
     """Give the points back (release the hold, or refund a redeemed one): the redemption is voided."""
-    status, body = redemptions.void_redemption(rt(), g.merchant_id, redemption_id, retry_key(json))
-    return body, status
+    return render.redemption_written(redemptions.void_redemption(rt(), g.merchant_id, redemption_id, retry_key(json)))

@@ -1,4 +1,5 @@
 """Response shapes of the partner API (they document the OpenAPI answers)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,21 +51,3 @@ class LevelOut(BaseModel):
     balance: int
     spendable_balance: int
     next_tier: NextTier | None = None
-
-
-def render_membership(member, magic_link: str | None = None) -> dict:
-    """A member row as ``MembershipOut``."""
-    extra = member.extra or {}
-    body = {
-        "id": member.id, "external_user_id": member.external_user_id, "phone": member.phone,
-        "email": member.email, "first_name": member.first_name, "last_name": member.last_name,
-        "birthday": member.birthday, "wallet_address": member.wallet_address, "status": member.status,
-        "created_at": int(member.created_at.timestamp()), "updated_at": int(member.updated_at.timestamp()),
-        "social_media_credentials": extra.get("social_media_credentials", {}),
-        "family_member_birthdays": extra.get("family_member_birthdays", []),
-        "metadata": extra.get("metadata", {}), "tier": member.tier,
-        "points": member.points, "pending_points": member.pending_points,
-    }
-    if magic_link is not None:
-        body["magic_link"] = magic_link
-    return body

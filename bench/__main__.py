@@ -4,6 +4,7 @@
 subset of: ingest, worker, inquire, ledger. Memory figures come with ingest
 (the web processes) and worker (the worker processes).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -26,23 +27,49 @@ FLAT_MB = 5  # "flat": the peak grows by at most this much from the first checkp
 
 def machine() -> dict:
     """CPU model, cores, memory, Python, OS, tools and date of this run."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    os_name = next((line.split("=", 1)[1].strip('"') for line in Path("/etc/os-release").read_text().splitlines()
-                    if line.startswith("PRETTY_NAME=")), platform.platform()) if Path("/etc/os-release").exists() \
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    os_name = (
+        next(
+            (
+                line.split("=", 1)[1].strip('"')
+                for line in Path("/etc/os-release").read_text().splitlines()
+                if line.startswith("PRETTY_NAME=")
+            ),
+            platform.platform(),
+        )
+        if Path("/etc/os-release").exists()
         else platform.platform()
+    )
     wrk = shutil.which("wrk")
-    wrk_version = subprocess.run([wrk, "--version"], capture_output=True, text=True).stdout.split("[")[0].strip() \
-        if wrk else None
+    wrk_version = (
+        subprocess.run([wrk, "--version"], capture_output=True, text=True).stdout.split("[")[0].strip() if wrk else None
+    )
     from devtools.services import postgres_bindir
 
     bindir = postgres_bindir()
-    pg = subprocess.run([os.path.join(bindir, "postgres"), "--version"], capture_output=True, text=True).stdout.strip() \
-        if bindir else None
-    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cpu": cpu, "cores": os.cpu_count(),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "python": sys.version.split()[0],
-            "os": f"{os_name}, Linux {platform.release()}", "wrk": wrk_version, "postgresql": pg,
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    pg = (
+        subprocess.run([os.path.join(bindir, "postgres"), "--version"], capture_output=True, text=True).stdout.strip()
+        if bindir
+        else None
+    )
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": sys.version.split()[0],
+        "os": f"{os_name}, Linux {platform.release()}",
+        "wrk": wrk_version,
+        "postgresql": pg,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def selected(argv: list[str]) -> list[str]:
@@ -61,7 +88,7 @@ def run(names: list[str]) -> dict:
     needs_pg = any(n in names for n in ("ingest", "worker", "ledger"))
     from contextlib import nullcontext
 
-    with (stack.postgres() if needs_pg else nullcontext()) as cluster:
+    with stack.postgres() if needs_pg else nullcontext() as cluster:
         for name in names:
             started = time.monotonic()
             print(f"bench: {name} ...", flush=True)
@@ -97,48 +124,93 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
         r = results["ingest"]
         bare = r["bare"]["max_rate"]
         for backend, b in r["backends"].items():
-            out.append((f"ingest {backend}: deliveries/s vs bare Flask",
-                        f"{b['max_rate']:.0f} vs {bare:.0f} = {b['ratio']:.2f}", ">= 0.5", _met(b["ratio"] >= 0.5)))
+            out.append(
+                (
+                    f"ingest {backend}: deliveries/s vs bare Flask",
+                    f"{b['max_rate']:.0f} vs {bare:.0f} = {b['ratio']:.2f}",
+                    ">= 0.5",
+                    _met(b["ratio"] >= 0.5),
+                )
+            )
             h = b["half_rate"]
-            out.append((f"ingest {backend}: p50/p99 at {h['target_rate']:.0f}/s (half max)",
-                        f"{h['p50_ms']:.1f} / {h['p99_ms']:.1f} ms (CPUs {h['machine_busy_pct']:.0f}% busy, "
-                        f"client {h['client_cores']:.2f} cores)", "p99 <= 25 ms", _met(h["p99_ms"] <= 25)))
+            out.append(
+                (
+                    f"ingest {backend}: p50/p99 at {h['target_rate']:.0f}/s (half max)",
+                    f"{h['p50_ms']:.1f} / {h['p99_ms']:.1f} ms (CPUs {h['machine_busy_pct']:.0f}% busy, "
+                    f"client {h['client_cores']:.2f} cores)",
+                    "p99 <= 25 ms",
+                    _met(h["p99_ms"] <= 25),
+                )
+            )
         for backend, b in r["backends"].items():
             if "memory" not in b:
                 continue
             first, second = (b["memory"][k]["peak_process_mb"] for k in sorted(b["memory"], key=int))
             ks = " / ".join(f"{int(k):,}" for k in sorted(b["memory"], key=int))
-            out.append((f"memory web ({backend}): peak RSS after {ks}", f"{first:.0f} / {second:.0f} MB",
-                        f"< {MEMORY_AIM_MB} MB, flat", _met(second < MEMORY_AIM_MB and second - first <= FLAT_MB)))
+            out.append(
+                (
+                    f"memory web ({backend}): peak RSS after {ks}",
+                    f"{first:.0f} / {second:.0f} MB",
+                    f"< {MEMORY_AIM_MB} MB, flat",
+                    _met(second < MEMORY_AIM_MB and second - first <= FLAT_MB),
+                )
+            )
     if "worker" in results:
         r = results["worker"]
-        out.append(("worker: settled/s per worker vs RQ no-op",
-                    f"{r['settled_per_s_per_worker']:.1f} vs {r['noop_jobs_per_s']:.1f} = {r['ratio']:.2f}",
-                    ">= 0.5", _met(r["ratio"] >= 0.5)))
+        out.append(
+            (
+                "worker: settled/s per worker vs RQ no-op",
+                f"{r['settled_per_s_per_worker']:.1f} vs {r['noop_jobs_per_s']:.1f} = {r['ratio']:.2f}",
+                ">= 0.5",
+                _met(r["ratio"] >= 0.5),
+            )
+        )
         for n, key in (("1 worker", "1_worker"), ("2 workers", "2_workers")):
             out.append((f"worker: drain {r['backlog']:,} deliveries, {n}", f"{r[f'drain_{key}_s']:.0f} s", "-", "-"))
         f = r["fork"]
-        out.append(("  for comparison, --fork (a work horse per job)",
-                    f"{f['settled_per_s_per_worker']:.1f} vs {f['noop_jobs_per_s']:.1f} = {f['ratio']:.2f}", "-", "-"))
+        out.append(
+            (
+                "  for comparison, --fork (a work horse per job)",
+                f"{f['settled_per_s_per_worker']:.1f} vs {f['noop_jobs_per_s']:.1f} = {f['ratio']:.2f}",
+                "-",
+                "-",
+            )
+        )
         m = r["memory"]
         cps = sorted(m["checkpoints"], key=int)
         first, second = (m["checkpoints"][k]["peak_process_mb"] for k in cps)
-        out.append((f"memory worker: peak RSS after {' / '.join(f'{int(k):,}' for k in cps)}",
-                    f"{first:.0f} / {second:.0f} MB", f"< {MEMORY_AIM_MB} MB, flat",
-                    _met(second < MEMORY_AIM_MB and second - first <= FLAT_MB)))
+        out.append(
+            (
+                f"memory worker: peak RSS after {' / '.join(f'{int(k):,}' for k in cps)}",
+                f"{first:.0f} / {second:.0f} MB",
+                f"< {MEMORY_AIM_MB} MB, flat",
+                _met(second < MEMORY_AIM_MB and second - first <= FLAT_MB),
+            )
+        )
     if "inquire" in results:
         r = results["inquire"]
-        out.append((f"Toast INQUIRE p50/p99 ({r['rewards']:,} rewards, {r['selections']} selections)",
-                    f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms", "p99 <= 25 ms", _met(r["p99_ms"] <= 25)))
+        out.append(
+            (
+                f"Toast INQUIRE p50/p99 ({r['rewards']:,} rewards, {r['selections']} selections)",
+                f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms",
+                "p99 <= 25 ms",
+                _met(r["p99_ms"] <= 25),
+            )
+        )
     if "ledger" in results:
         r = results["ledger"]
         for backend, b in r["backends"].items():
             for case in ("distinct", "hot"):
                 c = b[case]
                 aimed = backend == "postgresql" and case == "distinct"
-                out.append((f"ledger {backend}, {r['writers']} writers, {case} members",
-                             f"{c['per_s']:.0f}/s (p50 {c['p50_ms']:.1f}, p99 {c['p99_ms']:.0f} ms)",
-                             ">= 2,000/s" if aimed else "-", _met(c["per_s"] >= 2000) if aimed else "-"))
+                out.append(
+                    (
+                        f"ledger {backend}, {r['writers']} writers, {case} members",
+                        f"{c['per_s']:.0f}/s (p50 {c['p50_ms']:.1f}, p99 {c['p99_ms']:.0f} ms)",
+                        ">= 2,000/s" if aimed else "-",
+                        _met(c["per_s"] >= 2000) if aimed else "-",
+                    )
+                )
     return out
 
 
@@ -146,9 +218,11 @@ def table(results: dict) -> str:
     data = rows(results)
     header = ("figure", "result", "aim", "met")
     widths = [max(len(str(r[i])) for r in [header, *data]) for i in range(4)]
-    lines = [" | ".join(str(c).ljust(w) for c, w in zip(header, widths)),
-             "-+-".join("-" * w for w in widths)]
-    lines += [" | ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in data]
+    lines = [
+        " | ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)),
+        "-+-".join("-" * w for w in widths),
+    ]
+    lines += [" | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in data]
     return "\n".join(lines)
 
 
@@ -157,8 +231,11 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = selected(argv)
     if "ingest" in names and not shutil.which("wrk"):
-        print("bench: the ingest benchmark needs wrk from the OS packages: sudo apt-get install wrk "
-              "(or run the others: make bench BENCH=worker,inquire,ledger)", file=sys.stderr)
+        print(
+            "bench: the ingest benchmark needs wrk from the OS packages: sudo apt-get install wrk "
+            "(or run the others: make bench BENCH=worker,inquire,ledger)",
+            file=sys.stderr,
+        )
         return 2
     info = machine()
     started = time.monotonic()
@@ -172,9 +249,11 @@ def main(argv: list[str]) -> int:
     print()
     print(table(ran["results"]))
     print()
-    print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, Python {info['python']}, "
-          f"{info['os']}; {info['date']}; load average {info['load_average_at_start'][0]} at start, "
-          f"{info['load_average_at_end'][0]} at end; {info['total_seconds']:.0f} s")
+    print(
+        f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, Python {info['python']}, "
+        f"{info['os']}; {info['date']}; load average {info['load_average_at_start'][0]} at start, "
+        f"{info['load_average_at_end'][0]} at end; {info['total_seconds']:.0f} s"
+    )
     print(f"written: {out / 'results.json'}")
     return 0
 

@@ -4,6 +4,7 @@ Served with the Procfile's web line and ``bench.bare_app:create_app()`` in
 place of the app, so the ratio isolates what Punchcard adds to a request:
 verifying, storing and enqueueing a delivery.
 """
+
 from __future__ import annotations
 
 from flask import Flask

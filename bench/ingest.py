@@ -23,6 +23,7 @@ figure is the web tier's, and the jobs wait in Redis.
 wrk comes from the OS packages (``apt-get install wrk``); without it this
 benchmark stops with that instruction.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -61,14 +62,39 @@ def signed_body() -> tuple[bytes, str]:
     return body, shopify_headers(body, "orders/paid", "x", secret=st.SHOPIFY_SECRET)["X-Shopify-Hmac-Sha256"]
 
 
-def wrk(base: str, body_file: Path, signature: str, *, duration: int = DURATION, limit: int = 0,
-        connections: int = CONNECTIONS) -> dict:
+def wrk(
+    base: str,
+    body_file: Path,
+    signature: str,
+    *,
+    duration: int = DURATION,
+    limit: int = 0,
+    connections: int = CONNECTIONS,
+) -> dict:
     """One wrk run (a count-limited one runs until ``limit`` answers); its figures from bench/shopify.lua."""
     run_id = uuid.uuid4().hex[:12]
     timeout = duration if not limit else 600
-    out = subprocess.run([require_wrk(), "-t1", f"-c{connections}", f"-d{timeout}s", "--timeout", "10s",
-                          "-s", str(LUA), base, "--", run_id, str(body_file), signature, str(limit)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            require_wrk(),
+            "-t1",
+            f"-c{connections}",
+            f"-d{timeout}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            base,
+            "--",
+            run_id,
+            str(body_file),
+            signature,
+            str(limit),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     line = next((x for x in out.stdout.splitlines() if x.startswith("WRK ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result: {out.stdout} {out.stderr}")
@@ -81,8 +107,7 @@ def wrk(base: str, body_file: Path, signature: str, *, duration: int = DURATION,
 async def _open_loop(base: str, body: bytes, signature: str, rate: float, duration: float) -> dict:
     import aiohttp
 
-    headers = {k: v for k, v in shopify_headers(body, "orders/paid", "x", secret=st.SHOPIFY_SECRET,
-                                                shop=st.SHOP).items()}
+    headers = dict(shopify_headers(body, "orders/paid", "x", secret=st.SHOPIFY_SECRET, shop=st.SHOP).items())
     headers["X-Shopify-Hmac-Sha256"] = signature
     run_id = uuid.uuid4().hex[:12]
     loop = asyncio.get_running_loop()
@@ -118,11 +143,16 @@ async def _open_loop(base: str, body: bytes, signature: str, rate: float, durati
         await asyncio.gather(*tasks)
         elapsed = loop.time() - start
     latencies.sort()
-    return {"target_rate": round(rate, 1), "sent": count, "ok": len(latencies), "failures": failures,
-            "achieved_rate": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-            "p99_ms": round(latencies[max(int(len(latencies) * 0.99) - 1, 0)], 2) if latencies else None,
-            "max_ms": round(latencies[-1], 2) if latencies else None}
+    return {
+        "target_rate": round(rate, 1),
+        "sent": count,
+        "ok": len(latencies),
+        "failures": failures,
+        "achieved_rate": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(latencies[max(int(len(latencies) * 0.99) - 1, 0)], 2) if latencies else None,
+        "max_ms": round(latencies[-1], 2) if latencies else None,
+    }
 
 
 def latency(base: str, body: bytes, signature: str, rate: float, duration: float = LATENCY_DURATION) -> dict:
@@ -164,8 +194,12 @@ def _app_case(stack: st.Stack, body_file: Path, body: bytes, signature: str, bar
     top = wrk(base, body_file, signature)
     if top["errors"] or top["status_errors"]:
         raise RuntimeError(f"ingest failed at the maximum rate: {top}")
-    result.update(max_rate=round(top["rate"], 1), max_rate_p50_ms=round(top["p50_us"] / 1000, 2),
-                  max_rate_p99_ms=round(top["p99_us"] / 1000, 2), ratio=round(top["rate"] / bare_rate, 3))
+    result.update(
+        max_rate=round(top["rate"], 1),
+        max_rate_p50_ms=round(top["p50_us"] / 1000, 2),
+        max_rate_p99_ms=round(top["p99_us"] / 1000, 2),
+        ratio=round(top["rate"] / bare_rate, 3),
+    )
     result["half_rate"] = latency(base, body, signature, top["rate"] / 2)
     stack.stop(web)
     return result
@@ -187,8 +221,12 @@ def run(cluster=None, backends: tuple[str, ...] = ("sqlite", "postgresql")) -> d
     """Measure; returns the baseline and one case per backend."""
     require_wrk()
     body, signature = signed_body()
-    result: dict = {"case": "ingest", "connections": CONNECTIONS, "duration_s": DURATION,
-                    "web_command": " ".join(st.web_command({}, 0)[1:]).replace("127.0.0.1:0", "127.0.0.1:PORT")}
+    result: dict = {
+        "case": "ingest",
+        "connections": CONNECTIONS,
+        "duration_s": DURATION,
+        "web_command": " ".join(st.web_command({}, 0)[1:]).replace("127.0.0.1:0", "127.0.0.1:PORT"),
+    }
     with st.stack("sqlite") as stack:
         body_file = stack.work / "body.json"
         body_file.write_bytes(body)
@@ -196,12 +234,17 @@ def run(cluster=None, backends: tuple[str, ...] = ("sqlite", "postgresql")) -> d
         wrk(base, body_file, signature, limit=1_000)  # warm-up
         baseline = wrk(base, body_file, signature)
         stack.stop(bare)
-    result["bare"] = {"max_rate": round(baseline["rate"], 1), "p50_ms": round(baseline["p50_us"] / 1000, 2),
-                      "p99_ms": round(baseline["p99_us"] / 1000, 2)}
+    result["bare"] = {
+        "max_rate": round(baseline["rate"], 1),
+        "p50_ms": round(baseline["p50_us"] / 1000, 2),
+        "p99_ms": round(baseline["p99_us"] / 1000, 2),
+    }
     result["backends"] = {}
     for backend in backends:
-        with (nullcontext(cluster) if backend == "sqlite" or cluster else st.postgres()) as pg, \
-                st.stack(backend, pg if backend != "sqlite" else None) as stack:
+        with (
+            nullcontext(cluster) if backend == "sqlite" or cluster else st.postgres() as pg,
+            st.stack(backend, pg if backend != "sqlite" else None) as stack,
+        ):
             body_file = stack.work / "body.json"
             body_file.write_bytes(body)
             result["backends"][backend] = _app_case(stack, body_file, body, signature, baseline["rate"])

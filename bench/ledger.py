@@ -16,13 +16,14 @@ Two cases:
 PostgreSQL is the production backend and the aim's; SQLite (the default
 backend, which serialises every write transaction) is measured too.
 """
+
 from __future__ import annotations
 
 import multiprocessing
 import statistics
 import time
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench import stack as st
 
@@ -42,9 +43,12 @@ def _writer(url: str, member_ids: list[str], tag: str, start_at: float, duration
 
     def post(key: str, member_id: str) -> None:
         with db.transaction() as session:
-            ledger.post(session, members.lock(session, member_id),
-                        ledger.Posting(key=key, points=10, type="ACCRUAL", channel="shopify", reference=key),
-                        datetime.now(timezone.utc))
+            ledger.post(
+                session,
+                members.lock(session, member_id),
+                ledger.Posting(key=key, points=10, type="ACCRUAL", channel="shopify", reference=key),
+                datetime.now(UTC),
+            )
 
     for n in range(WARM_UP):  # connected, statements compiled: what a long-running process is
         post(f"bench:{tag}:warm:{n}", member_ids[n % len(member_ids)])
@@ -69,11 +73,19 @@ def _members(stack: st.Stack, count: int) -> list[str]:
     from models import Member, Merchant
 
     rt = stack.runtime()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with rt.db.transaction() as session:
         merchant_id = session.execute(select(Merchant.id).where(Merchant.slug == "demo-cafe")).scalar_one()
-        rows = [Member(merchant_id=merchant_id, email=f"ledger{i}@example.com", email_normalized=f"ledger{i}@example.com",
-                       created_at=now, updated_at=now) for i in range(count)]
+        rows = [
+            Member(
+                merchant_id=merchant_id,
+                email=f"ledger{i}@example.com",
+                email_normalized=f"ledger{i}@example.com",
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(count)
+        ]
         session.add_all(rows)
         session.flush()
         ids = [m.id for m in rows]
@@ -85,30 +97,39 @@ def _case(stack: st.Stack, name: str, assignments: list[list[str]], duration: fl
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     start_at = time.time() + 8.0  # every writer imported and warmed up by then
-    procs = [ctx.Process(target=_writer, args=(stack.sqlalchemy_url, ids, f"{name}{i}", start_at, duration, out))
-             for i, ids in enumerate(assignments)]
+    procs = [
+        ctx.Process(target=_writer, args=(stack.sqlalchemy_url, ids, f"{name}{i}", start_at, duration, out))
+        for i, ids in enumerate(assignments)
+    ]
     for p in procs:
         p.start()
     timings = [t for _ in procs for t in out.get(timeout=duration + 120)]
     for p in procs:
         p.join()
     timings.sort()
-    return {"postings": len(timings), "per_s": round(len(timings) / duration, 1),
-            "p50_ms": round(statistics.median(timings) * 1000, 2),
-            "p99_ms": round(timings[int(len(timings) * 0.99) - 1] * 1000, 2)}
+    return {
+        "postings": len(timings),
+        "per_s": round(len(timings) / duration, 1),
+        "p50_ms": round(statistics.median(timings) * 1000, 2),
+        "p99_ms": round(timings[int(len(timings) * 0.99) - 1] * 1000, 2),
+    }
 
 
 def run(cluster=None, backends: tuple[str, ...] = ("postgresql", "sqlite"), duration: float = DURATION) -> dict:
     """Measure; returns ``{backend: {distinct: ..., hot: ...}}``."""
     result: dict = {"case": "ledger", "writers": WRITERS, "duration_s": duration, "backends": {}}
     for backend in backends:
-        with (nullcontext(cluster) if backend == "sqlite" or cluster else st.postgres()) as pg, \
-                st.stack(backend, pg if backend != "sqlite" else None) as stack:
+        with (
+            nullcontext(cluster) if backend == "sqlite" or cluster else st.postgres() as pg,
+            st.stack(backend, pg if backend != "sqlite" else None) as stack,
+        ):
             ids = _members(stack, WRITERS * MEMBERS_PER_WRITER + HOT_MEMBERS)
-            distinct = [ids[i * MEMBERS_PER_WRITER:(i + 1) * MEMBERS_PER_WRITER] for i in range(WRITERS)]
+            distinct = [ids[i * MEMBERS_PER_WRITER : (i + 1) * MEMBERS_PER_WRITER] for i in range(WRITERS)]
             hot = [ids[-HOT_MEMBERS:]] * WRITERS
-            result["backends"][backend] = {"distinct": _case(stack, "d", distinct, duration),
-                                           "hot": _case(stack, "h", hot, duration)}
+            result["backends"][backend] = {
+                "distinct": _case(stack, "d", distinct, duration),
+                "hot": _case(stack, "h", hot, duration),
+            }
     return result
 
 

@@ -4,6 +4,7 @@ Nothing here is a test fixture: the processes are started exactly as the
 Procfile starts them (its ``web`` and ``worker`` lines are read, not copied),
 on loopback only, and everything a benchmark starts is stopped when it ends.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -16,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 import requests
@@ -93,15 +94,22 @@ class Stack:
 
     def env(self, **extra: str) -> dict:
         """The environment a Procfile process gets here (the example merchants, our secret)."""
-        return {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
-                "MERCHANTS_CONFIG": str(EXAMPLE_CONFIG), "DEMO_CAFE_SHOPIFY_SECRET": SHOPIFY_SECRET,
-                "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **extra}
+        return {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "MERCHANTS_CONFIG": str(EXAMPLE_CONFIG),
+            "DEMO_CAFE_SHOPIFY_SECRET": SHOPIFY_SECRET,
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            **extra,
+        }
 
     def release(self) -> None:
         """The Procfile's release line: migrations, then the merchants sync."""
         for args in (["db", "upgrade"], ["merchants", "sync"]):
-            subprocess.run([str(BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=self.env(), check=True,
-                           capture_output=True)
+            subprocess.run(
+                [str(BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=self.env(), check=True, capture_output=True
+            )
 
     def start(self, argv: list[str], log: str, **env: str) -> subprocess.Popen:
         """Start a process of ours, its output in ``log`` under the work directory."""
@@ -120,8 +128,8 @@ class Stack:
 
     def runtime(self):
         """A Runtime on this stack's database and Redis, for seeding from the bench process."""
-        from app import build_runtime
         import settings
+        from app import build_runtime
 
         return build_runtime(settings.load(self.env()))
 
@@ -206,9 +214,18 @@ def memory_snapshot(pid: int) -> dict:
     rows = []
     for p in procs:
         try:
-            rows.append({"pid": p.pid, "name": " ".join(p.cmdline()[:3])[-60:], "rss_mb": p.memory_info().rss / 2**20,
-                         "peak_rss_mb": peak_rss_mb(p)})
+            rows.append(
+                {
+                    "pid": p.pid,
+                    "name": " ".join(p.cmdline()[:3])[-60:],
+                    "rss_mb": p.memory_info().rss / 2**20,
+                    "peak_rss_mb": peak_rss_mb(p),
+                }
+            )
         except psutil.NoSuchProcess:
             continue
-    return {"processes": rows, "peak_process_mb": round(max((r["peak_rss_mb"] for r in rows), default=0), 1),
-            "tree_rss_mb": round(sum(r["rss_mb"] for r in rows), 1)}
+    return {
+        "processes": rows,
+        "peak_process_mb": round(max((r["peak_rss_mb"] for r in rows), default=0), 1),
+        "tree_rss_mb": round(sum(r["rss_mb"] for r in rows), 1),
+    }

@@ -1,10 +1,11 @@
-"""Worker throughput: orders settled per second against RQ no-op jobs, and draining a 20,000-delivery backlog.
+"""Worker throughput: orders settled per second against RQ no-op jobs, and draining 20,000 deliveries.
 
 The backlog is stored the way the web process stores it (``deliveries`` rows,
 status ``received``, each enqueued with ``process_delivery``'s options through
 the app's own dispatcher), only in bulk, so that seeding takes seconds. Each
 delivery is a distinct Shopify ``orders/paid`` order, ten per customer (a
-pool of backlog/10 customers, 2,000 for 20,000 deliveries): the first order of a customer create the member, later ones find
+pool of backlog/10 customers, 2,000 for 20,000 deliveries): the first order of a customer creates the member, later
+ones find
 it, and every order posts an accrual and opens a lot.
 
 Workers are the Procfile's ``worker`` line with ``--burst`` (jobs run in the
@@ -20,12 +21,13 @@ The worker's memory is recorded along the one-worker drain, after half and
 all of the backlog (10,000 and 20,000), with bench.stack.memory_snapshot.
 ``BENCH_BACKLOG=2000`` runs a quicker, smaller drain.
 """
+
 from __future__ import annotations
 
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psutil
 from sqlalchemy import func, insert, select
@@ -43,11 +45,23 @@ CUSTOMER_BASE = 7_400_000_000_000_000_000
 def payload(n: int, customers: int) -> bytes:
     """Order ``n``: a paid order of customer ``n % customers``."""
     c = n % customers
-    customer = {"id": CUSTOMER_BASE + c, "email": f"bench{c}@example.com", "phone": None,
-                "first_name": "Bench", "last_name": f"Customer {c}"}
+    customer = {
+        "id": CUSTOMER_BASE + c,
+        "email": f"bench{c}@example.com",
+        "phone": None,
+        "first_name": "Bench",
+        "last_name": f"Customer {c}",
+    }
     subtotal = f"{10 + n % 90}.{n % 100:02d}"
-    return encode(shopify_order(ORDER_BASE + n, subtotal=subtotal, customer=customer,
-                                email=customer["email"], updated_at="2026-06-01T10:00:00-04:00"))
+    return encode(
+        shopify_order(
+            ORDER_BASE + n,
+            subtotal=subtotal,
+            customer=customer,
+            email=customer["email"],
+            updated_at="2026-06-01T10:00:00-04:00",
+        )
+    )
 
 
 def seed(stack: st.Stack, count: int) -> None:
@@ -55,17 +69,28 @@ def seed(stack: st.Stack, count: int) -> None:
     from models import Delivery, Merchant
 
     rt = stack.runtime()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     customers = max(count // ORDERS_PER_CUSTOMER, 1)
     with rt.db.transaction() as session:
         merchant_id = session.execute(select(Merchant.id).where(Merchant.shopify_shop_domain == st.SHOP)).scalar_one()
-        rows = [{"merchant_id": merchant_id, "provider": "shopify", "topic": "orders/paid",
-                 "delivery_id": f"bench-{n}", "event_id": f"evt-bench-{n}", "triggered_at": now, "received_at": now,
-                 "body": payload(n, customers), "status": "received", "attempts": 0,
-                 "headers": {"Topic": "orders/paid", "Shop-Domain": st.SHOP, "Webhook-Id": f"bench-{n}"}}
-                for n in range(count)]
+        rows = [
+            {
+                "merchant_id": merchant_id,
+                "provider": "shopify",
+                "topic": "orders/paid",
+                "delivery_id": f"bench-{n}",
+                "event_id": f"evt-bench-{n}",
+                "triggered_at": now,
+                "received_at": now,
+                "body": payload(n, customers),
+                "status": "received",
+                "attempts": 0,
+                "headers": {"Topic": "orders/paid", "Shop-Domain": st.SHOP, "Webhook-Id": f"bench-{n}"},
+            }
+            for n in range(count)
+        ]
         for i in range(0, count, 2_000):
-            session.execute(insert(Delivery), rows[i:i + 2_000])
+            session.execute(insert(Delivery), rows[i : i + 2_000])
     with rt.db.reader() as session:
         pks = session.execute(select(Delivery.id).order_by(Delivery.id)).scalars().all()
     for pk in pks:
@@ -82,15 +107,17 @@ def seed_noop(stack: st.Stack, count: int) -> None:
     spec = JOBS["process_delivery"]
     queue = rt.dispatcher.queue(spec.queue)
     for n in range(count):
-        queue.enqueue(noop, job_id=f"noop-{n}", retry=spec.retry, job_timeout=spec.timeout, result_ttl=600,
-                      failure_ttl=7 * 86400)
+        queue.enqueue(
+            noop, job_id=f"noop-{n}", retry=spec.retry, job_timeout=spec.timeout, result_ttl=600, failure_ttl=7 * 86400
+        )
 
 
 class Drain:
     """Runs ``workers`` burst workers until the queues are empty; samples progress and memory meanwhile."""
 
-    def __init__(self, stack: st.Stack, workers: int, total: int, checkpoints: tuple[int, ...] = (),
-                 command=None) -> None:
+    def __init__(
+        self, stack: st.Stack, workers: int, total: int, checkpoints: tuple[int, ...] = (), command=None
+    ) -> None:
         self.stack, self.workers, self.total, self.checkpoints = stack, workers, total, checkpoints
         self.command = command or (lambda name: st.worker_command(stack.env(), name))
         self.samples: list[tuple[float, int]] = []  # (seconds since start, jobs left in the queue)
@@ -100,8 +127,7 @@ class Drain:
     def run(self) -> float:
         queue = self.stack.runtime().dispatcher.queue("webhooks")
         started = time.perf_counter()
-        procs = [self.stack.start(self.command(f"bench-{self.workers}-{i}"), "worker.log")
-                 for i in range(self.workers)]
+        procs = [self.stack.start(self.command(f"bench-{self.workers}-{i}"), "worker.log") for i in range(self.workers)]
         done = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(queue, procs, started, done), daemon=True)
         watcher.start()
@@ -146,7 +172,7 @@ def outcome(stack: st.Stack) -> dict:
     with rt.db.reader() as session:
         rows = session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
     rt.db.dispose()
-    return {status: count for status, count in rows}
+    return dict(rows)
 
 
 def fork_command(stack: st.Stack):
@@ -156,8 +182,13 @@ def fork_command(stack: st.Stack):
 def run(cluster=None, backlog: int = BACKLOG, noop_jobs: int = 1_000, backend: str = "postgresql") -> dict:
     """Measure; returns the figures (the worker's memory under ``memory``)."""
     checkpoints = (backlog // 2, backlog)
-    result: dict = {"case": "worker", "backend": backend, "backlog": backlog, "noop_jobs": noop_jobs,
-                    "customers": max(backlog // ORDERS_PER_CUSTOMER, 1)}
+    result: dict = {
+        "case": "worker",
+        "backend": backend,
+        "backlog": backlog,
+        "noop_jobs": noop_jobs,
+        "customers": max(backlog // ORDERS_PER_CUSTOMER, 1),
+    }
     with st.stack(backend, cluster) as stack:
         seed_noop(stack, noop_jobs)
         noop = Drain(stack, 1, noop_jobs)
@@ -171,8 +202,10 @@ def run(cluster=None, backlog: int = BACKLOG, noop_jobs: int = 1_000, backend: s
         result["drain_1_worker_s"] = round(one.run(), 1)
         result["settled_per_s_per_worker"] = round(one.steady_rate(), 1)
         result["outcome_1_worker"] = outcome(stack)
-        result["memory"] = {"checkpoints": {str(k): v for k, v in one.memory.items()},
-                            "peak_child_rss_mb": round(one.peak_child_mb, 1)}
+        result["memory"] = {
+            "checkpoints": {str(k): v for k, v in one.memory.items()},
+            "peak_child_rss_mb": round(one.peak_child_mb, 1),
+        }
     with st.stack(backend, cluster) as stack:
         seed(stack, backlog)
         two = Drain(stack, 2, backlog)

@@ -3,6 +3,7 @@
 Ctrl-C or SIGTERM stops everything it started: honcho passes SIGTERM to web,
 worker and scheduler (the RQ worker finishes its job first), then Redis stops.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,12 @@ def _foreground(env: dict) -> int:
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     # Its own session: a terminal's Ctrl-C reaches only us, and we pass one SIGTERM on.
     # A second signal would make the RQ worker abandon its job (cold shutdown).
-    honcho = subprocess.Popen([str(BIN / "honcho"), "-f", "Procfile", "start", "web", "worker", "scheduler"],
-                              env=env, cwd=ROOT, start_new_session=True)
+    honcho = subprocess.Popen(
+        [str(BIN / "honcho"), "-f", "Procfile", "start", "web", "worker", "scheduler"],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
 
     stopping = []
 

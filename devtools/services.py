@@ -1,4 +1,5 @@
 """Start real Redis and PostgreSQL servers on loopback, without root where possible."""
+
 from __future__ import annotations
 
 import glob
@@ -52,8 +53,20 @@ def start_redis(port: int, workdir: str, *, persist: bool = False, tls: TlsFiles
     if tls is None:
         args += ["--port", str(port)]
     else:
-        args += ["--port", "0", "--tls-port", str(port), "--tls-cert-file", tls.cert_file,
-                 "--tls-key-file", tls.key_file, "--tls-ca-cert-file", tls.ca_file, "--tls-auth-clients", "no"]
+        args += [
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--tls-cert-file",
+            tls.cert_file,
+            "--tls-key-file",
+            tls.key_file,
+            "--tls-ca-cert-file",
+            tls.ca_file,
+            "--tls-auth-clients",
+            "no",
+        ]
     args += ["--appendonly", "yes"] if persist else ["--save", "", "--appendonly", "no"]
     # Its own session, so a terminal's Ctrl-C does not stop Redis under a worker that is still finishing.
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
@@ -144,15 +157,26 @@ class TempPostgres:
         """The admin URL of the cluster (database ``postgres``)."""
         return f"postgresql://{self.user or 'postgres'}@127.0.0.1:{self.port}/postgres"
 
-    def start(self) -> "TempPostgres":
+    def start(self) -> TempPostgres:
         """initdb, then start the server and wait for it."""
         if self.user:
             uid = pwd.getpwnam(self.user).pw_uid
             os.chown(self.root, uid, -1)
-        self._run("initdb", "-D", self.datadir, "-U", self.user or "postgres", "--auth=trust", "-E", "UTF8",
-                  "--no-instructions")
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off " \
-                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        self._run(
+            "initdb",
+            "-D",
+            self.datadir,
+            "-U",
+            self.user or "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
         self._run("pg_ctl", "-D", self.datadir, "-o", options, "-l", os.path.join(self.root, "log"), "-w", "start")
         return self
 

@@ -1,9 +1,10 @@
 """What every third party's speech shares: unusable payloads and the two kinds of API failure."""
+
 from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 # No order comes near a quadrillion. Past it, products of prices, quantities and
@@ -14,12 +15,16 @@ MAX_AMOUNT = Decimal(10) ** 15
 NAME_LENGTH, EMAIL_LENGTH, WALLET_LENGTH = 200, 320, 200
 
 
-class PayloadError(ValueError):
-    """A payload we cannot use; ``reason`` is a stable machine code. Retrying never helps."""
+class CodedError(Exception):
+    """An error with a sentence for a person and a stable machine ``code``: the shape of every error here."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.code = code
+
+
+class PayloadError(CodedError, ValueError):
+    """A payload we cannot use; ``code`` says why (``invalid_json``, ``invalid_payload``). Retrying never helps."""
 
 
 def loads(body: bytes) -> dict:
@@ -27,9 +32,9 @@ def loads(body: bytes) -> dict:
     try:
         data = json.loads(body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
-        raise PayloadError("invalid_json", f"body is not valid JSON: {exc}") from None
+        raise PayloadError(f"body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(data, dict):
-        raise PayloadError("invalid_payload", "body is not a JSON object")
+        raise PayloadError("body is not a JSON object", code="invalid_payload")
     return data
 
 
@@ -40,11 +45,11 @@ def parse_time(value) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         # 9999-12-31T23:59-05:00 parses, but in UTC it is past the end of datetime.
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise PayloadError("invalid_payload", f"not an ISO 8601 time: {value!r}") from None
+        raise PayloadError(f"not an ISO 8601 time: {value!r}", code="invalid_payload") from None
 
 
 def parse_decimal(value, field: str, *, default: Decimal = Decimal(0)) -> Decimal:
@@ -52,13 +57,13 @@ def parse_decimal(value, field: str, *, default: Decimal = Decimal(0)) -> Decima
     if value is None or value == "":
         return default
     if isinstance(value, (bool, dict, list)):
-        raise PayloadError("invalid_payload", f"{field} is not a number")
+        raise PayloadError(f"{field} is not a number", code="invalid_payload")
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise PayloadError("invalid_payload", f"{field} is not a number: {str(value)[:40]!r}") from None
+        raise PayloadError(f"{field} is not a number: {str(value)[:40]!r}", code="invalid_payload") from None
     if not number.is_finite() or abs(number) >= MAX_AMOUNT:
-        raise PayloadError("invalid_payload", f"{field} is not a finite number below {MAX_AMOUNT:,}")
+        raise PayloadError(f"{field} is not a finite number below {MAX_AMOUNT:,}", code="invalid_payload")
     return number
 
 
@@ -71,7 +76,7 @@ def parse_text(value, field: str, *, limit: int | None = None) -> str | None:
     if value is None:
         return None
     if isinstance(value, (bool, dict, list)):
-        raise PayloadError("invalid_payload", f"{field} is not text")
+        raise PayloadError(f"{field} is not text", code="invalid_payload")
     text = clean_text(str(value))
     return (text[:limit] if limit else text) or None
 
@@ -91,7 +96,7 @@ def objects(value, field: str) -> list[dict]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise PayloadError("invalid_payload", f"{field} is not a list of objects")
+        raise PayloadError(f"{field} is not a list of objects", code="invalid_payload")
     return value
 
 
@@ -106,19 +111,15 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
-class ApiError(Exception):
-    """A call to a third party's API failed; ``reason`` is a stable machine code."""
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+class ApiError(CodedError):
+    """A call to a third party's API failed; ``code`` says how (``rate_limited``, ``unauthorized``, ...)."""
 
 
 class RetryableError(ApiError):
     """A transient failure (throttled, 429, 5xx, network); retry after ``retry_after`` seconds if known."""
 
-    def __init__(self, message: str, *, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(message, reason=reason)
+    def __init__(self, message: str, *, code: str, retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
         self.retry_after = retry_after
 
 

@@ -1,4 +1,5 @@
 """Identity normalization: E.164 phones, comparable emails."""
+
 from __future__ import annotations
 
 import phonenumbers
@@ -7,9 +8,24 @@ import phonenumbers
 # currency. A currency shared by many countries (EUR) has no default: such
 # numbers must carry their +country code.
 _REGION_BY_CURRENCY = {
-    "USD": "US", "CAD": "CA", "GBP": "GB", "AUD": "AU", "NZD": "NZ", "MXN": "MX",
-    "JPY": "JP", "CHF": "CH", "SEK": "SE", "NOK": "NO", "DKK": "DK", "PLN": "PL",
-    "BRL": "BR", "INR": "IN", "SGD": "SG", "HKD": "HK", "ZAR": "ZA", "ILS": "IL",
+    "USD": "US",
+    "CAD": "CA",
+    "GBP": "GB",
+    "AUD": "AU",
+    "NZD": "NZ",
+    "MXN": "MX",
+    "JPY": "JP",
+    "CHF": "CH",
+    "SEK": "SE",
+    "NOK": "NO",
+    "DKK": "DK",
+    "PLN": "PL",
+    "BRL": "BR",
+    "INR": "IN",
+    "SGD": "SG",
+    "HKD": "HK",
+    "ZAR": "ZA",
+    "ILS": "IL",
 }
 
 

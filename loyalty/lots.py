@@ -9,11 +9,12 @@ come back with their original dates.
 Pure: no I/O and no clock. Instants are aware datetimes passed in; time
 zones are ``tzinfo`` objects the caller builds.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Iterable
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 _INSTANT = timedelta(microseconds=1)
 
@@ -37,8 +38,9 @@ class Take:
 
 def spending_order(lots: Iterable[Lot]) -> list[Lot]:
     """Lots in the order debits take them: soonest expiry first, never-expiring last, then by id."""
-    return sorted(lots, key=lambda lot: (lot.expires_at is None,
-                                         lot.expires_at.timestamp() if lot.expires_at else 0.0, lot.id))
+    return sorted(
+        lots, key=lambda lot: (lot.expires_at is None, lot.expires_at.timestamp() if lot.expires_at else 0.0, lot.id)
+    )
 
 
 def consume(lots: Iterable[Lot], points: int) -> tuple[list[Take], int]:
@@ -77,15 +79,16 @@ def expired(lots: Iterable[Lot], now: datetime) -> list[Lot]:
     They are always the head of :func:`spending_order`, which is why an
     expiration posted as an ordinary debit takes exactly them.
     """
-    return [lot for lot in spending_order(lots)
-            if lot.remaining > 0 and lot.expires_at is not None and now > lot.expires_at]
+    return [
+        lot for lot in spending_order(lots) if lot.remaining > 0 and lot.expires_at is not None and now > lot.expires_at
+    ]
 
 
 def end_of_day(day: date, tz: tzinfo) -> datetime:
     """The last instant (to the microsecond) of ``day`` in ``tz``, in UTC."""
     next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
     # Subtract in UTC: aware arithmetic in ``tz`` is wall-clock arithmetic and would ignore DST.
-    return next_midnight.astimezone(timezone.utc) - _INSTANT
+    return next_midnight.astimezone(UTC) - _INSTANT
 
 
 def local_date(instant: datetime, tz: tzinfo) -> date:

@@ -1,12 +1,29 @@
 """Currency minor units for rounding money."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 
 # ISO 4217 currencies without a minor unit (the rest we serve use two decimals;
 # the three-decimal dinars are listed so their amounts are not over-rounded).
-_ZERO_DECIMALS = {"JPY", "KRW", "CLP", "ISK", "VND", "XAF", "XOF", "PYG", "UGX", "RWF", "KMF", "GNF", "DJF", "BIF",
-                  "VUV", "XPF"}
+_ZERO_DECIMALS = {
+    "JPY",
+    "KRW",
+    "CLP",
+    "ISK",
+    "VND",
+    "XAF",
+    "XOF",
+    "PYG",
+    "UGX",
+    "RWF",
+    "KMF",
+    "GNF",
+    "DJF",
+    "BIF",
+    "VUV",
+    "XPF",
+}
 _THREE_DECIMALS = {"BHD", "JOD", "KWD", "OMR", "TND", "LYD", "IQD"}
 
 

@@ -1,4 +1,5 @@
 """Normalized orders, whichever provider they came from."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

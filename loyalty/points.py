@@ -1,4 +1,5 @@
 """Points arithmetic: earning on spend, proportional refunds, settling an order to its latest state."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

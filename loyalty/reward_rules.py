@@ -1,9 +1,10 @@
 """Rewards as pure rules, and whether a member may redeem one now (rewards.md, "Available to a member")."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -59,17 +60,23 @@ class RewardRule:
         """
         d = definition
         return cls(
-            uuid=str(d["uuid"]), name=str(d["name"]), reward_type=str(d["reward_type"]),
-            points_price=int(d["points_price"]), priority=int(d.get("priority") or 0),
+            uuid=str(d["uuid"]),
+            name=str(d["name"]),
+            reward_type=str(d["reward_type"]),
+            points_price=int(d["points_price"]),
+            priority=int(d.get("priority") or 0),
             reward_value=_decimal(d.get("reward_value")) or Decimal(0),
-            interval=int(d.get("interval") or 0), limit=int(d.get("limit") or 0),
-            start=_instant(d.get("start_date")), end=_instant(d.get("end_date")),
+            interval=int(d.get("interval") or 0),
+            limit=int(d.get("limit") or 0),
+            start=_instant(d.get("start_date")),
+            end=_instant(d.get("end_date")),
             minimum_quantity=_decimal(d.get("minimum_quantity")) or Decimal(1),
             maximum_discount_value=_decimal(d.get("maximum_discount_value")),
             combinable=bool(d.get("can_be_combined_with_other_rewards", True)),
             item_ids=_ids(d.get("applicable_menu_item_multi_location_ids")),
             group_ids=_ids(d.get("applicable_menu_group_multi_location_ids")),
-            active=bool(d.get("active", True)), description=d.get("description"),
+            active=bool(d.get("active", True)),
+            description=d.get("description"),
         )
 
 
@@ -85,9 +92,9 @@ def _instant(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _ids(values: Iterable[Any] | None) -> frozenset[str]:

@@ -5,6 +5,7 @@ throughout and every amount that leaves this module is quantized to the
 currency's minor unit (a power of ten: ``Decimal("0.01")`` for USD, ``Decimal(1)``
 for JPY).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -13,10 +14,19 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 from .orders import Line
 from .reward_rules import (  # noqa: F401  (the rules are part of this module's interface)
-    CENT, ENDED, INACTIVE, INSUFFICIENT_POINTS, INTERVAL, LIMIT_REACHED, NOT_STARTED, REWARD_TYPES, Availability,
-    MemberUsage, RewardRule, availability,
+    CENT,
+    ENDED,
+    INACTIVE,
+    INSUFFICIENT_POINTS,
+    INTERVAL,
+    LIMIT_REACHED,
+    NOT_STARTED,
+    REWARD_TYPES,
+    Availability,
+    MemberUsage,
+    RewardRule,
+    availability,
 )
-
 
 # --- matching --------------------------------------------------------------
 
@@ -72,8 +82,9 @@ class CheckIndex:
         if len(set(keys)) != len(keys):
             raise ValueError("line keys must be unique on a check")
         check_level = CheckLevel()
-        self.eligible = tuple(sorted((line for line in self.lines if line_matches(check_level, line)),
-                                     key=lambda line: line.key))
+        self.eligible = tuple(
+            sorted((line for line in self.lines if line_matches(check_level, line)), key=lambda line: line.key)
+        )
         self.eligible_amount = sum((line.price for line in self.eligible), Decimal(0))
         self.eligible_quantity = sum((Decimal(line.quantity) for line in self.eligible), Decimal(0))
         self.eligible_top_unit = max((_unit_price(line) for line in self.eligible), default=None)
@@ -133,9 +144,15 @@ class Discount:
     shares: tuple[LineShare, ...] = ()
 
 
-def discount(rule: RewardRule, found: Match, remaining: Mapping[str, Decimal] | None = None,
-             minor_unit: Decimal = CENT, ceiling: Decimal | None = None, *,
-             left_total: Decimal | None = None) -> Discount:
+def discount(
+    rule: RewardRule,
+    found: Match,
+    remaining: Mapping[str, Decimal] | None = None,
+    minor_unit: Decimal = CENT,
+    ceiling: Decimal | None = None,
+    *,
+    left_total: Decimal | None = None,
+) -> Discount:
     """What ``rule`` takes off the ``found`` lines, and how it splits over them.
 
     The amount is computed from the lines' net prices (``M``, ``U``), capped by
@@ -188,15 +205,17 @@ def _floor(amount: Decimal, minor_unit: Decimal) -> Decimal:
     return amount.quantize(minor_unit, rounding=ROUND_FLOOR)
 
 
-def _allocate(rule: RewardRule, found: Match, amount: Decimal, left: dict[str, Decimal],
-              minor_unit: Decimal) -> tuple[LineShare, ...]:
+def _allocate(
+    rule: RewardRule, found: Match, amount: Decimal, left: dict[str, Decimal], minor_unit: Decimal
+) -> tuple[LineShare, ...]:
     if rule.reward_type == "redemption":
         shares = dict.fromkeys(left, Decimal(0))
         order = sorted(found.lines, key=lambda line: (-_unit_price(line), line.key))
     else:
         total = sum(left.values(), Decimal(0))
-        shares = {key: _floor(amount * value / total, minor_unit) if total else Decimal(0)
-                  for key, value in left.items()}
+        shares = {
+            key: _floor(amount * value / total, minor_unit) if total else Decimal(0) for key, value in left.items()
+        }
         order = sorted(found.lines, key=lambda line: (-left[line.key], line.key))
     _fill(shares, left, amount - sum(shares.values(), Decimal(0)), [line.key for line in order])
     return tuple(LineShare(key, shares[key]) for key in sorted(shares) if shares[key])
@@ -255,8 +274,13 @@ def ordered(rules: Iterable[RewardRule]) -> list[RewardRule]:
     return sorted(rules, key=lambda rule: (rule.priority, rule.uuid))
 
 
-def plan(rules: Iterable[RewardRule], lines: Sequence[Line] | CheckIndex, *,
-         applied: Sequence[RewardRule] = (), minor_unit: Decimal = CENT) -> list[Offer]:
+def plan(
+    rules: Iterable[RewardRule],
+    lines: Sequence[Line] | CheckIndex,
+    *,
+    applied: Sequence[RewardRule] = (),
+    minor_unit: Decimal = CENT,
+) -> list[Offer]:
     """Apply ``rules`` to a check one after the other, in ``ordered`` order.
 
     The order the caller lists them in does not matter (a REDEEM applies the
@@ -272,8 +296,13 @@ def plan(rules: Iterable[RewardRule], lines: Sequence[Line] | CheckIndex, *,
     return [_offer(rule, index, check, minor_unit) for rule in ordered(rules)]  # in turn: each updates check
 
 
-def inquire(rules: Iterable[RewardRule], lines: Sequence[Line] | CheckIndex, *,
-            applied: Sequence[RewardRule] = (), minor_unit: Decimal = CENT) -> list[Offer]:
+def inquire(
+    rules: Iterable[RewardRule],
+    lines: Sequence[Line] | CheckIndex,
+    *,
+    applied: Sequence[RewardRule] = (),
+    minor_unit: Decimal = CENT,
+) -> list[Offer]:
     """Each reward on its own against the check (the alternatives a guest can pick), in ``ordered`` order."""
     index = _index(lines)
     check = _start(index, applied, minor_unit)
@@ -294,8 +323,14 @@ def _offer(rule: RewardRule, index: CheckIndex, check: _Check, minor_unit: Decim
     if rejection is None:
         if not take and rule.check_level:
             # Weighed alone on an untouched check: M and what is left are the same for every such reward.
-            result = discount(rule, Match(found, quantity, index.eligible_amount, index.eligible_top_unit), None, minor_unit,
-                              check.total_left, left_total=_untouched_left(index, check, minor_unit))
+            result = discount(
+                rule,
+                Match(found, quantity, index.eligible_amount, index.eligible_top_unit),
+                None,
+                minor_unit,
+                check.total_left,
+                left_total=_untouched_left(index, check, minor_unit),
+            )
         else:
             result = discount(rule, Match(found, quantity), check.left, minor_unit, check.total_left)
         if result.amount > 0 or rule.reward_type == "access":
@@ -309,8 +344,9 @@ def _offer(rule: RewardRule, index: CheckIndex, check: _Check, minor_unit: Decim
 
 def _untouched_left(index: CheckIndex, check: _Check, minor_unit: Decimal) -> Decimal:
     if check.eligible_left is None:
-        check.eligible_left = sum((_floor(max(line.price, Decimal(0)), minor_unit) for line in index.eligible),
-                                  Decimal(0))
+        check.eligible_left = sum(
+            (_floor(max(line.price, Decimal(0)), minor_unit) for line in index.eligible), Decimal(0)
+        )
     return check.eligible_left
 
 

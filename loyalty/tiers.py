@@ -1,4 +1,5 @@
 """Tiers by lifetime earned points; a member never moves down."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

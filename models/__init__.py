@@ -1,4 +1,5 @@
 """Tables, sessions and the metadata that migrations target."""
+
 from models.base import Base, metadata
 from models.db import Database, insert_unless_exists
 from models.tables import (
@@ -6,10 +7,10 @@ from models.tables import (
     Delivery,
     IdempotentRequest,
     LedgerEntry,
+    LoyaltyTransaction,
     Member,
     Merchant,
     OrderAccount,
-    LoyaltyTransaction,
     PrivacyRequest,
     Redemption,
     Reward,
@@ -18,7 +19,21 @@ from models.tables import (
 )
 
 __all__ = [
-    "ApiKey", "Base", "Database", "Delivery", "IdempotentRequest", "LedgerEntry", "Member", "Merchant",
-    "LoyaltyTransaction", "OrderAccount", "PrivacyRequest", "Redemption", "Reward", "Tier", "ToastRestaurant",
-    "insert_unless_exists", "metadata",
+    "ApiKey",
+    "Base",
+    "Database",
+    "Delivery",
+    "IdempotentRequest",
+    "LedgerEntry",
+    "Member",
+    "Merchant",
+    "LoyaltyTransaction",
+    "OrderAccount",
+    "PrivacyRequest",
+    "Redemption",
+    "Reward",
+    "Tier",
+    "ToastRestaurant",
+    "insert_unless_exists",
+    "metadata",
 ]

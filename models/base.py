@@ -1,8 +1,9 @@
 """Declarative base and the column types that keep money and time exact on every backend."""
+
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import DateTime, MetaData, String, TypeDecorator
@@ -53,14 +54,14 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def new_id(prefix: str) -> str:
@@ -70,4 +71,4 @@ def new_id(prefix: str) -> str:
 
 def utcnow() -> datetime:
     """Now, in UTC; models use it only for bookkeeping timestamps."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

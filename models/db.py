@@ -1,9 +1,11 @@
 """Engine and session factory, created by the wiring (never at import time)."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -68,8 +70,9 @@ def _make_engine(url: str, pool_size: int) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True,
-                               connect_args={"connect_timeout": 5})
+        engine = create_engine(
+            url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, connect_args={"connect_timeout": 5}
+        )
     _guard_against_fork(engine)
     return engine
 

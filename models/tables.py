@@ -1,11 +1,22 @@
 """The tables. Money is Decimal (``Money``), points are integers, instants are UTC."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Money, UTCDateTime, new_id, utcnow
@@ -250,14 +261,13 @@ class LoyaltyTransaction(Base):
     loyalty_identifier: Mapped[str] = mapped_column(String(64), default="")
     transaction_type: Mapped[str] = mapped_column(String(32))
     check_guid: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    http_status: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict] = mapped_column(JSON)
+    response: Mapped[dict] = mapped_column(JSON)  # the LoyaltyTransactionResponse; its HTTP status is the edge's
     reversed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IdempotentRequest(Base):
-    """A partner API write and its first answer, replayed for a retry with the same key."""
+    """A partner API write and its first result, replayed for a retry with the same key."""
 
     __tablename__ = "idempotent_requests"
     __table_args__ = (UniqueConstraint("merchant_id", "key"),)
@@ -265,8 +275,7 @@ class IdempotentRequest(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    http_status: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict] = mapped_column(JSON)
+    response: Mapped[dict] = mapped_column(JSON)  # the write's result (services/partner_api/views.py), not HTTP
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

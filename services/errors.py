@@ -1,67 +1,61 @@
-"""Typed service errors with a stable machine code; the edges turn them into HTTP."""
+"""Typed errors of the use cases: a sentence for a person and one keyword-only machine ``code``.
+
+Services raise them and know nothing of HTTP; each edge maps the classes to
+its own answers in one place (``api/errors.py``, ``webhooks/errors.py``) and
+the worker marks a delivery failed with the code of a permanent one.
+"""
+
 from __future__ import annotations
 
 
-class ServiceError(Exception):
-    """A refusal with a stable ``code``, a human ``message`` and optional ``details``."""
+class CodedError(Exception):
+    """The shape every error of the use cases shares: ``message`` and a stable ``code``."""
 
-    status = 400
-
-    def __init__(self, code: str, message: str, details: list[dict] | None = None) -> None:
+    def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class ServiceError(CodedError):
+    """A refusal of a request, with the fields at fault in ``details``."""
+
+    def __init__(self, message: str, *, code: str, details: list[dict] | None = None) -> None:
+        super().__init__(message, code=code)
         self.details = details or []
 
 
 class BadRequest(ServiceError):
     """The input is malformed or incomplete."""
 
-    status = 400
-
 
 class Unauthorized(ServiceError):
     """Wrong credentials or signature."""
-
-    status = 401
 
 
 class NotFound(ServiceError):
     """Unknown id, or an id of another merchant (never say which)."""
 
-    status = 404
-
 
 class Conflict(ServiceError):
     """Conflicting identity or idempotency key reuse."""
-
-    status = 409
 
 
 class Unprocessable(ServiceError):
     """A rule refused the operation (insufficient points, reward not available)."""
 
-    status = 422
-
 
 class Unavailable(ServiceError):
     """The database or the queue is down: the caller should retry."""
 
-    status = 503
+
+class PermanentFailure(CodedError):
+    """Work that can never succeed (a delivery we cannot process); ``code`` is stored on it."""
 
 
-class PermanentFailure(Exception):
-    """A delivery that can never be processed; ``reason`` is stored on it."""
+class RetryLater(CodedError):
+    """A transient failure of a third party; retry after ``retry_after`` seconds (None: the job's own backoff)."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class RetryLater(Exception):
-    """A transient failure of a third party; the job should be retried after ``retry_after`` seconds."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, message: str, *, code: str, retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
         self.retry_after = retry_after

@@ -1,4 +1,5 @@
 """Health of the process's dependencies."""
+
 from __future__ import annotations
 
 from services.runtime import QueueUnavailable, Runtime

@@ -1,13 +1,18 @@
 """What a use case needs from the process: database, queue, clock, outbound HTTP.
 
-The wiring (``app.py``) builds one ``Runtime`` per process and installs it with
-:func:`install`; Flask views and RQ jobs fetch it with :func:`current`.
+The wiring (``app.py``) builds one ``Runtime`` per process, with the topic
+routers of the providers, and installs it with :func:`install`; Flask views
+and RQ jobs (the edges) fetch it with :func:`current` and hand it to the use
+case, which never looks it up itself.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
 
 import requests
 
@@ -16,16 +21,28 @@ from integrations.toast.client import ToastApi, ToastClient
 from models import Database
 
 
+class Job(StrEnum):
+    """The jobs a use case may ask for, by name; ``workers/queues.py`` says where each runs and how it is retried."""
+
+    PROCESS_DELIVERY = "process_delivery"
+    TAG_SHOPIFY_CUSTOMER = "tag_shopify_customer"
+    SWEEP_DELIVERIES = "sweep_deliveries"
+    RECONCILE_TOAST = "reconcile_toast"
+    ACTIVATE_POINTS = "activate_points"
+    EXPIRE_POINTS = "expire_points"
+    EXPIRE_HOLDS = "expire_holds"
+
+
 class Dispatcher(Protocol):
     """Puts a named job on its queue. Implemented by ``workers`` and injected by the wiring."""
 
-    def dispatch(self, job: str, *args: Any) -> None:
+    def dispatch(self, job: Job, *args: Any) -> None:
         """Enqueue ``job`` with JSON-safe ``args``; raises ``QueueUnavailable`` when Redis is down."""
 
-    def pending(self, job: str, *args: Any) -> bool:
+    def pending(self, job: Job, *args: Any) -> bool:
         """True while the queue holds a live (queued, scheduled or running) ``job`` for ``args``."""
 
-    def failure(self, job: str, *args: Any) -> str | None:
+    def failure(self, job: Job, *args: Any) -> str | None:
         """The error the queue last recorded for ``job`` when it gave up on it (no retry left), else None."""
 
     def ping(self) -> None:
@@ -37,17 +54,25 @@ class QueueUnavailable(Exception):
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _shopify_admin(config: dict, session: requests.Session) -> ShopifyAdmin:
-    return ShopifyAdminClient(base_url=config["base_url"], access_token=config["access_token"],
-                              api_version=str(config["version"]), session=session)
+    return ShopifyAdminClient(
+        base_url=config["base_url"],
+        access_token=config["access_token"],
+        api_version=str(config["version"]),
+        session=session,
+    )
 
 
 def _toast_api(config: dict, session: requests.Session) -> ToastApi:
-    return ToastClient(base_url=config["base_url"], client_id=config["client_id"],
-                       client_secret=config["client_secret"], session=session)
+    return ToastClient(
+        base_url=config["base_url"],
+        client_id=config["client_id"],
+        client_secret=config["client_secret"],
+        session=session,
+    )
 
 
 @dataclass
@@ -62,6 +87,8 @@ class Runtime:
     toast_api_factory: Callable[[dict, requests.Session], ToastApi] = _toast_api
     public_base_url: str = "http://localhost:5000"
     secret_key: str = ""
+    # provider -> its topic router (topic -> handler, None: not handled), given by the wiring
+    topics: dict[str, Callable[[str], Any]] = field(default_factory=dict)
     _toast_clients: dict = field(default_factory=dict, repr=False)
 
     def shopify_admin(self, config: dict) -> ShopifyAdmin:

@@ -1,28 +1,29 @@
 """Real services for the suite: a Redis server, SQLite files and a throwaway PostgreSQL cluster."""
+
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, settings
 from redis import Redis
 
 from devtools.services import TempPostgres, postgres_bindir, start_redis_on_free_port
-from support import EXAMPLE_CONFIG, TEST_ENV, create_database
 from models import Database, metadata
 from services import runtime
-from services.merchant_config import parse_config
-from services.merchant_sync import sync
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
+from support import EXAMPLE_CONFIG, TEST_ENV, create_database
 from workers.queues import RQDispatcher
-
 
 # Property tests are deterministic (the same examples every run) and never timed: on two shared cores
 # a slow example is load, not a defect, and a CI run must not fail on it.
-settings.register_profile("punchcard", derandomize=True, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "punchcard", derandomize=True, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("punchcard")
 
 
@@ -91,13 +92,15 @@ class FrozenClock:
 
 @pytest.fixture
 def clock():
-    return FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc))
+    return FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture
 def rt(database, redis_conn, clock):
     """A runtime on the real database and Redis, installed for jobs run in this process."""
-    instance = runtime.Runtime(db=database, dispatcher=RQDispatcher(redis_conn), clock=clock)
+    from app import TOPICS
+
+    instance = runtime.Runtime(db=database, dispatcher=RQDispatcher(redis_conn), clock=clock, topics=dict(TOPICS))
     runtime.install(instance)
     return instance
 

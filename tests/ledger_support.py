@@ -1,4 +1,5 @@
 """Helpers of the ledger tests: a member of the demo merchant, postings, orders, and the invariants."""
+
 from __future__ import annotations
 
 import itertools
@@ -10,7 +11,9 @@ from sqlalchemy import func, select
 from loyalty.orders import Identity, Order, Refund
 from models import LedgerEntry, Member, Merchant
 from models.tables import PointLot
-from services import ledger, ledger_rebuild, members, orders
+from services import ledger, members
+from services.ledger import rebuild as ledger_rebuild
+from services.settlement import accounts as orders
 
 _keys = itertools.count(1)
 
@@ -36,8 +39,12 @@ def post(rt, member_id: str, points: int, type: str = "ADDITION", **fields) -> L
     """Post one entry for the member in its own transaction."""
     fields.setdefault("key", f"test-{next(_keys)}")
     with rt.db.transaction() as s:
-        return ledger.post(s, members.lock(s, member_id),
-                           ledger.Posting(points=points, type=type, channel="admin", **fields), rt.clock())
+        return ledger.post(
+            s,
+            members.lock(s, member_id),
+            ledger.Posting(points=points, type=type, channel="admin", **fields),
+            rt.clock(),
+        )
 
 
 def grant(rt, member_id: str, points: int, **fields) -> LedgerEntry:
@@ -63,8 +70,11 @@ def entry(rt, entry_id: str) -> LedgerEntry:
 
 def entries(rt, member_id: str) -> list[LedgerEntry]:
     with rt.db.reader() as s:
-        return s.execute(select(LedgerEntry).where(LedgerEntry.member_id == member_id)
-                         .order_by(LedgerEntry.seq)).scalars().all()
+        return (
+            s.execute(select(LedgerEntry).where(LedgerEntry.member_id == member_id).order_by(LedgerEntry.seq))
+            .scalars()
+            .all()
+        )
 
 
 def member(rt, member_id: str) -> Member:
@@ -83,12 +93,26 @@ def lot_remaining(rt, entry_id: str) -> int:
         return s.execute(select(PointLot.remaining).where(PointLot.entry_id == entry_id)).scalar_one()
 
 
-def settle(rt, member_id: str, order_id: str, spend: str, *, at: datetime, cancelled: bool = False,
-           refunds: tuple[tuple[str, str], ...] = ()) -> orders.Settlement:
+def settle(
+    rt,
+    member_id: str,
+    order_id: str,
+    spend: str,
+    *,
+    at: datetime,
+    cancelled: bool = False,
+    refunds: tuple[tuple[str, str], ...] = (),
+) -> orders.Settlement:
     """Settle one state of an order placed by the member (known by our member id, as Toast loyalty does)."""
-    order = Order(key=f"test:order:{order_id}", modified_at=at, eligible_spend=Decimal(spend), paid=True,
-                  cancelled=cancelled, identity=Identity(member_id=member_id),
-                  refunds=tuple(Refund(k, Decimal(a)) for k, a in refunds))
+    order = Order(
+        key=f"test:order:{order_id}",
+        modified_at=at,
+        eligible_spend=Decimal(spend),
+        paid=True,
+        cancelled=cancelled,
+        identity=Identity(member_id=member_id),
+        refunds=tuple(Refund(k, Decimal(a)) for k, a in refunds),
+    )
     with rt.db.transaction() as s:
         merchant = s.execute(select(Merchant).where(Merchant.slug == "demo-cafe")).scalar_one()
         return orders.settle(s, merchant, order, "shopify", rt.clock())
@@ -98,8 +122,9 @@ def refund(rt, order_id: str, refund_id: str, amount: str) -> orders.Settlement:
     """A refund of ``amount`` of the order's eligible spend."""
     with rt.db.transaction() as s:
         merchant = s.execute(select(Merchant).where(Merchant.slug == "demo-cafe")).scalar_one()
-        return orders.apply_refund(s, merchant, f"test:order:{order_id}", Refund(refund_id, Decimal(amount)),
-                                   "shopify", rt.clock())
+        return orders.apply_refund(
+            s, merchant, f"test:order:{order_id}", Refund(refund_id, Decimal(amount)), "shopify", rt.clock()
+        )
 
 
 def assert_consistent(rt, member_id: str) -> None:
@@ -109,8 +134,11 @@ def assert_consistent(rt, member_id: str) -> None:
         assert ledger_rebuild.differences(s, m) == []
         assert m.points >= 0 and m.pending_points >= 0 and m.held_points >= 0
         for pending, stored in ((False, m.points), (True, m.pending_points)):
-            in_lots = s.execute(select(func.coalesce(func.sum(PointLot.remaining), 0)).where(
-                PointLot.member_id == member_id, PointLot.pending.is_(pending))).scalar_one()
+            in_lots = s.execute(
+                select(func.coalesce(func.sum(PointLot.remaining), 0)).where(
+                    PointLot.member_id == member_id, PointLot.pending.is_(pending)
+                )
+            ).scalar_one()
             assert in_lots == stored
         lowest = s.execute(select(func.min(PointLot.remaining)).where(PointLot.member_id == member_id)).scalar()
         assert lowest is None or lowest >= 0

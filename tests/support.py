@@ -1,4 +1,5 @@
 """Constants and helpers shared by the tiers of the suite."""
+
 from __future__ import annotations
 
 import tempfile
@@ -45,7 +46,6 @@ def upgrade_database(url: str) -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", url)
     command.upgrade(config, "head")
-
 
 
 # A second merchant, for tenancy: its key must never see the demo merchant's data, nor the reverse.

@@ -1,4 +1,5 @@
 """Validate our Toast Loyalty answers against the response schemas of Toast's own OpenAPI document."""
+
 from __future__ import annotations
 
 import json

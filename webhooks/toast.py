@@ -1,13 +1,16 @@
 """``POST /webhooks/toast``: Toast's order webhooks."""
+
 from __future__ import annotations
 
 import json
 
 from flask import Blueprint, current_app, request
 
-from services import ingest
+from services.inbox import ingest
+from webhooks import errors
 
 bp = Blueprint("toast_webhooks", __name__)
+errors.install(bp)
 KEPT = ("Toast-Restaurant-External-ID", "Toast-Attempt-Number", "Toast-Signature-Version")
 
 
@@ -20,10 +23,14 @@ def receive():
     inbound = ingest.Inbound(
         provider="toast",
         merchant_ref=request.headers.get("Toast-Restaurant-External-ID") or _text(details.get("restaurantGuid")),
-        topic=_text(envelope.get("eventType")) or "", delivery_id=_text(envelope.get("guid")),
-        signature=request.headers.get("Toast-Signature"), body=body,
+        topic=_text(envelope.get("eventType")) or "",
+        delivery_id=_text(envelope.get("guid")),
+        signature=request.headers.get("Toast-Signature"),
+        body=body,
         headers={name: value for name in KEPT if (value := request.headers.get(name))},
-        parsed=True, json_error=error, signed_timestamp=_text(envelope.get("timestamp")),
+        parsed=True,
+        json_error=error,
+        signed_timestamp=_text(envelope.get("timestamp")),
     )
     receipt = ingest.receive(current_app.extensions["punchcard.runtime"], inbound)
     return {"status": "duplicate" if receipt.duplicate else "accepted", "delivery_status": receipt.status}, 200

@@ -5,12 +5,14 @@ The process runs RQ's ``CronScheduler`` on the connection the wiring built, so `
 its own, which verifies Heroku Redis's self-signed certificate and fails. Importing this module also
 registers the jobs for ``rq cron workers/cron.py``, which keeps working where verification is wanted.
 """
+
 from __future__ import annotations
 
 from redis import Redis
 from rq import cron
 from rq.cron import CronScheduler
 
+from services.runtime import Job
 from workers import jobs
 from workers.queues import JOBS, MAINTENANCE
 
@@ -20,10 +22,10 @@ PERIODIC = (
     # Toast retries a webhook only twice: poll for what an outage made us miss.
     (jobs.reconcile_toast, {"interval": 300}),
     # Pending points become spendable, and holds past their time to live come back, within a minute.
-    (jobs.activate_points, {"interval": 60, "job_timeout": JOBS["activate_points"].timeout}),
-    (jobs.expire_holds, {"interval": 60, "job_timeout": JOBS["expire_holds"].timeout}),
+    (jobs.activate_points, {"interval": 60, "job_timeout": JOBS[Job.ACTIVATE_POINTS].timeout}),
+    (jobs.expire_holds, {"interval": 60, "job_timeout": JOBS[Job.EXPIRE_HOLDS].timeout}),
     # Points expire at the end of a day; one entry per member and day, so hourly runs are harmless.
-    (jobs.expire_points, {"interval": 3600, "job_timeout": JOBS["expire_points"].timeout}),
+    (jobs.expire_points, {"interval": 3600, "job_timeout": JOBS[Job.EXPIRE_POINTS].timeout}),
 )
 
 

@@ -1,15 +1,20 @@
 """The RQ job functions. Each takes JSON-safe ids and calls one service."""
+
 from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from rq import get_current_job
 
-from services import deliveries, ledger_jobs, tagging, toast_reconcile
 from services.errors import RetryLater
+from services.inbox import processing, sweeper
+from services.ledger import schedule as ledger_schedule
 from services.runtime import current
+from services.shopify import tagging
+from services.toast import reconciliation
 
 F = TypeVar("F", bound=Callable)
 
@@ -32,7 +37,7 @@ def honours_retry_after(func: F) -> F:
 @honours_retry_after
 def process_delivery(delivery_pk: int) -> str:
     """Process one stored webhook delivery; on RQ's last attempt a failure fails the delivery for good."""
-    return deliveries.process(current(), delivery_pk, final=_last_attempt())
+    return processing.process(current(), delivery_pk, final=_last_attempt())
 
 
 @honours_retry_after
@@ -43,27 +48,27 @@ def tag_shopify_customer(member_id: str) -> str:
 
 def sweep_deliveries() -> int:
     """Re-enqueue deliveries that were stored but never reached the queue."""
-    return deliveries.sweep(current())
+    return sweeper.sweep(current())
 
 
 def reconcile_toast() -> int:
     """Queue Toast orders the webhooks missed (merchants with ``toast.api``)."""
-    return toast_reconcile.reconcile(current())
+    return reconciliation.reconcile(current())
 
 
 def activate_points() -> int:
     """Make pending points whose activation date has come spendable."""
-    return ledger_jobs.activate_points(current())
+    return ledger_schedule.activate_points(current())
 
 
 def expire_points() -> int:
     """Post the day's EXPIRATION entries for points past their expiry date."""
-    return ledger_jobs.expire_points(current())
+    return ledger_schedule.expire_points(current())
 
 
 def expire_holds() -> int:
-    """Roll back holds past their time to live (Toast holds have none)."""
-    return ledger_jobs.expire_holds(current())
+    """Roll back holds past their time to live (Toast REDEEM holds included) and void their redemptions."""
+    return ledger_schedule.expire_holds(current())
 
 
 def _last_attempt() -> bool:

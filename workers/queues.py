@@ -1,10 +1,12 @@
 """Queue names, job routing and retry policies, declared once; the ``Dispatcher`` services use."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from redis import Redis
 from redis.backoff import ExponentialBackoff
@@ -13,10 +15,11 @@ from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
-from rq.job import Job, JobStatus
+from rq.job import Job as RQJob
+from rq.job import JobStatus
 
-from services.deliveries import MAX_ATTEMPTS
-from services.runtime import QueueUnavailable
+from services.inbox.processing import MAX_ATTEMPTS
+from services.runtime import Job, QueueUnavailable
 from workers import jobs
 
 # Order matters: a worker drains webhooks before integrations before maintenance.
@@ -36,19 +39,21 @@ class JobSpec:
     timeout: int = 60
 
 
-JOBS: dict[str, JobSpec] = {
+JOBS: dict[Job, JobSpec] = {
     # Transient failures (database restarts) back off up to half an hour; after the last
     # retry the delivery is failed with its error (services/deliveries.py).
-    "process_delivery": JobSpec(jobs.process_delivery, WEBHOOKS,
-                                Retry(max=MAX_ATTEMPTS - 1, interval=[2, 10, 30, 120, 600, 1800])),
-    "tag_shopify_customer": JobSpec(jobs.tag_shopify_customer, INTEGRATIONS,
-                                    Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])),
-    "sweep_deliveries": JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
-    "reconcile_toast": JobSpec(jobs.reconcile_toast, MAINTENANCE, None, timeout=600),
+    Job.PROCESS_DELIVERY: JobSpec(
+        jobs.process_delivery, WEBHOOKS, Retry(max=MAX_ATTEMPTS - 1, interval=[2, 10, 30, 120, 600, 1800])
+    ),
+    Job.TAG_SHOPIFY_CUSTOMER: JobSpec(
+        jobs.tag_shopify_customer, INTEGRATIONS, Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])
+    ),
+    Job.SWEEP_DELIVERIES: JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
+    Job.RECONCILE_TOAST: JobSpec(jobs.reconcile_toast, MAINTENANCE, None, timeout=600),
     # Idempotent and rescheduled by cron: no retries; the next run picks up what one missed.
-    "activate_points": JobSpec(jobs.activate_points, MAINTENANCE, None, timeout=600),
-    "expire_points": JobSpec(jobs.expire_points, MAINTENANCE, None, timeout=1800),
-    "expire_holds": JobSpec(jobs.expire_holds, MAINTENANCE, None, timeout=600),
+    Job.ACTIVATE_POINTS: JobSpec(jobs.activate_points, MAINTENANCE, None, timeout=600),
+    Job.EXPIRE_POINTS: JobSpec(jobs.expire_points, MAINTENANCE, None, timeout=1800),
+    Job.EXPIRE_HOLDS: JobSpec(jobs.expire_holds, MAINTENANCE, None, timeout=600),
 }
 
 
@@ -59,8 +64,14 @@ def connect(url: str, *, ssl_verify: bool = True) -> Redis:
     an ``ssl_cert_reqs`` in the URL itself wins either way.
     """
     tls = {} if ssl_verify or not url.startswith("rediss://") else {"ssl_cert_reqs": "none"}
-    return Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5, health_check_interval=30,
-                          retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.02), 2), **tls)
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=1,
+        socket_timeout=5,
+        health_check_interval=30,
+        retry=RedisRetry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+        **tls,
+    )
 
 
 def job_id(name: str, args: tuple) -> str:
@@ -76,7 +87,7 @@ def _exception_line(traceback_text: str) -> str:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class RQDispatcher:
@@ -95,8 +106,15 @@ class RQDispatcher:
         """Enqueue ``job`` on its queue with its retry policy."""
         spec = JOBS[job]
         try:
-            self._queues[spec.queue].enqueue(spec.func, *args, job_id=job_id(job, args), retry=spec.retry,
-                                             job_timeout=spec.timeout, result_ttl=600, failure_ttl=7 * 86400)
+            self._queues[spec.queue].enqueue(
+                spec.func,
+                *args,
+                job_id=job_id(job, args),
+                retry=spec.retry,
+                job_timeout=spec.timeout,
+                result_ttl=600,
+                failure_ttl=7 * 86400,
+            )
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None
 
@@ -106,7 +124,7 @@ class RQDispatcher:
         A started job is live only while its worker keeps its heartbeat: see ``_abandoned``.
         """
         try:
-            rq_job = Job.fetch(job_id(job, args), connection=self.connection)
+            rq_job = RQJob.fetch(job_id(job, args), connection=self.connection)
             status = rq_job.get_status(refresh=False)
             if status == JobStatus.STARTED and self._abandoned(rq_job):
                 return False
@@ -119,7 +137,7 @@ class RQDispatcher:
     def failure(self, job: str, *args: Any) -> str | None:
         """The last line of the error RQ recorded when it gave up on ``job`` (retries spent), else None."""
         try:
-            rq_job = Job.fetch(job_id(job, args), connection=self.connection)
+            rq_job = RQJob.fetch(job_id(job, args), connection=self.connection)
             if rq_job.get_status(refresh=False) != JobStatus.FAILED:
                 return None
             result = rq_job.latest_result()
@@ -129,7 +147,7 @@ class RQDispatcher:
             raise QueueUnavailable(type(exc).__name__) from None
         return _exception_line((result.exc_string if result else None) or "")[:500]
 
-    def _abandoned(self, rq_job: Job) -> bool:
+    def _abandoned(self, rq_job: RQJob) -> bool:
         """True when the worker running ``rq_job`` died without a word (SIGKILL, OOM killer, lost dyno).
 
         Such a job stays STARTED: a worker renews its run's expiry in the started registry every 30 s
@@ -140,8 +158,11 @@ class RQDispatcher:
         """
         registry = rq_job.started_job_registry
         prefix = f"{rq_job.id}:".encode()
-        runs = [(key, expiry) for key, expiry in self.connection.zrange(registry.key, 0, -1, withscores=True)
-                if key.startswith(prefix)]
+        runs = [
+            (key, expiry)
+            for key, expiry in self.connection.zrange(registry.key, 0, -1, withscores=True)
+            if key.startswith(prefix)
+        ]
         if any(expiry > self.clock().timestamp() for _, expiry in runs):
             return False
         if rq_job.get_status(refresh=True) != JobStatus.STARTED:

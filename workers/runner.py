@@ -5,11 +5,12 @@ Both classes here shut down warm: the job in flight gets ``IMMINENT_SHUTDOWN_DEL
 finish, then it is failed cleanly (``ShutDownImminentException``) and RQ retries it, before the
 SIGKILL. The queued backlog stays queued for the next worker.
 """
+
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 from rq import Queue
 from rq.exceptions import ShutDownImminentException
@@ -35,14 +36,18 @@ class InProcessWorker(SimpleWorker):
         if self.get_state() != WorkerStatus.BUSY:
             self.log.info("Worker %s: warm shut down requested, no job in flight", self.name)
             return
-        self.log.info("Worker %s: warm shut down requested; the job in flight has %d s to finish",
-                      self.name, self.imminent_shutdown_delay)
+        self.log.info(
+            "Worker %s: warm shut down requested; the job in flight has %d s to finish",
+            self.name,
+            self.imminent_shutdown_delay,
+        )
         # SIGALRM is the job timeout's (RQ's death penalty), so the deadline is a timer thread
         # that signals the main thread, where the job runs; a blocking system call there is
         # interrupted and Python raises at the next bytecode.
         signal.signal(signal.SIGRTMIN, self._cancel_job_in_flight)
-        timer = threading.Timer(self.imminent_shutdown_delay, signal.pthread_kill,
-                                (threading.main_thread().ident, signal.SIGRTMIN))
+        timer = threading.Timer(
+            self.imminent_shutdown_delay, signal.pthread_kill, (threading.main_thread().ident, signal.SIGRTMIN)
+        )
         timer.daemon = True
         timer.start()
 

@@ -120,7 +120,7 @@ class ShopifyAdminClient:
         data = self._execute(FIND_CUSTOMER_QUERY, {"query": email_search_query(email)})
         connection = _dig(data, "customers")
         if not isinstance(connection, dict):
-            raise ShopifyPermanentError("customers missing from response", reason="malformed_response")
+            raise ShopifyPermanentError("customers missing from response", code="malformed_response")
         ids = _connection_ids(connection)
         return ids[0] if ids else None
 
@@ -134,7 +134,7 @@ class ShopifyAdminClient:
         data = self._execute(TAGS_ADD_MUTATION, {"id": customer_gid, "tags": list(tags)})
         payload = _dig(data, "tagsAdd")
         if not isinstance(payload, dict) or not isinstance(payload.get("userErrors", []), list):
-            raise ShopifyPermanentError("tagsAdd missing from response", reason="malformed_response")
+            raise ShopifyPermanentError("tagsAdd missing from response", code="malformed_response")
         node_id = _dig(payload, "node", "id")
         return TagResult(
             customer_gid=node_id if isinstance(node_id, str) else customer_gid,
@@ -151,7 +151,7 @@ class ShopifyAdminClient:
             raise self._graphql_error(body)
         data = body.get("data")
         if not isinstance(data, dict):
-            raise ShopifyPermanentError("response has no data", reason="malformed_response")
+            raise ShopifyPermanentError("response has no data", code="malformed_response")
         return data
 
     def _post(self, payload: dict[str, Any]) -> requests.Response:
@@ -161,10 +161,10 @@ class ShopifyAdminClient:
         try:
             return self._session.post(self._endpoint, json=payload, headers=headers, timeout=self._timeout)
         except requests.Timeout as exc:
-            raise ShopifyRetryableError("Shopify request timed out", reason="timeout") from exc
+            raise ShopifyRetryableError("Shopify request timed out", code="timeout") from exc
         except requests.RequestException as exc:
             # Only the class name: some requests errors embed request details.
-            raise ShopifyRetryableError(f"network error: {type(exc).__name__}", reason="network_error") from exc
+            raise ShopifyRetryableError(f"network error: {type(exc).__name__}", code="network_error") from exc
 
     def _http_error(self, response: requests.Response) -> ShopifyAdminError:
         status = response.status_code
@@ -172,12 +172,12 @@ class ShopifyAdminClient:
             wait = parse_retry_after(response.headers.get("Retry-After"))
             if wait is None:
                 wait = _throttle_wait(_json_object_or_empty(response))
-            return ShopifyRetryableError("HTTP 429 Too Many Requests", reason="rate_limited", retry_after=wait)
+            return ShopifyRetryableError("HTTP 429 Too Many Requests", code="rate_limited", retry_after=wait)
         if status >= 500:
             wait = parse_retry_after(response.headers.get("Retry-After"))
-            return ShopifyRetryableError(f"HTTP {status} from Shopify", reason="server_error", retry_after=wait)
+            return ShopifyRetryableError(f"HTTP {status} from Shopify", code="server_error", retry_after=wait)
         reason = _PERMANENT_STATUS_REASONS.get(status, f"http_{status}")
-        return ShopifyPermanentError(f"HTTP {status} from Shopify", reason=reason)
+        return ShopifyPermanentError(f"HTTP {status} from Shopify", code=reason)
 
     def _graphql_error(self, body: dict[str, Any]) -> ShopifyAdminError:
         errors = body["errors"] if isinstance(body["errors"], list) else [body["errors"]]
@@ -186,12 +186,12 @@ class ShopifyAdminClient:
         if "THROTTLED" in codes:
             wait = _throttle_wait(body)
             logger.info("Shopify GraphQL throttled; retry in %ss", wait)
-            return ShopifyRetryableError(message, reason="throttled", retry_after=wait)
+            return ShopifyRetryableError(message, code="throttled", retry_after=wait)
         for code in codes:
             if code in _RETRYABLE_GRAPHQL_CODES:
-                return ShopifyRetryableError(message, reason=_RETRYABLE_GRAPHQL_CODES[code])
+                return ShopifyRetryableError(message, code=_RETRYABLE_GRAPHQL_CODES[code])
         code = next((c for c in codes if c), None)
-        return ShopifyPermanentError(message, reason=code.lower() if code else "graphql_error")
+        return ShopifyPermanentError(message, code=code.lower() if code else "graphql_error")
 
     def _scrub(self, text: str) -> str:
         # Shopify's messages are echoed into exceptions; never let a token through.
@@ -245,9 +245,9 @@ def _json_object(response: requests.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError as exc:
-        raise ShopifyPermanentError("response is not JSON", reason="malformed_response") from exc
+        raise ShopifyPermanentError("response is not JSON", code="malformed_response") from exc
     if not isinstance(body, dict):
-        raise ShopifyPermanentError("response is not a JSON object", reason="malformed_response")
+        raise ShopifyPermanentError("response is not a JSON object", code="malformed_response")
     return body
 
 

@@ -3,14 +3,24 @@
 Money arrives as decimal strings ("10.00"); numbers are parsed as Decimal, and
 ids (which exceed 2**53) stay exact as Python ints, then strings.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
-from integrations.common import (NAME_LENGTH, WALLET_LENGTH, clean_text, objects, parse_decimal, parse_text,
-                                 usable_email)
+from integrations.common import (  # noqa: F401  (part of this module's interface)
+    NAME_LENGTH,
+    WALLET_LENGTH,
+    PayloadError,
+    clean_text,
+    loads,
+    objects,
+    parse_decimal,
+    parse_text,
+    parse_time,
+    usable_email,
+)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order, Refund
 from loyalty.points import paid_share
@@ -66,7 +76,7 @@ def parse_identity(data: dict, *, region: str | None) -> Identity:
     """Who placed the order: customer link, email, phone (E.164), names, wallet address."""
     customer = data.get("customer") or {}
     if not isinstance(customer, dict):
-        raise PayloadError("invalid_payload", "customer is not an object")
+        raise PayloadError("customer is not an object", code="invalid_payload")
     return Identity(
         provider_customer_id=_opt_id(customer.get("id")),
         email=usable_email(normalize_email(_text(customer, "email") or _text(data, "email"))),
@@ -92,13 +102,15 @@ def parse_privacy_request(data: dict, *, region: str | None) -> tuple[Identity, 
     """The customer (id, email, phone) and the order ids of a ``customers/data_request`` or ``customers/redact``."""
     customer = data.get("customer") or {}
     if not isinstance(customer, dict):
-        raise PayloadError("invalid_payload", "customer is not an object")
+        raise PayloadError("customer is not an object", code="invalid_payload")
     orders = data.get("orders_requested") or data.get("orders_to_redact") or []
     if not isinstance(orders, list):
-        raise PayloadError("invalid_payload", "the orders are not a list")
-    identity = Identity(provider_customer_id=_opt_id(customer.get("id")),
-                        email=usable_email(normalize_email(_text(customer, "email"))),
-                        phone=normalize_phone(_text(customer, "phone"), region))
+        raise PayloadError("the orders are not a list", code="invalid_payload")
+    identity = Identity(
+        provider_customer_id=_opt_id(customer.get("id")),
+        email=usable_email(normalize_email(_text(customer, "email"))),
+        phone=normalize_phone(_text(customer, "phone"), region),
+    )
     return identity, tuple(order_id for order_id in map(_opt_id, orders) if order_id)
 
 
@@ -129,9 +141,14 @@ def _eligible_spend(data: dict, basis: str, status: str) -> Decimal:
 
 
 def _line_taxes(data: dict) -> Decimal:
-    return sum((_money(t.get("price"), "tax_lines.price")
-                for item in objects(data.get("line_items"), "line_items")
-                for t in objects(item.get("tax_lines"), "line_items.tax_lines")), Decimal(0))
+    return sum(
+        (
+            _money(t.get("price"), "tax_lines.price")
+            for item in objects(data.get("line_items"), "line_items")
+            for t in objects(item.get("tax_lines"), "line_items.tax_lines")
+        ),
+        Decimal(0),
+    )
 
 
 def _line(item: dict) -> Line:
@@ -152,7 +169,7 @@ def _quantity(value) -> int:
     # Shopify counts items in whole numbers, but a JSON 1.0 or a "1.0" is the same count.
     quantity = parse_decimal(value, "line_items.quantity")
     if quantity < 0 or quantity != quantity.to_integral_value():
-        raise PayloadError("invalid_payload", f"line_items.quantity is not a whole number: {str(value)[:40]!r}")
+        raise PayloadError(f"line_items.quantity is not a whole number: {str(value)[:40]!r}", code="invalid_payload")
     return int(quantity)
 
 
@@ -167,7 +184,7 @@ def _text(data: dict, field: str, limit: int | None = None) -> str | None:
 def _required_id(data: dict, field: str) -> str:
     value = _opt_id(data.get(field))
     if value is None:
-        raise PayloadError("invalid_payload", f"{field} is missing")
+        raise PayloadError(f"{field} is missing", code="invalid_payload")
     return value
 
 
@@ -175,8 +192,8 @@ def _opt_id(value) -> str | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, (Decimal, float, dict, list)):
-        raise PayloadError("invalid_payload", "an id must be an integer or a string")
+        raise PayloadError("an id must be an integer or a string", code="invalid_payload")
     text = str(value)
     if len(text) > ID_LENGTH or "\x00" in text:
-        raise PayloadError("invalid_payload", f"not a Shopify id: {text[:40]!r}")
+        raise PayloadError(f"not a Shopify id: {text[:40]!r}", code="invalid_payload")
     return text

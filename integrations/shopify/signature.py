@@ -1,4 +1,5 @@
 """Shopify webhook HMAC verification over the exact raw body."""
+
 from __future__ import annotations
 
 import base64

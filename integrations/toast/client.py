@@ -8,15 +8,17 @@ retries beyond one re-login on 401: failures become retryable/permanent
 errors with a machine ``reason`` (and a ``retry_after`` hint) and the RQ job
 decides. JSON is parsed with ``parse_float=Decimal`` so prices stay exact.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import requests
@@ -52,8 +54,9 @@ class ToastApi(Protocol):
         """Return the Order with ``order_guid`` at ``restaurant_guid``."""
         ...
 
-    def orders_bulk(self, *, restaurant_guid: str, start: datetime, end: datetime,
-                    page: int = 1, page_size: int = 100) -> list[dict]:
+    def orders_bulk(
+        self, *, restaurant_guid: str, start: datetime, end: datetime, page: int = 1, page_size: int = 100
+    ) -> list[dict]:
         """Return one page of the orders modified in ``[start, end)``."""
         ...
 
@@ -96,9 +99,17 @@ class MemoryTokenCache:
 class ToastClient:
     """``ToastApi`` over HTTP for one Toast API client (one client id, many restaurants)."""
 
-    def __init__(self, *, base_url: str, client_id: str, client_secret: str,
-                 session: requests.Session | None = None, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic, token_cache: TokenCache | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        token_cache: TokenCache | None = None,
+    ) -> None:
         """Build a client for ``base_url`` (e.g. ``https://ws-api.toasttab.com``)."""
         self._base_url = base_url.rstrip("/")
         self._client_id = client_id
@@ -118,21 +129,25 @@ class ToastClient:
         """``GET /orders/v2/orders/{guid}``: the full Order (phone and names included)."""
         if not order_guid.strip():
             raise ValueError("order_guid must not be blank")
-        body = self._get(ORDER_PATH.format(guid=quote(order_guid, safe="")),
-                         restaurant_guid=restaurant_guid)
+        body = self._get(ORDER_PATH.format(guid=quote(order_guid, safe="")), restaurant_guid=restaurant_guid)
         if not isinstance(body, dict):
-            raise ToastPermanentError("order response is not a JSON object", reason="malformed_response")
+            raise ToastPermanentError("order response is not a JSON object", code="malformed_response")
         return body
 
-    def orders_bulk(self, *, restaurant_guid: str, start: datetime, end: datetime,
-                    page: int = 1, page_size: int = 100) -> list[dict]:
+    def orders_bulk(
+        self, *, restaurant_guid: str, start: datetime, end: datetime, page: int = 1, page_size: int = 100
+    ) -> list[dict]:
         """``GET /orders/v2/ordersBulk``: one page of the orders modified in ``[start, end)``."""
         _check_window(start, end, page, page_size)
-        params = {"startDate": toast_time(start), "endDate": toast_time(end, round_up=True),
-                  "page": page, "pageSize": page_size}
+        params = {
+            "startDate": toast_time(start),
+            "endDate": toast_time(end, round_up=True),
+            "page": page,
+            "pageSize": page_size,
+        }
         body = self._get(BULK_PATH, restaurant_guid=restaurant_guid, params=params)
         if not isinstance(body, list):
-            raise ToastPermanentError("ordersBulk response is not a JSON array", reason="malformed_response")
+            raise ToastPermanentError("ordersBulk response is not a JSON array", code="malformed_response")
         return body
 
     def _get(self, path: str, *, restaurant_guid: str, params: dict | None = None) -> Any:
@@ -156,33 +171,39 @@ class ToastClient:
 
     def _login(self) -> tuple[str, float]:
         """``POST /authentication/v1/authentication/login`` as a machine client."""
-        payload = {"clientId": self._client_id, "clientSecret": self._client_secret,
-                   "userAccessType": "TOAST_MACHINE_CLIENT"}
+        payload = {
+            "clientId": self._client_id,
+            "clientSecret": self._client_secret,
+            "userAccessType": "TOAST_MACHINE_CLIENT",
+        }
         response = self._call("POST", LOGIN_PATH, json=payload, headers={"Accept": "application/json"})
         if response.status_code in (400, 401, 403):
-            raise ToastPermanentError(f"Toast login refused (HTTP {response.status_code})", reason="login_failed")
+            raise ToastPermanentError(f"Toast login refused (HTTP {response.status_code})", code="login_failed")
         token = _dig(self._result(response), "token")
         access, expires_in = _dig(token, "accessToken"), _dig(token, "expiresIn")
         if not isinstance(access, str) or not access:
-            raise ToastPermanentError("login response has no accessToken", reason="malformed_response")
+            raise ToastPermanentError("login response has no accessToken", code="malformed_response")
         return access, _seconds(expires_in)
 
     def _send(self, path: str, token: str, restaurant_guid: str, params: dict | None) -> requests.Response:
         # Headers go on the request, not the session: a shared session must not
         # carry the token to other hosts.
         self._last_token = token
-        headers = {"Authorization": f"Bearer {token}", "Toast-Restaurant-External-ID": restaurant_guid,
-                   "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Toast-Restaurant-External-ID": restaurant_guid,
+            "Accept": "application/json",
+        }
         return self._call("GET", path, params=params, headers=headers)
 
     def _call(self, method: str, path: str, **kwargs) -> requests.Response:
         try:
             return self._session.request(method, self._base_url + path, timeout=self._timeout, **kwargs)
         except requests.Timeout as exc:
-            raise ToastRetryableError("Toast request timed out", reason="timeout") from exc
+            raise ToastRetryableError("Toast request timed out", code="timeout") from exc
         except requests.RequestException as exc:
             # Only the class name: some requests errors embed request details.
-            raise ToastRetryableError(f"network error: {type(exc).__name__}", reason="network_error") from exc
+            raise ToastRetryableError(f"network error: {type(exc).__name__}", code="network_error") from exc
 
     def _result(self, response: requests.Response) -> Any:
         if response.status_code >= 300:
@@ -190,18 +211,18 @@ class ToastClient:
         try:
             return json.loads(response.content, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ToastPermanentError("response is not JSON", reason="malformed_response") from exc
+            raise ToastPermanentError("response is not JSON", code="malformed_response") from exc
 
     def _http_error(self, response: requests.Response) -> ToastApiError:
         status = response.status_code
         message = f"HTTP {status} from Toast{self._detail(response)}"
         if status == 429:
             wait = parse_retry_after(response.headers.get("Retry-After"))
-            return ToastRetryableError(message, reason="rate_limited", retry_after=wait)
+            return ToastRetryableError(message, code="rate_limited", retry_after=wait)
         if status >= 500:
             wait = parse_retry_after(response.headers.get("Retry-After"))
-            return ToastRetryableError(message, reason="server_error", retry_after=wait)
-        return ToastPermanentError(message, reason=_PERMANENT_STATUS_REASONS.get(status, f"http_{status}"))
+            return ToastRetryableError(message, code="server_error", retry_after=wait)
+        return ToastPermanentError(message, code=_PERMANENT_STATUS_REASONS.get(status, f"http_{status}"))
 
     def _detail(self, response: requests.Response) -> str:
         """Toast's ErrorMessage ``message`` and ``requestId``, scrubbed of our secrets."""
@@ -219,19 +240,27 @@ class ToastClient:
         return text
 
 
-def iter_orders_bulk(client: ToastApi, *, restaurant_guid: str, start: datetime, end: datetime,
-                     page_size: int = 100, max_pages: int = 1000) -> Iterator[dict]:
+def iter_orders_bulk(
+    client: ToastApi,
+    *,
+    restaurant_guid: str,
+    start: datetime,
+    end: datetime,
+    page_size: int = 100,
+    max_pages: int = 1000,
+) -> Iterator[dict]:
     """Every order modified in ``[start, end)``, page after page until a short page.
 
     ``max_pages`` stops a server that keeps sending full pages from looping forever.
     """
     for page in range(1, max_pages + 1):
-        orders = client.orders_bulk(restaurant_guid=restaurant_guid, start=start, end=end,
-                                    page=page, page_size=page_size)
+        orders = client.orders_bulk(
+            restaurant_guid=restaurant_guid, start=start, end=end, page=page, page_size=page_size
+        )
         yield from orders
         if len(orders) < page_size:
             return
-    raise ToastPermanentError(f"ordersBulk still full after {max_pages} pages", reason="too_many_pages")
+    raise ToastPermanentError(f"ordersBulk still full after {max_pages} pages", code="too_many_pages")
 
 
 def toast_time(moment: datetime, *, round_up: bool = False) -> str:
@@ -242,7 +271,7 @@ def toast_time(moment: datetime, *, round_up: bool = False) -> str:
     """
     if moment.tzinfo is None:
         raise ValueError("a Toast time must be timezone-aware")
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if round_up and moment.microsecond % 1000:
         moment += timedelta(microseconds=1000 - moment.microsecond % 1000)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"

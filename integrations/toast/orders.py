@@ -5,13 +5,13 @@ Toast accounts each check on its own (spec "Toast"): the business key is
 parsed with ``parse_float=Decimal`` so prices stay exact, and ids stay exact
 as Python ints or strings.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
-from integrations.common import PayloadError, loads, parse_time  # noqa: F401  (part of this module's interface)
-from integrations.common import NAME_LENGTH, clean_text, parse_decimal, usable_email
+from integrations.common import NAME_LENGTH, PayloadError, clean_text, loads, parse_decimal, parse_time, usable_email  # noqa: F401  (part of this module's interface)
 from loyalty.identity import normalize_email, normalize_phone
 from loyalty.orders import Identity, Line, Order
 
@@ -29,7 +29,7 @@ def envelope_order(envelope: dict) -> dict:
     details = envelope.get("details")
     order = details.get("order") if isinstance(details, dict) else None
     if not isinstance(order, dict):
-        raise PayloadError("invalid_payload", "details.order is missing")
+        raise PayloadError("details.order is missing", code="invalid_payload")
     return order
 
 
@@ -42,14 +42,18 @@ def parse_order(order_json: dict, *, region: str | None, fallback_time: datetime
     """One accountable ``Order`` per check of a Toast order, in the order's check order."""
     checks = order_json.get("checks")
     if not isinstance(checks, list):
-        raise PayloadError("invalid_payload", "order.checks is missing")
+        raise PayloadError("order.checks is missing", code="invalid_payload")
     modified = parse_time(order_json.get("modifiedDate")) or fallback_time
-    return [parse_check(check, region=region, fallback_time=modified, order_json=order_json)
-            for check in checks if isinstance(check, dict)]
+    return [
+        parse_check(check, region=region, fallback_time=modified, order_json=order_json)
+        for check in checks
+        if isinstance(check, dict)
+    ]
 
 
-def parse_check(check_json: dict, *, region: str | None, fallback_time: datetime,
-                order_json: dict | None = None) -> Order:
+def parse_check(
+    check_json: dict, *, region: str | None, fallback_time: datetime, order_json: dict | None = None
+) -> Order:
     """The accountable state of one check; ``order_json`` brings the order's void/delete flags.
 
     Also fits the check of a Toast Loyalty Integration transaction (same schema,
@@ -74,7 +78,7 @@ def parse_lines(check_json: dict) -> list[Line]:
     """One ``Line`` per top-level selection; modifiers stay inside their selection's price."""
     selections = check_json.get("selections") or []
     if not isinstance(selections, list):
-        raise PayloadError("invalid_payload", "check.selections is not a list")
+        raise PayloadError("check.selections is not a list", code="invalid_payload")
     return [_line(selection, index) for index, selection in enumerate(selections) if isinstance(selection, dict)]
 
 
@@ -190,7 +194,7 @@ def _config_id(reference) -> str | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, Decimal):
-        raise PayloadError("invalid_payload", "multiLocationId must be an integer or a string")
+        raise PayloadError("multiLocationId must be an integer or a string", code="invalid_payload")
     return str(value)
 
 
@@ -206,9 +210,9 @@ def _number(value, field: str, *, default: Decimal = Decimal(0)) -> Decimal:
 def _required_str(data: dict, key: str, field: str) -> str:
     value = _text(data.get(key))
     if value is None:
-        raise PayloadError("invalid_payload", f"{field} is missing")
+        raise PayloadError(f"{field} is missing", code="invalid_payload")
     if len(value) > GUID_LENGTH:
-        raise PayloadError("invalid_payload", f"{field} is not a Toast guid: {value[:40]!r}")
+        raise PayloadError(f"{field} is not a Toast guid: {value[:40]!r}", code="invalid_payload")
     return value
 
 

@@ -5,6 +5,7 @@ Toast signs the raw body followed by the envelope's ``timestamp`` value:
 guide concatenates ``body + timestamp`` as strings and encodes them as UTF-8,
 which for a UTF-8 body is the raw bytes followed by the timestamp's bytes).
 """
+
 from __future__ import annotations
 
 import base64

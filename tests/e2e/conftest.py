@@ -1,4 +1,5 @@
 """Fixtures of the e2e tier: one running system per database backend."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The running system as processes (release phase, gunicorn web, RQ worker) and a fake Shopify over HTTP."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,8 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from support import ROOT, TEST_ENV, wait_for
 from devtools.services import free_port
+from support import ROOT, TEST_ENV, wait_for
 
 BIN = Path(sys.executable).parent
 
@@ -34,10 +35,16 @@ class FakeShopifyAdmin:
         body = request.get_json()
         self.calls.append({"path": request.path, "token": request.headers.get("X-Shopify-Access-Token"), **body})
         gid = body["variables"].get("id", "gid://shopify/Customer/1")
-        answer = {"data": {"tagsAdd": {"node": {"id": gid}, "userErrors": []}},
-                  "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10,
-                                          "throttleStatus": {"maximumAvailable": 2000.0,
-                                                             "currentlyAvailable": 1990, "restoreRate": 100.0}}}}
+        answer = {
+            "data": {"tagsAdd": {"node": {"id": gid}, "userErrors": []}},
+            "extensions": {
+                "cost": {
+                    "requestedQueryCost": 10,
+                    "actualQueryCost": 10,
+                    "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0},
+                }
+            },
+        }
         return Response(__import__("json").dumps(answer), content_type="application/json")
 
     @property
@@ -52,13 +59,23 @@ class Stack:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.logdir = tempfile.mkdtemp(prefix="punchcard-e2e-")
-        config = (ROOT / "config" / "merchants.example.yaml").read_text().replace(
-            "https://demo-cafe.myshopify.com   #", f"{shopify.base_url}   #")
+        config = (
+            (ROOT / "config" / "merchants.example.yaml")
+            .read_text()
+            .replace("https://demo-cafe.myshopify.com   #", f"{shopify.base_url}   #")
+        )
         config_path = Path(self.logdir) / "merchants.yaml"
         config_path.write_text(config)
-        self.env = {**os.environ, **TEST_ENV, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                    "MERCHANTS_CONFIG": str(config_path), "PORT": str(self.port), "LOG_LEVEL": "INFO",
-                    "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.env = {
+            **os.environ,
+            **TEST_ENV,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "MERCHANTS_CONFIG": str(config_path),
+            "PORT": str(self.port),
+            "LOG_LEVEL": "INFO",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
         self.procs: list[subprocess.Popen] = []
 
     def release(self) -> None:
@@ -66,10 +83,11 @@ class Stack:
         for args in (["db", "upgrade"], ["merchants", "sync"]):
             subprocess.run([*flask, *args], env=self.env, cwd=ROOT, check=True, capture_output=True)
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         self.release()
-        self._spawn("web", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-                            "app:create_app()"])
+        self._spawn(
+            "web", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "app:create_app()"]
+        )
         self._spawn("worker", [str(BIN / "flask"), "--app", "app", "worker"])
         try:
             self._wait_healthy()
@@ -81,13 +99,17 @@ class Stack:
     def _spawn(self, name: str, args: list[str]) -> None:
         log = open(Path(self.logdir) / f"{name}.log", "wb")
         # Its own process group, so that stop() ends the gunicorn workers and RQ's scheduler with it.
-        self.procs.append(subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True))
+        self.procs.append(
+            subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        )
 
     def _wait_healthy(self, timeout: float = 30) -> None:
         try:
-            wait_for(lambda: self._healthy() or any(p.poll() is not None for p in self.procs), timeout=timeout,
-                     what="web healthy")
+            wait_for(
+                lambda: self._healthy() or any(p.poll() is not None for p in self.procs),
+                timeout=timeout,
+                what="web healthy",
+            )
         except AssertionError:
             raise RuntimeError(f"web did not become healthy; logs in {self.logdir}") from None
         if not self._healthy():
@@ -122,12 +144,12 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
-
 def signed_post(stack: Stack, topic: str, payload: dict, webhook_id: str | None = None) -> requests.Response:
     """POST a delivery to the running app exactly as Shopify signs it."""
     from factories import encode, shopify_headers
 
     body = encode(payload)
     webhook_id = webhook_id or f"wh-{time.monotonic_ns()}"
-    return requests.post(f"{stack.base_url}/webhooks/shopify", data=body,
-                         headers=shopify_headers(body, topic, webhook_id), timeout=10)
+    return requests.post(
+        f"{stack.base_url}/webhooks/shopify", data=body, headers=shopify_headers(body, topic, webhook_id), timeout=10
+    )

@@ -1,4 +1,5 @@
 """``make run``'s foreground process: everything comes up healthy, and one Ctrl-C stops everything cleanly."""
+
 from __future__ import annotations
 
 import os
@@ -10,9 +11,8 @@ import psutil
 import pytest
 import requests
 
-from support import wait_for
 from devtools.services import free_port
-from support import ROOT
+from support import ROOT, wait_for
 
 
 @pytest.fixture
@@ -22,8 +22,14 @@ def make_run(tmp_path):
     env.update(PORT=str(port), PUNCHCARD_REDIS_PORT=str(free_port()), DATABASE_URL=f"sqlite:///{tmp_path}/run.db")
     log = open(tmp_path / "run.log", "wb")
     # Its own process group: a failing test must not leave redis, gunicorn or a worker behind.
-    proc = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devtools.run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     yield proc, f"http://127.0.0.1:{port}", tmp_path / "run.log"
     for survivor in [proc, *_descendants(proc)]:
         try:

@@ -1,4 +1,5 @@
 """A guest opens their magic link in a real headless Chromium and sees their card."""
+
 from __future__ import annotations
 
 import os
@@ -9,13 +10,19 @@ import pytest
 import requests
 
 from e2e_stack import signed_post
-from support import wait_for
 from factories import shopify_order
-from support import TEST_ENV
+from support import TEST_ENV, wait_for
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
 KEY = {"X-API-Key": TEST_ENV["DEMO_CAFE_API_KEY"]}
 
 
@@ -44,19 +51,30 @@ def a_member_with_points(stack) -> str:
     """A guest signed up through the partner API who then paid 62.50 online (625 points)."""
     n = random.randrange(10**9)
     email = f"guest-{n}@example.com"
-    member = requests.post(f"{stack.base_url}/partner-api/v2/program-memberships", headers=KEY, timeout=10, json={
-        "external_user_id": f"guest-{n}", "email": email, "first_name": "Grace"}).json()["membership"]
+    member = requests.post(
+        f"{stack.base_url}/partner-api/v2/program-memberships",
+        headers=KEY,
+        timeout=10,
+        json={"external_user_id": f"guest-{n}", "email": email, "first_name": "Grace"},
+    ).json()["membership"]
     order = shopify_order(order_id=n, subtotal="62.50", email=email, customer={"id": 10**15 + n, "email": email})
     assert signed_post(stack, "orders/paid", order).status_code == 200
-    wait_for(lambda: requests.get(f"{stack.base_url}/partner-api/v2/program-memberships/{member['id']}",
-                                  headers=KEY, timeout=5).json()["membership"]["points"] == 625)
+    wait_for(
+        lambda: (
+            requests.get(
+                f"{stack.base_url}/partner-api/v2/program-memberships/{member['id']}", headers=KEY, timeout=5
+            ).json()["membership"]["points"]
+            == 625
+        )
+    )
     return member["id"]
 
 
 def test_a_guest_opening_the_magic_link_sees_balance_tier_and_rewards(stack, browser, tmp_path):
     member_id = a_member_with_points(stack)
-    link = requests.post(f"{stack.base_url}/partner-api/v2/program-memberships/{member_id}/magic-link",
-                         headers=KEY, timeout=10).json()["magic_link"]
+    link = requests.post(
+        f"{stack.base_url}/partner-api/v2/program-memberships/{member_id}/magic-link", headers=KEY, timeout=10
+    ).json()["magic_link"]
     browser.get(link)
     from selenium.webdriver.common.by import By
 

@@ -1,7 +1,7 @@
 """Fifty partners racing to get-or-create one guest, through the running app: one member comes out."""
+
 from __future__ import annotations
 
-import random
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
@@ -13,13 +13,16 @@ CALLS = 50
 
 
 def test_fifty_concurrent_get_or_create_calls_for_one_phone_create_exactly_one_member(stack):
-    phone = f"+1415555{random.randrange(10**4):04d}"
+    phone = "+16465550150"  # no other test of the session's database uses it: the first call creates the guest
     url = f"{stack.base_url}/partner-api/v2/program-memberships"
 
     def call(n: int) -> requests.Response:
         # Different formats of the same number, each with a name and the same email: one guest all the same.
-        body = {"phone": phone if n % 2 else f"({phone[2:5]}) {phone[5:8]}-{phone[8:]}", "first_name": f"Guest {n}",
-                "email": f"{phone[1:]}@example.com"}
+        body = {
+            "phone": phone if n % 2 else f"({phone[2:5]}) {phone[5:8]}-{phone[8:]}",
+            "first_name": f"Guest {n}",
+            "email": f"{phone[1:]}@example.com",
+        }
         return requests.post(url, json=body, headers=KEY, timeout=60)
 
     with ThreadPoolExecutor(max_workers=CALLS) as pool:

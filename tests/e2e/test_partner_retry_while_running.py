@@ -6,6 +6,7 @@ connection takes on the member; the retry is sent once the first is seen
 waiting in ``pg_stat_activity``, and the lock is released once the retry is
 waiting too. Each partner API write that takes a key is raced this way.
 """
+
 from __future__ import annotations
 
 import time
@@ -133,8 +134,21 @@ def merge(api: Partner) -> Call:
     return Call(source, "POST", "/program-memberships/merge", body, 200)
 
 
-WRITES = [activity, adjustment, temporary_hold, commit, rollback, cancel, redemption, redeem, void, get_or_create,
-          update, remove, merge]
+WRITES = [
+    activity,
+    adjustment,
+    temporary_hold,
+    commit,
+    rollback,
+    cancel,
+    redemption,
+    redeem,
+    void,
+    get_or_create,
+    update,
+    remove,
+    merge,
+]
 
 
 @pytest.fixture
@@ -148,8 +162,9 @@ def postgres(stack) -> str:
 
 def waiting_on_locks(observer: psycopg.Connection) -> int:
     """Backends of this database waiting for a lock right now (each query is its own snapshot)."""
-    return observer.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND wait_event_type = 'Lock'").fetchone()[0]
+    return observer.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    ).fetchone()[0]
 
 
 @pytest.mark.parametrize("setup", WRITES, ids=[w.__name__ for w in WRITES])
@@ -161,8 +176,11 @@ def test_a_retry_that_arrives_while_the_first_call_runs_gets_the_first_answer(st
     def send() -> requests.Response:
         return api.send(call.method, call.path, call.body, key=key)
 
-    with psycopg.connect(postgres, autocommit=True) as observer, psycopg.connect(postgres) as locker, \
-            ThreadPoolExecutor(max_workers=2) as pool:
+    with (
+        psycopg.connect(postgres, autocommit=True) as observer,
+        psycopg.connect(postgres) as locker,
+        ThreadPoolExecutor(max_workers=2) as pool,
+    ):
         locker.execute("SELECT 1 FROM members WHERE id = %s FOR UPDATE", (call.member,))
         first = pool.submit(send)
         wait_for(lambda: waiting_on_locks(observer) >= 1, what="the first call waiting inside its transaction")

@@ -1,34 +1,40 @@
 """As Shopify and a partner app would: signed deliveries to the running app, results through the partner API."""
+
 from __future__ import annotations
 
 import random
 
 import requests
 
-from support import TEST_ENV
 from e2e_stack import signed_post
-from support import wait_for
 from factories import shopify_order, shopify_refund
+from support import TEST_ENV, wait_for
 
 KEY = {"X-API-Key": TEST_ENV["DEMO_CAFE_API_KEY"]}
 
 
 def search(stack, **params):
-    response = requests.get(f"{stack.base_url}/partner-api/v2/program-memberships/search", params=params,
-                            headers=KEY, timeout=5)
+    response = requests.get(
+        f"{stack.base_url}/partner-api/v2/program-memberships/search", params=params, headers=KEY, timeout=5
+    )
     return response.json()["membership"] if response.status_code == 200 else None
 
 
 def level(stack, member_id):
-    return requests.get(f"{stack.base_url}/partner-api/v2/program-memberships/{member_id}/level",
-                        headers=KEY, timeout=5).json()
+    return requests.get(
+        f"{stack.base_url}/partner-api/v2/program-memberships/{member_id}/level", headers=KEY, timeout=5
+    ).json()
 
 
 def test_a_paid_order_for_a_new_customer_shows_the_member_and_points(stack):
 
     email = f"new-{random.randrange(10**9)}@example.com"
-    order = shopify_order(order_id=random.randrange(10**12), subtotal="42.50", email=email,
-                          customer={"id": random.randrange(10**15), "email": email, "first_name": "Grace"})
+    order = shopify_order(
+        order_id=random.randrange(10**12),
+        subtotal="42.50",
+        email=email,
+        customer={"id": random.randrange(10**15), "email": email, "first_name": "Grace"},
+    )
     assert signed_post(stack, "orders/paid", order).status_code == 200
     member = wait_for(lambda: search(stack, email=email))
     assert member["first_name"] == "Grace"
@@ -43,12 +49,21 @@ def new_customer():
 
 def test_repeats_and_out_of_order_states_end_at_the_latest_state_counted_once(stack):
     order_id, email, customer = new_customer()
-    states = [shopify_order(order_id=order_id, subtotal=s, email=email, customer=customer,
-                            updated_at=f"2026-06-01T1{i}:00:00Z") for i, s in enumerate(["10.00", "20.00", "30.00"])]
+    states = [
+        shopify_order(
+            order_id=order_id, subtotal=s, email=email, customer=customer, updated_at=f"2026-06-01T1{i}:00:00Z"
+        )
+        for i, s in enumerate(["10.00", "20.00", "30.00"])
+    ]
     refund = shopify_refund(order_id + 1, order_id, "15.00")
-    for payload, topic, webhook_id in [(states[2], "orders/updated", "c"), (states[0], "orders/paid", "a"),
-                                       (refund, "refunds/create", "r"), (states[1], "orders/updated", "b"),
-                                       (states[2], "orders/updated", "c"), (refund, "refunds/create", "r")]:
+    for payload, topic, webhook_id in [
+        (states[2], "orders/updated", "c"),
+        (states[0], "orders/paid", "a"),
+        (refund, "refunds/create", "r"),
+        (states[1], "orders/updated", "b"),
+        (states[2], "orders/updated", "c"),
+        (refund, "refunds/create", "r"),
+    ]:
         assert signed_post(stack, topic, payload, f"{order_id}-{webhook_id}").status_code == 200
     member = wait_for(lambda: search(stack, email=email))
     # 30.00 earns 300; refunding 15.00 of it takes back half

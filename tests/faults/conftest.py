@@ -12,6 +12,7 @@ kills every process that carries it, RQ work horses included: a horse leaves
 its parent's process group (``os.setpgrp``) and outlives a SIGKILLed parent,
 so killing process groups alone would leave it running.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -89,7 +90,7 @@ class RestartableRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RestartableRedis":
+    def start(self) -> RestartableRedis:
         self.proc = start_redis(self.port, self.workdir, persist=True)
         return self
 
@@ -110,12 +111,12 @@ class RestartableRedis:
 class RestartablePostgres(TempPostgres):
     """``TempPostgres`` that can also be stopped and started again (same port, same data)."""
 
-    def start(self) -> "RestartablePostgres":
+    def start(self) -> RestartablePostgres:
         super().start()
         # postmaster.opts records how the server was started: the restart reuses it exactly.
         recorded = shlex.split(Path(self.datadir, "postmaster.opts").read_text())[1:]
         at = recorded.index("-D")
-        del recorded[at:at + 2]  # pg_ctl passes the data directory itself
+        del recorded[at : at + 2]  # pg_ctl passes the data directory itself
         self._options = " ".join(shlex.quote(arg) for arg in recorded)
         return self
 
@@ -131,8 +132,9 @@ class RestartablePostgres(TempPostgres):
         return True
 
     def start_server(self) -> None:
-        self._run("pg_ctl", "-D", self.datadir, "-o", self._options, "-l", os.path.join(self.root, "log"),
-                  "-w", "start")
+        self._run(
+            "pg_ctl", "-D", self.datadir, "-o", self._options, "-l", os.path.join(self.root, "log"), "-w", "start"
+        )
 
     def create_database(self) -> str:
         """A new empty database; returns its libpq URL (the release phase migrates it)."""
@@ -254,10 +256,18 @@ class System:
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = workdir / "merchants.yaml"
         config.write_text(MERCHANTS)
-        self.env = {**os.environ, **TEST_ENV, "DATABASE_URL": database_url, "REDIS_URL": redis.url,
-                    "MERCHANTS_CONFIG": str(config), "PORT": str(self.port), "LOG_LEVEL": "INFO",
-                    "PYTHONUNBUFFERED": "1", "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                    MARK: self.marker}
+        self.env = {
+            **os.environ,
+            **TEST_ENV,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis.url,
+            "MERCHANTS_CONFIG": str(config),
+            "PORT": str(self.port),
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            MARK: self.marker,
+        }
         self.procs: list[Proc] = []
         self.wait_for = wait_for
         self.db = Database(normalize_database_url(database_url))
@@ -274,8 +284,19 @@ class System:
 
     def start_web(self, workers: int = 2) -> Proc:
         """``web``: gunicorn serving the app factory, as the Procfile runs it (bound to loopback)."""
-        web = self._spawn("web", [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers",
-                                  str(workers), "--graceful-timeout", "25", "app:create_app()"])
+        web = self._spawn(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--graceful-timeout",
+                "25",
+                "app:create_app()",
+            ],
+        )
         wait_for(lambda: self._healthy() or not web.alive(), timeout=30, what="web healthy")
         assert web.alive(), web.output()
         return web
@@ -285,18 +306,28 @@ class System:
 
         ``fork`` runs it with ``--fork``: a work horse per job instead of jobs in the worker process.
         """
-        worker = self._spawn(name, [str(BIN / "flask"), "--app", "app", "worker", "--name",
-                                    f"{name}-{self.marker[:8]}", *(["--fork"] if fork else [])])
-        wait_for(lambda: "Listening on" in worker.output() or not worker.alive(), timeout=30,
-                 what=f"{name} listening")
+        worker = self._spawn(
+            name,
+            [
+                str(BIN / "flask"),
+                "--app",
+                "app",
+                "worker",
+                "--name",
+                f"{name}-{self.marker[:8]}",
+                *(["--fork"] if fork else []),
+            ],
+        )
+        wait_for(lambda: "Listening on" in worker.output() or not worker.alive(), timeout=30, what=f"{name} listening")
         assert worker.alive(), worker.output()
         return worker
 
     def _spawn(self, name: str, args: list[str]) -> Proc:
         log = self.workdir / f"{name}.log"
         with open(log, "ab") as out:
-            popen = subprocess.Popen(args, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+            popen = subprocess.Popen(
+                args, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         proc = Proc(name, popen, log)
         self.procs.append(proc)
         return proc
@@ -343,12 +374,17 @@ class System:
 
     # traffic
 
-    def post(self, topic: str, payload: dict, webhook_id: str, session: requests.Session | None = None,
-             timeout: float = 10) -> requests.Response:
+    def post(
+        self, topic: str, payload: dict, webhook_id: str, session: requests.Session | None = None, timeout: float = 10
+    ) -> requests.Response:
         """A delivery signed exactly as Shopify signs it."""
         body = encode(payload)
-        return (session or self.http).post(f"{self.base_url}/webhooks/shopify", data=body,
-                                           headers=shopify_headers(body, topic, webhook_id), timeout=timeout)
+        return (session or self.http).post(
+            f"{self.base_url}/webhooks/shopify",
+            data=body,
+            headers=shopify_headers(body, topic, webhook_id),
+            timeout=timeout,
+        )
 
     def healthz(self) -> requests.Response:
         return self.http.get(f"{self.base_url}/healthz", timeout=10)
@@ -373,9 +409,11 @@ class System:
 
         with self.db.reader() as session:
             members = {m.id: m for m in session.execute(select(Member)).scalars()}
-            sums = session.execute(select(LedgerEntry.member_id, LedgerEntry.reference,
-                                          func.sum(LedgerEntry.points), func.count())
-                                   .group_by(LedgerEntry.member_id, LedgerEntry.reference)).all()
+            sums = session.execute(
+                select(
+                    LedgerEntry.member_id, LedgerEntry.reference, func.sum(LedgerEntry.points), func.count()
+                ).group_by(LedgerEntry.member_id, LedgerEntry.reference)
+            ).all()
         out = {m.email: {"points": m.points, "ledger": 0, "entries": 0, "orders": {}} for m in members.values()}
         for member_id, reference, points, count in sums:
             row = out[members[member_id].email]
@@ -404,8 +442,9 @@ class System:
     def waiting_on_a_lock(self) -> int:
         """How many sessions of this database wait for a lock (a job blocked mid-transaction)."""
         with psycopg.connect(self.database_url, autocommit=True) as conn:
-            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                "AND wait_event_type = 'Lock'").fetchone()[0]
+            return conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0]
 
     def rq_job(self, webhook_id: str):
         """The RQ job processing the delivery ``webhook_id`` (RQ's own view of it)."""
@@ -421,12 +460,12 @@ class System:
     def sweep(self, *, later: timedelta = timedelta(0), older_than: timedelta | None = None) -> int:
         """Run the sweeper job's service as the scheduler would run it ``later`` from now."""
         from models import Database
-        from services.deliveries import sweep
+        from services.inbox.sweeper import sweep
         from services.runtime import Runtime
         from workers.queues import RQDispatcher, connect
 
         def clock() -> datetime:
-            return datetime.now(timezone.utc) + later
+            return datetime.now(UTC) + later
 
         db = Database(self.db.url)
         dispatcher = RQDispatcher(connect(self.redis.url), clock=clock)

@@ -1,6 +1,7 @@
 """PostgreSQL restarted while deliveries arrive and jobs run: 503 while it is down, never 2xx; afterwards the
 running app serves again (no restart: pool_pre_ping) and the worker's failed jobs come back through RQ's
 retries, so everything acknowledged is processed once."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,7 +19,8 @@ def order(n: int) -> dict:
 
 
 def test_while_postgres_restarts_deliveries_get_503_and_afterwards_everything_acknowledged_is_processed_once(
-        make_system, postgres_url, fault_postgres):
+    make_system, postgres_url, fault_postgres
+):
     system = make_system(postgres_url)
     system.start_web()
     worker = system.start_worker("worker")
@@ -53,7 +55,7 @@ def test_while_postgres_restarts_deliveries_get_503_and_afterwards_everything_ac
 
     everything = [f"d-{n}" for n in range(1, 13)]
     system.wait_for(lambda: system.all_processed(everything), timeout=60, what="everything processed")
-    assert answers == {w: 200 for w in everything}
+    assert answers == dict.fromkeys(everything, 200)
     assert set(system.deliveries()) == set(everything)
     assert set(system.deliveries().values()) == {("processed", 1)}
     assert "scheduled for retry" in worker.output()  # the jobs that met the outage came back through RQ

@@ -1,5 +1,6 @@
 """A duplicate storm: 5,000 signed deliveries, 30 % of them repeats, in shuffled order, over HTTP to gunicorn,
 settled by two worker processes. The ledger must equal sums computed here, independently, from the payloads."""
+
 from __future__ import annotations
 
 import random
@@ -8,7 +9,7 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 import pytest
@@ -36,19 +37,38 @@ class Delivery:
     payload: dict
 
 
-def shopify_order_state(order: Order, updated_at: datetime, status: str, subtotal: Decimal, *,
-                        cancelled: bool = False) -> dict:
+def shopify_order_state(
+    order: Order, updated_at: datetime, status: str, subtotal: Decimal, *, cancelled: bool = False
+) -> dict:
     """An orders/* body as Shopify sends it; it carries every refund made before ``updated_at``."""
-    refunds = [{"id": rid, "order_id": order.id, "created_at": at.isoformat(),
-                "refund_line_items": [{"id": rid * 10, "line_item_id": 1, "quantity": 1, "subtotal": str(amount)}]}
-               for rid, (amount, at) in order.refunds.items() if at < updated_at]
-    return {"id": order.id, "email": order.customer["email"], "currency": "USD", "financial_status": status,
-            "subtotal_price": str(subtotal), "total_tax": "1.00", "total_price": str(subtotal + Decimal("6.00")),
-            "total_outstanding": "0.00", "taxes_included": False, "updated_at": updated_at.isoformat(),
-            "created_at": "2026-05-01T09:00:00+00:00",
-            "cancelled_at": updated_at.isoformat() if cancelled else None, "customer": order.customer,
-            "line_items": [{"id": 1, "product_id": 1, "quantity": 1, "price": str(subtotal), "total_discount": "0.00"}],
-            "shipping_lines": [{"price": "5.00"}], "refunds": refunds}
+    refunds = [
+        {
+            "id": rid,
+            "order_id": order.id,
+            "created_at": at.isoformat(),
+            "refund_line_items": [{"id": rid * 10, "line_item_id": 1, "quantity": 1, "subtotal": str(amount)}],
+        }
+        for rid, (amount, at) in order.refunds.items()
+        if at < updated_at
+    ]
+    return {
+        "id": order.id,
+        "email": order.customer["email"],
+        "currency": "USD",
+        "financial_status": status,
+        "subtotal_price": str(subtotal),
+        "total_tax": "1.00",
+        "total_price": str(subtotal + Decimal("6.00")),
+        "total_outstanding": "0.00",
+        "taxes_included": False,
+        "updated_at": updated_at.isoformat(),
+        "created_at": "2026-05-01T09:00:00+00:00",
+        "cancelled_at": updated_at.isoformat() if cancelled else None,
+        "customer": order.customer,
+        "line_items": [{"id": 1, "product_id": 1, "quantity": 1, "price": str(subtotal), "total_discount": "0.00"}],
+        "shipping_lines": [{"price": "5.00"}],
+        "refunds": refunds,
+    }
 
 
 def money(rng: random.Random, low: int, high: int) -> Decimal:
@@ -63,11 +83,13 @@ def scenario(seed: int) -> tuple[list[Order], list[Delivery]]:
     the oldest and a cancellation always the newest, as in Shopify.
     """
     rng = random.Random(seed)
-    customers = [{"id": 7_000_000_000_000_000_000 + n, "email": f"storm-{n}@example.com", "first_name": f"C{n}"}
-                 for n in range(CUSTOMERS)]
+    customers = [
+        {"id": 7_000_000_000_000_000_000 + n, "email": f"storm-{n}@example.com", "first_name": f"C{n}"}
+        for n in range(CUSTOMERS)
+    ]
     unique = TOTAL - int(TOTAL * REPEAT_SHARE)
     orders, deliveries = [], []
-    base = datetime(2026, 6, 1, 8, tzinfo=timezone.utc)
+    base = datetime(2026, 6, 1, 8, tzinfo=UTC)
     while len(deliveries) < unique:
         order = Order(id=6_100_000_000_000 + len(orders), customer=rng.choice(customers))
         orders.append(order)
@@ -81,18 +103,33 @@ def scenario(seed: int) -> tuple[list[Order], list[Delivery]]:
             refund_id, at = order.id * 100 + 1, t + timedelta(hours=2)
             amount = min(subtotal, money(rng, 1, 60))
             order.refunds[refund_id] = (amount, at)
-            deliveries.append(Delivery(f"storm-{order.id}-refund", "refunds/create", {
-                "id": refund_id, "order_id": order.id, "created_at": at.isoformat(),
-                "refund_line_items": [{"id": refund_id * 10, "line_item_id": 1, "quantity": 1,
-                                       "subtotal": str(amount)}]}))
+            deliveries.append(
+                Delivery(
+                    f"storm-{order.id}-refund",
+                    "refunds/create",
+                    {
+                        "id": refund_id,
+                        "order_id": order.id,
+                        "created_at": at.isoformat(),
+                        "refund_line_items": [
+                            {"id": refund_id * 10, "line_item_id": 1, "quantity": 1, "subtotal": str(amount)}
+                        ],
+                    },
+                )
+            )
             status = "refunded" if amount == subtotal else "partially_refunded"
             life.append(("orders/updated", at + timedelta(minutes=1), status, subtotal, False))
         if rng.random() < 0.1:
             life.append(("orders/cancelled", t + timedelta(hours=3), "voided", subtotal, True))
         for n, (topic, updated_at, status, amount, cancelled) in enumerate(life):
             order.states.append((updated_at, status, amount, cancelled))
-            deliveries.append(Delivery(f"storm-{order.id}-{n}", topic,
-                                       shopify_order_state(order, updated_at, status, amount, cancelled=cancelled)))
+            deliveries.append(
+                Delivery(
+                    f"storm-{order.id}-{n}",
+                    topic,
+                    shopify_order_state(order, updated_at, status, amount, cancelled=cancelled),
+                )
+            )
     return orders, deliveries
 
 
@@ -113,7 +150,8 @@ def expected_points(order: Order) -> int:
 
 
 def test_a_storm_of_5000_shuffled_deliveries_with_30_percent_repeats_settles_every_point_exactly_once(
-        make_system, postgres_url):
+    make_system, postgres_url
+):
     orders, unique = scenario(seed=5)
     rng = random.Random(55)
     storm = unique + [rng.choice(unique) for _ in range(TOTAL - len(unique))]

@@ -1,5 +1,6 @@
 """Redis stopped while deliveries arrive: the sender gets 503 (so it retries), nothing is acknowledged that is
 not stored, and once Redis is back the sweeper enqueues what was stored but never queued."""
+
 from __future__ import annotations
 
 import threading
@@ -21,8 +22,12 @@ LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED}
 
 def delivery(n: int) -> tuple[str, dict]:
     email = f"outage-{n % 3}@example.com"
-    return f"outage-{n}", shopify_order(order_id=8_000 + n, subtotal=f"{10 + n}.00", email=email,
-                                        customer={"id": 7_200_000_000_000_000_000 + n % 3, "email": email})
+    return f"outage-{n}", shopify_order(
+        order_id=8_000 + n,
+        subtotal=f"{10 + n}.00",
+        email=email,
+        customer={"id": 7_200_000_000_000_000_000 + n % 3, "email": email},
+    )
 
 
 class Sender(threading.Thread):
@@ -43,7 +48,8 @@ class Sender(threading.Thread):
 
 
 def test_while_redis_is_down_deliveries_get_503_are_stored_and_the_sweeper_enqueues_them_when_it_is_back(
-        make_system, sqlite_url, fault_redis):
+    make_system, sqlite_url, fault_redis
+):
     system = make_system(sqlite_url)
     system.start_web()
     sender = Sender(system)

@@ -4,6 +4,7 @@ The job is held mid-flight by a row lock the test takes on the member (PostgreSQ
 the delivery, counted its attempt and is settling the order when it is killed. The default worker runs
 jobs in its own process; ``--fork`` runs each in a work horse, which can die alone.
 """
+
 from __future__ import annotations
 
 import signal

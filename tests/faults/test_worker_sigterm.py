@@ -1,5 +1,6 @@
 """SIGTERM to the worker in the Heroku manner: every process of the dyno gets it at once, and SIGKILL follows
 30 s later. The worker shuts down warm: the job in flight completes, the backlog stays queued for the next one."""
+
 from __future__ import annotations
 
 import signal
@@ -22,7 +23,8 @@ def order(order_id: int, subtotal: str) -> dict:
 
 
 def test_sigterm_to_every_worker_process_completes_the_job_in_flight_within_30_s_and_loses_no_job(
-        make_system, postgres_url):
+    make_system, postgres_url
+):
     system = make_system(postgres_url)
     system.start_web()
     worker = system.start_worker("worker-1")

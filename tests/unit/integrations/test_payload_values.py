@@ -4,10 +4,11 @@
 Each example replaces one value of a documented payload (any depth: a field, a line, a whole list) with an
 arbitrary JSON value, and goes through the raw bytes as a delivery does.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -19,17 +20,47 @@ from integrations.common import PayloadError
 from integrations.shopify import orders as shopify
 from integrations.toast import orders as toast
 from loyalty.orders import Identity, Order
-from toast_factories import (toast_body, toast_check, toast_customer, toast_discount, toast_envelope, toast_order,
-                             toast_selection)
+from toast_factories import (
+    toast_body,
+    toast_check,
+    toast_customer,
+    toast_discount,
+    toast_envelope,
+    toast_order,
+    toast_selection,
+)
 
-NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
-SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(10**40), max_value=10**40)
-           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12)
-           | st.sampled_from(["1.0", "1e999999", "-0", "2026-13-45T00:00:00Z", "9999-12-31T23:59:59-23:59",
-                              "PAID", "ada@example.com", "+14155550134", "1e-999999", "Ada\x00", "\x00",
-                              "x" * 400, "9" * 40, "a" * 400 + "@example.com"]))
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                             max_size=3), max_leaves=6)
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**40), max_value=10**40)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | st.sampled_from(
+        [
+            "1.0",
+            "1e999999",
+            "-0",
+            "2026-13-45T00:00:00Z",
+            "9999-12-31T23:59:59-23:59",
+            "PAID",
+            "ada@example.com",
+            "+14155550134",
+            "1e-999999",
+            "Ada\x00",
+            "\x00",
+            "x" * 400,
+            "9" * 40,
+            "a" * 400 + "@example.com",
+        ]
+    )
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
 
 
 def paths(value, prefix=()):
@@ -70,8 +101,15 @@ def assert_well_typed(order: Order) -> None:
 
 
 def assert_identity(identity: Identity) -> None:
-    widths = {"provider_customer_id": 32, "email": 320, "phone": 20, "first_name": 200, "last_name": 200,
-              "wallet_address": 200, "member_id": None}
+    widths = {
+        "provider_customer_id": 32,
+        "email": 320,
+        "phone": 20,
+        "first_name": 200,
+        "last_name": 200,
+        "wallet_address": 200,
+        "member_id": None,
+    }
     for name, width in widths.items():
         value = getattr(identity, name)
         assert value is None or (isinstance(value, str) and "\x00" not in value), name
@@ -100,22 +138,50 @@ def parse_toast_order(body: bytes) -> None:
             assert all(isinstance(ref, str) for ref in toast.loyalty_references(check))
 
 
-SHOPIFY_ORDER = json.loads(encode(shopify_order(wallet="0xabc",
-                                                refunds=[shopify_refund(9, 5_500_000_000_001, "5.00")])))
+SHOPIFY_ORDER = json.loads(
+    encode(shopify_order(wallet="0xabc", refunds=[shopify_refund(9, 5_500_000_000_001, "5.00")]))
+)
 SHOPIFY_REFUND = json.loads(encode(shopify_refund(9, 5_500_000_000_001, "5.00", "2.50")))
-SHOPIFY_CUSTOMER = {"id": 7_390_123_456_789_012_345, "email": "ada@example.com", "phone": "+14155550134",
-                    "first_name": "Ada", "last_name": "Lovelace"}
-SHOPIFY_PRIVACY = {"shop_id": 954889, "shop_domain": "demo-cafe.myshopify.com", "orders_to_redact": [299938, 280263],
-                   "customer": {"id": 191167, "email": "john@example.com", "phone": "555-625-1199"}}
-TOAST_ENVELOPE = json.loads(toast_body(toast_envelope(toast_order(checks=[toast_check(
-    customer=toast_customer(), loyalty_identifier="mbr_0001", discounts=[toast_discount("reward-1")],
-    selections=[toast_selection(discounts=[toast_discount("reward-2")]), toast_selection(price="3.25")])]))))
+SHOPIFY_CUSTOMER = {
+    "id": 7_390_123_456_789_012_345,
+    "email": "ada@example.com",
+    "phone": "+14155550134",
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+}
+SHOPIFY_PRIVACY = {
+    "shop_id": 954889,
+    "shop_domain": "demo-cafe.myshopify.com",
+    "orders_to_redact": [299938, 280263],
+    "customer": {"id": 191167, "email": "john@example.com", "phone": "555-625-1199"},
+}
+TOAST_ENVELOPE = json.loads(
+    toast_body(
+        toast_envelope(
+            toast_order(
+                checks=[
+                    toast_check(
+                        customer=toast_customer(),
+                        loyalty_identifier="mbr_0001",
+                        discounts=[toast_discount("reward-1")],
+                        selections=[
+                            toast_selection(discounts=[toast_discount("reward-2")]),
+                            toast_selection(price="3.25"),
+                        ],
+                    )
+                ]
+            )
+        )
+    )
+)
 
 CASES = {
     "shopify order": (SHOPIFY_ORDER, parse_shopify_order),
     "shopify refund": (SHOPIFY_REFUND, lambda body: shopify.parse_refund(shopify.loads(body))),
-    "shopify customer": (SHOPIFY_CUSTOMER,
-                         lambda body: assert_identity(shopify.parse_customer(shopify.loads(body), region="US"))),
+    "shopify customer": (
+        SHOPIFY_CUSTOMER,
+        lambda body: assert_identity(shopify.parse_customer(shopify.loads(body), region="US")),
+    ),
     "toast order": (TOAST_ENVELOPE, parse_toast_order),
     "shopify privacy request": (SHOPIFY_PRIVACY, parse_shopify_privacy),
 }

@@ -1,16 +1,27 @@
 """Lot arithmetic: debits take the soonest-expiring points first, refunds give the same lots back."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loyalty.lots import Lot, Take, apply, consume, end_of_day, end_of_day_after, expired, local_date, restore, \
-    spending_order
+from loyalty.lots import (
+    Lot,
+    Take,
+    apply,
+    consume,
+    end_of_day,
+    end_of_day_after,
+    expired,
+    local_date,
+    restore,
+    spending_order,
+)
 
-BASE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
 NEW_YORK = ZoneInfo("America/New_York")
 expiries = st.one_of(st.none(), st.integers(0, 400).map(lambda d: BASE + timedelta(days=d)))
 
@@ -85,19 +96,21 @@ def test_a_lot_expires_only_after_the_end_of_its_day():
     assert expired([lot], end + timedelta(microseconds=1)) == [lot]
 
 
-@given(st.dates(date(2000, 1, 1), date(2100, 12, 31)),
-       st.sampled_from(["America/New_York", "Europe/Paris", "Asia/Kolkata", "Pacific/Auckland", "UTC"]))
+@given(
+    st.dates(date(2000, 1, 1), date(2100, 12, 31)),
+    st.sampled_from(["America/New_York", "Europe/Paris", "Asia/Kolkata", "Pacific/Auckland", "UTC"]),
+)
 def test_the_end_of_a_day_is_its_last_microsecond_in_the_merchant_time_zone(day, zone):
     tz = ZoneInfo(zone)
     end = end_of_day(day, tz)
-    assert end.tzinfo == timezone.utc
+    assert end.tzinfo == UTC
     assert local_date(end, tz) == day
     assert local_date(end + timedelta(microseconds=1), tz) == day + timedelta(days=1)
 
 
 def test_days_after_are_counted_in_local_dates_across_a_dst_change():
     # 22:30 in New York on 7 March 2026 is already 8 March in UTC; DST starts on 8 March.
-    posted = datetime(2026, 3, 8, 3, 30, tzinfo=timezone.utc)
+    posted = datetime(2026, 3, 8, 3, 30, tzinfo=UTC)
     end = end_of_day_after(posted, 1, NEW_YORK)
     assert local_date(end, NEW_YORK) == date(2026, 3, 8)
-    assert end == datetime(2026, 3, 9, 3, 59, 59, 999999, tzinfo=timezone.utc)  # EDT is UTC-4
+    assert end == datetime(2026, 3, 9, 3, 59, 59, 999999, tzinfo=UTC)  # EDT is UTC-4

@@ -1,4 +1,5 @@
 """Points arithmetic: earning, proportional refunds, settling to the latest state."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -56,15 +57,25 @@ def test_refunding_the_whole_eligible_spend_reverses_everything(earned, eligible
     assert refund_reversal(earned, eligible, eligible) == earned
 
 
-@given(st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=10**6),
-       st.integers(min_value=0, max_value=10**6))
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=0, max_value=10**6),
+    st.integers(min_value=0, max_value=10**6),
+)
 def test_settling_to_a_position_makes_the_ledger_equal_the_target(earned, held, shortfall):
-    position = OrderPosition(earned=earned, eligible_spend=Decimal(1), refunded=Decimal(0), cancelled=False,
-                             held=held, shortfall=min(shortfall, held))
+    position = OrderPosition(
+        earned=earned,
+        eligible_spend=Decimal(1),
+        refunded=Decimal(0),
+        cancelled=False,
+        held=held,
+        shortfall=min(shortfall, held),
+    )
     assert (position.held - position.shortfall) + position.delta() == position.target()
 
 
 def test_a_cancelled_order_targets_zero_whatever_it_earned():
-    position = OrderPosition(earned=500, eligible_spend=Decimal(50), refunded=Decimal(10), cancelled=True,
-                             held=400, shortfall=0)
+    position = OrderPosition(
+        earned=500, eligible_spend=Decimal(50), refunded=Decimal(10), cancelled=True, held=400, shortfall=0
+    )
     assert position.target() == 0 and position.delta() == -400

@@ -1,20 +1,22 @@
 """When a member may redeem a reward (rewards.md, "Available to a member")."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from loyalty.rewards import MemberUsage, RewardRule, availability
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NEVER = MemberUsage()
 
 
 def rule(**fields) -> RewardRule:
     fields.setdefault("points_price", 500)
-    return RewardRule(uuid="7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11", name="Free Cold Brew",
-                      reward_type="redemption", **fields)
+    return RewardRule(
+        uuid="7d0f6a2e-2b8e-4c55-9b7e-0a3c6f1d2e11", name="Free Cold Brew", reward_type="redemption", **fields
+    )
 
 
 def test_an_open_reward_is_available_to_a_member_with_enough_points():

@@ -1,4 +1,5 @@
 """Which lines a reward applies to and what it takes off (rewards.md, with its worked example)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -12,8 +13,9 @@ COLD_BREW, DRINKS = "100000000437569098", "100000000171239911"
 BAGEL, BAKERY = "100000000999000001", "100000000171230000"
 
 
-def rule(uuid: str = "00000000-0000-0000-0000-000000000001", reward_type: str = "discount_value_based",
-         **fields) -> RewardRule:
+def rule(
+    uuid: str = "00000000-0000-0000-0000-000000000001", reward_type: str = "discount_value_based", **fields
+) -> RewardRule:
     fields.setdefault("name", f"reward {uuid[-2:]}")
     return RewardRule(uuid=uuid, reward_type=reward_type, points_price=0, **fields)
 
@@ -27,12 +29,27 @@ CHECK = (
     line("brew-2", "5.00", item_id=COLD_BREW, group_id=DRINKS),
     line("bagel", "3.50", item_id=BAGEL, group_id=BAKERY),
 )
-FREE_COLD_BREW = rule("00000000-0000-0000-0000-0000000000a1", "redemption", name="Free Cold Brew", priority=1,
-                      item_ids=frozenset({COLD_BREW}), maximum_discount_value=Decimal("6.50"), combinable=False)
-TEN_OFF_DRINKS = rule("00000000-0000-0000-0000-0000000000a2", "discount_percent_based", name="10% off Drinks",
-                      priority=2, reward_value=Decimal(10), group_ids=frozenset({DRINKS}), minimum_quantity=Decimal(2))
-TWO_OFF_CHECK = rule("00000000-0000-0000-0000-0000000000a3", name="2.00 off the check", priority=3,
-                     reward_value=Decimal(2))
+FREE_COLD_BREW = rule(
+    "00000000-0000-0000-0000-0000000000a1",
+    "redemption",
+    name="Free Cold Brew",
+    priority=1,
+    item_ids=frozenset({COLD_BREW}),
+    maximum_discount_value=Decimal("6.50"),
+    combinable=False,
+)
+TEN_OFF_DRINKS = rule(
+    "00000000-0000-0000-0000-0000000000a2",
+    "discount_percent_based",
+    name="10% off Drinks",
+    priority=2,
+    reward_value=Decimal(10),
+    group_ids=frozenset({DRINKS}),
+    minimum_quantity=Decimal(2),
+)
+TWO_OFF_CHECK = rule(
+    "00000000-0000-0000-0000-0000000000a3", name="2.00 off the check", priority=3, reward_value=Decimal(2)
+)
 
 
 def only(reward: RewardRule, lines=CHECK, **options):
@@ -56,8 +73,13 @@ def test_ten_percent_off_drinks_with_two_drinks_and_minimum_two_takes_one_dollar
 
 
 def test_ten_percent_off_drinks_with_minimum_three_is_not_applicable_to_two_drinks():
-    needs_three = rule(TEN_OFF_DRINKS.uuid, "discount_percent_based", reward_value=Decimal(10),
-                       group_ids=frozenset({DRINKS}), minimum_quantity=Decimal(3))
+    needs_three = rule(
+        TEN_OFF_DRINKS.uuid,
+        "discount_percent_based",
+        reward_value=Decimal(10),
+        group_ids=frozenset({DRINKS}),
+        minimum_quantity=Decimal(3),
+    )
     assert match(needs_three, CHECK) is None
     offer = only(needs_three)
     assert (offer.applicable, offer.amount) == (False, Decimal("0.00"))
@@ -120,8 +142,10 @@ def test_voided_lines_do_not_count_towards_the_minimum_quantity():
 
 
 def test_fractional_quantities_are_summed_for_the_minimum_quantity():
-    lines = [line("a", "3.00", quantity=Decimal("1.5"), group_id=DRINKS),
-             line("b", "1.00", quantity=Decimal("0.5"), group_id=DRINKS)]
+    lines = [
+        line("a", "3.00", quantity=Decimal("1.5"), group_id=DRINKS),
+        line("b", "1.00", quantity=Decimal("0.5"), group_id=DRINKS),
+    ]
     assert match(TEN_OFF_DRINKS, lines).quantity == Decimal(2)
 
 
@@ -129,8 +153,12 @@ def test_fractional_quantities_are_summed_for_the_minimum_quantity():
 
 
 def test_the_maximum_discount_value_caps_the_discount():
-    capped = rule("00000000-0000-0000-0000-0000000000b1", "discount_percent_based", reward_value=Decimal(50),
-                  maximum_discount_value=Decimal("3.00"))
+    capped = rule(
+        "00000000-0000-0000-0000-0000000000b1",
+        "discount_percent_based",
+        reward_value=Decimal(50),
+        maximum_discount_value=Decimal("3.00"),
+    )
     assert only(capped).amount == Decimal("3.00")
 
 
@@ -161,8 +189,11 @@ def test_a_value_discount_never_exceeds_the_matching_lines():
 
 def test_the_redemption_type_takes_one_unit_of_the_dearest_matching_line():
     free_drink = rule("00000000-0000-0000-0000-0000000000b4", "redemption", group_ids=frozenset({DRINKS}))
-    lines = [line("small", "6.00", quantity=2, group_id=DRINKS), line("large", "8.00", quantity=2, group_id=DRINKS),
-             line("mid", "3.50", group_id=DRINKS)]
+    lines = [
+        line("small", "6.00", quantity=2, group_id=DRINKS),
+        line("large", "8.00", quantity=2, group_id=DRINKS),
+        line("mid", "3.50", group_id=DRINKS),
+    ]
     offer = only(free_drink, lines)
     assert offer.amount == Decimal("4.00")
     assert offer.shares == (LineShare("large", Decimal("4.00")),)
@@ -177,11 +208,17 @@ def test_an_access_reward_is_applicable_and_takes_nothing_off():
 def test_the_split_over_lines_is_pro_rata_with_the_remainder_on_the_largest_line():
     third = rule(reward_value=Decimal("1.00"))
     offer = only(third, [line("a", "2.00"), line("b", "1.00"), line("c", "1.00")])
-    assert offer.shares == (LineShare("a", Decimal("0.50")), LineShare("b", Decimal("0.25")),
-                            LineShare("c", Decimal("0.25")))
+    assert offer.shares == (
+        LineShare("a", Decimal("0.50")),
+        LineShare("b", Decimal("0.25")),
+        LineShare("c", Decimal("0.25")),
+    )
     uneven = only(third, [line("a", "1.00"), line("b", "1.00"), line("c", "1.00")])
-    assert uneven.shares == (LineShare("a", Decimal("0.34")), LineShare("b", Decimal("0.33")),
-                             LineShare("c", Decimal("0.33")))
+    assert uneven.shares == (
+        LineShare("a", Decimal("0.34")),
+        LineShare("b", Decimal("0.33")),
+        LineShare("c", Decimal("0.33")),
+    )
 
 
 def test_a_discount_is_limited_to_what_earlier_rewards_left_of_its_lines():
@@ -196,21 +233,31 @@ def test_a_discount_is_limited_to_what_earlier_rewards_left_of_its_lines():
 def test_a_non_combinable_reward_applied_first_rejects_every_later_one():
     offers = plan([TWO_OFF_CHECK, FREE_COLD_BREW, TEN_OFF_DRINKS], CHECK)
     assert [(o.name, o.applicable) for o in offers] == [
-        ("Free Cold Brew", True), ("10% off Drinks", False), ("2.00 off the check", False)]
+        ("Free Cold Brew", True),
+        ("10% off Drinks", False),
+        ("2.00 off the check", False),
+    ]
     assert offers[1].rejection == "Cannot be combined with Free Cold Brew."
 
 
 def test_a_non_combinable_reward_after_another_one_is_offered_but_rejected():
-    late = rule("00000000-0000-0000-0000-0000000000c1", "redemption", name="Free Cold Brew", priority=9,
-                item_ids=frozenset({COLD_BREW}), combinable=False)
+    late = rule(
+        "00000000-0000-0000-0000-0000000000c1",
+        "redemption",
+        name="Free Cold Brew",
+        priority=9,
+        item_ids=frozenset({COLD_BREW}),
+        combinable=False,
+    )
     offers = plan([late, TWO_OFF_CHECK], CHECK)
     assert [(o.name, o.applicable) for o in offers] == [("2.00 off the check", True), ("Free Cold Brew", False)]
     assert offers[1].rejection == "Cannot be combined with other rewards on the check."
 
 
 def test_a_non_combinable_reward_is_rejected_when_a_reward_is_already_on_the_check():
-    assert only(FREE_COLD_BREW, applied=[TWO_OFF_CHECK]).rejection == \
-        "Cannot be combined with other rewards on the check."
+    assert (
+        only(FREE_COLD_BREW, applied=[TWO_OFF_CHECK]).rejection == "Cannot be combined with other rewards on the check."
+    )
     assert only(TWO_OFF_CHECK, applied=[FREE_COLD_BREW]).rejection == "Cannot be combined with Free Cold Brew."
 
 
@@ -224,7 +271,9 @@ def test_a_reward_with_nothing_left_to_discount_is_rejected():
     offers = plan([all_of_it, TWO_OFF_CHECK], CHECK)
     assert offers[0].amount == Decimal("13.50")
     assert (offers[1].applicable, offers[1].rejection) == (
-        False, "Nothing is left to discount on the items this reward applies to.")
+        False,
+        "Nothing is left to discount on the items this reward applies to.",
+    )
 
 
 def test_rewards_are_considered_by_priority_then_uuid_whatever_order_they_come_in():
@@ -242,15 +291,31 @@ def test_repeated_line_keys_are_refused():
 
 def test_a_rule_is_built_from_its_stored_json_definition():
     definition = {
-        "uuid": FREE_COLD_BREW.uuid, "name": "Free Cold Brew", "priority": 1, "description": None,
-        "reward_type": "redemption", "reward_value": "0", "points_price": 500, "interval": 7, "limit": 0,
-        "start_date": "2026-01-01T05:00:00Z", "end_date": None, "minimum_quantity": 1,
-        "maximum_discount_value": "6.5", "can_be_combined_with_other_rewards": False,
-        "applicable_menu_item_multi_location_ids": [COLD_BREW], "applicable_menu_group_multi_location_ids": [],
-        "metadata": {}, "active": True,
+        "uuid": FREE_COLD_BREW.uuid,
+        "name": "Free Cold Brew",
+        "priority": 1,
+        "description": None,
+        "reward_type": "redemption",
+        "reward_value": "0",
+        "points_price": 500,
+        "interval": 7,
+        "limit": 0,
+        "start_date": "2026-01-01T05:00:00Z",
+        "end_date": None,
+        "minimum_quantity": 1,
+        "maximum_discount_value": "6.5",
+        "can_be_combined_with_other_rewards": False,
+        "applicable_menu_item_multi_location_ids": [COLD_BREW],
+        "applicable_menu_group_multi_location_ids": [],
+        "metadata": {},
+        "active": True,
     }
     built = RewardRule.from_definition(definition)
     assert built.maximum_discount_value == Decimal("6.5") and built.points_price == 500
     assert built.start is not None and built.start.utcoffset().total_seconds() == 0 and built.start.hour == 5
     assert (built.item_ids, built.combinable, built.interval, built.check_level) == (
-        frozenset({COLD_BREW}), False, 7, False)
+        frozenset({COLD_BREW}),
+        False,
+        7,
+        False,
+    )

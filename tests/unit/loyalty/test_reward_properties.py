@@ -1,4 +1,5 @@
 """Properties of reward amounts on any check (rewards.md: discount amount, several rewards)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -15,8 +16,9 @@ GROUPS = ["100000000171239911", "100000000171230000"]
 UNITS = st.sampled_from([Decimal("0.01"), Decimal(1)])
 
 prices = st.decimals(min_value=Decimal(0), max_value=Decimal(200), places=2)
-quantities = st.one_of(st.integers(min_value=1, max_value=4),
-                       st.decimals(min_value=Decimal("0.1"), max_value=Decimal(4), places=1))
+quantities = st.one_of(
+    st.integers(min_value=1, max_value=4), st.decimals(min_value=Decimal("0.1"), max_value=Decimal(4), places=1)
+)
 
 
 def maybe(ids: list[str]) -> st.SearchStrategy[str | None]:
@@ -26,9 +28,17 @@ def maybe(ids: list[str]) -> st.SearchStrategy[str | None]:
 @st.composite
 def lines_of_a_check(draw, index: int) -> Line:
     rare = st.integers(min_value=0, max_value=4).map(lambda roll: roll == 0)  # voided/deferred one time in five
-    return Line(key=f"sel-{index}", quantity=draw(quantities), price=draw(prices),
-                item_id=draw(maybe(ITEMS)), group_id=draw(maybe(GROUPS)), item_guid=draw(maybe(ITEMS)),
-                variant_id=draw(maybe(ITEMS)), voided=draw(rare), deferred=draw(rare))
+    return Line(
+        key=f"sel-{index}",
+        quantity=draw(quantities),
+        price=draw(prices),
+        item_id=draw(maybe(ITEMS)),
+        group_id=draw(maybe(GROUPS)),
+        item_guid=draw(maybe(ITEMS)),
+        variant_id=draw(maybe(ITEMS)),
+        voided=draw(rare),
+        deferred=draw(rare),
+    )
 
 
 @st.composite
@@ -42,11 +52,16 @@ def rewards(draw, index: int = 0) -> RewardRule:
     reward_type = draw(st.sampled_from(REWARD_TYPES))
     value = draw(st.decimals(min_value=Decimal("0.5"), max_value=Decimal(100), places=2))
     return RewardRule(
-        uuid=f"00000000-0000-0000-0000-{index:012d}", name=f"reward {index}", reward_type=reward_type,
-        points_price=0, priority=draw(st.integers(min_value=0, max_value=3)), reward_value=value,
+        uuid=f"00000000-0000-0000-0000-{index:012d}",
+        name=f"reward {index}",
+        reward_type=reward_type,
+        points_price=0,
+        priority=draw(st.integers(min_value=0, max_value=3)),
+        reward_value=value,
         minimum_quantity=Decimal(draw(st.integers(min_value=1, max_value=3))),
-        maximum_discount_value=draw(st.none() | st.decimals(min_value=Decimal("0.01"), max_value=Decimal(50),
-                                                            places=2)),
+        maximum_discount_value=draw(
+            st.none() | st.decimals(min_value=Decimal("0.01"), max_value=Decimal(50), places=2)
+        ),
         combinable=draw(st.booleans()),
         item_ids=frozenset(draw(st.sets(st.sampled_from(ITEMS), max_size=2))),
         group_ids=frozenset(draw(st.sets(st.sampled_from(GROUPS), max_size=1))),

@@ -1,4 +1,5 @@
 """Tiers never go down; phones become E.164; emails compare case-insensitively."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -6,8 +7,11 @@ from decimal import Decimal
 from loyalty.identity import normalize_email, normalize_phone, region_for_currency
 from loyalty.tiers import TierRule, next_tier, tier_for
 
-TIERS = [TierRule("Bronze", 0, Decimal(1)), TierRule("Silver", 1000, Decimal("1.1")),
-         TierRule("Gold", 4000, Decimal("1.25"))]
+TIERS = [
+    TierRule("Bronze", 0, Decimal(1)),
+    TierRule("Silver", 1000, Decimal("1.1")),
+    TierRule("Gold", 4000, Decimal("1.25")),
+]
 
 
 def test_the_tier_is_the_highest_reached_by_lifetime_points():

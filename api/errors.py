@@ -1,0 +1,32 @@
+"""The partner API's errors: every refusal of a use case becomes JSON with its code, here and nowhere else."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from services.errors import BadRequest, Conflict, NotFound, ServiceError, Unauthorized, Unavailable, Unprocessable
+
+STATUS = {BadRequest: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, Unprocessable: 422, Unavailable: 503}
+
+
+def status_of(exc: ServiceError) -> int:
+    """The HTTP status of a refusal, by its class (the nearest listed base)."""
+    return next((status for kind, status in STATUS.items() if isinstance(exc, kind)), 400)
+
+
+def body_of(exc: ServiceError, **more) -> dict:
+    """``{"error", "message", "details"?}``: the contract's error body."""
+    body = {"error": exc.code, "message": exc.message, **more}
+    if exc.details:
+        body["details"] = exc.details
+    return body
+
+
+def render(exc: ServiceError):
+    """A Flask error handler for ``ServiceError``."""
+    return jsonify(body_of(exc)), status_of(exc)
+
+
+def install(bp: Blueprint) -> None:
+    """Render the use cases' refusals on ``bp``'s routes."""
+    bp.register_error_handler(ServiceError, render)

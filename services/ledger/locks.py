@@ -1,0 +1,18 @@
+"""The member's row lock, under which every balance, lot and entry of the member is read and written."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Member
+
+
+def lock(session: Session, member_id: str) -> Member:
+    """Load a member under a row lock (PostgreSQL); SQLite writers are already serialised.
+
+    ``populate_existing`` matters: the member may already sit in the session
+    from an unlocked read, and its balances must be the ones read under the lock.
+    """
+    query = select(Member).where(Member.id == member_id).with_for_update()
+    return session.execute(query.execution_options(populate_existing=True)).scalar_one()
