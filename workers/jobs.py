@@ -12,8 +12,8 @@ from rq import get_current_job
 from services.errors import RetryLater
 from services.inbox import processing, sweeper
 from services.ledger import schedule as ledger_schedule
-from services.runtime import current
 from services.programs import sender, upkeep
+from services.runtime import current
 from services.shopify import tagging
 from services.toast import reconciliation
 

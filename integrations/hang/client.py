@@ -89,8 +89,13 @@ class HangClient:
         last_name: str | None = None,
     ) -> HangMembership:
         """``POST /v2/program-memberships``: Hang's get-or-create (200 whether it created or found the member)."""
-        body = {"phone": phone, "external_user_id": external_user_id, "email": email, "first_name": first_name,
-                "last_name": last_name}
+        body = {
+            "phone": phone,
+            "external_user_id": external_user_id,
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+        }
         data = self._call("POST", "/v2/program-memberships", {k: v for k, v in body.items() if v})
         membership = _object(data, "membership")
         return HangMembership(id=_text(membership, "id"), external_user_id=membership.get("external_user_id"))
@@ -100,17 +105,22 @@ class HangClient:
     ) -> None:
         """A synchronous purchase activity: Hang's rules turn ``value`` (currency units) into points, once per key."""
         activity = {"activity_type_id": activity_type_id, "value": value, "transaction_timestamp": timestamp}
-        self._call("POST", f"/v2/program-memberships/{_seg(membership_id)}/activities/synchronous",
-                   {"idempotency_key": idempotency_key, "activity": activity})
+        self._call(
+            "POST",
+            f"/v2/program-memberships/{_seg(membership_id)}/activities/synchronous",
+            {"idempotency_key": idempotency_key, "activity": activity},
+        )
 
     def level(self, *, membership_id: str) -> HangLevel:
-        """``GET …/level`` in either documented shape: ``{level: {tier, balance}}`` or ``{tier, balance, spendable_balance}``."""
+        """``GET …/level`` in either documented shape: ``{level: {tier, balance}}`` or the unwrapped one."""
         data = self._call("GET", f"/v2/program-memberships/{_seg(membership_id)}/level")
         level = data.get("level") if isinstance(data.get("level"), dict) else data
         spendable = level.get("spendable_balance")
-        return HangLevel(tier=level.get("tier") if isinstance(level.get("tier"), str) else None,
-                         balance=_decimal(level.get("balance"), "balance"),
-                         spendable=int(_decimal(spendable, "spendable_balance")) if spendable is not None else None)
+        return HangLevel(
+            tier=level.get("tier") if isinstance(level.get("tier"), str) else None,
+            balance=_decimal(level.get("balance"), "balance"),
+            spendable=int(_decimal(spendable, "spendable_balance")) if spendable is not None else None,
+        )
 
     def rewards(self, *, membership_id: str) -> list[dict]:
         """The member's rewards as Hang lists them (seed 001's properties, ``points_price`` when points-priced)."""
@@ -122,8 +132,9 @@ class HangClient:
 
     def create_redemption(self, *, membership_id: str, reward_id: str) -> HangRedemption:
         """Step 1: validate and start redeeming ``reward_id`` (a reward uuid); nothing is charged yet."""
-        data = self._call("POST", f"/v2/program-memberships/{_seg(membership_id)}/redemptions",
-                          {"reward_id": reward_id})
+        data = self._call(
+            "POST", f"/v2/program-memberships/{_seg(membership_id)}/redemptions", {"reward_id": reward_id}
+        )
         return _redemption(_object(data, "redemption"))
 
     def redeem(self, *, redemption_uuid: str) -> HangRedemption | None:
@@ -142,10 +153,12 @@ class HangClient:
             headers["Content-Type"] = "application/json"
             data = _dumps(body)
         try:
-            response = self._session.request(method, self.base_url + path, data=data, headers=headers,
-                                             timeout=self.timeout)
+            response = self._session.request(
+                method, self.base_url + path, data=data, headers=headers, timeout=self.timeout
+            )
         except requests.Timeout:
-            raise HangRetryableError(f"Hang did not answer {method} {path} in {self.timeout}s", code="timeout") from None
+            message = f"Hang did not answer {method} {path} in {self.timeout}s"
+            raise HangRetryableError(message, code="timeout") from None
         except requests.RequestException as exc:
             raise HangRetryableError(f"Hang unreachable: {type(exc).__name__}", code="network_error") from None
         return _answer(response, method, path)
@@ -153,9 +166,11 @@ class HangClient:
 
 def _answer(response: requests.Response, method: str, path: str) -> dict:
     if response.status_code == 429 or response.status_code >= 500:
-        raise HangRetryableError(f"HTTP {response.status_code} from Hang for {method} {path}",
-                                 code="rate_limited" if response.status_code == 429 else "server_error",
-                                 retry_after=parse_retry_after(response.headers.get("Retry-After")))
+        raise HangRetryableError(
+            f"HTTP {response.status_code} from Hang for {method} {path}",
+            code="rate_limited" if response.status_code == 429 else "server_error",
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
     data = _json(response)
     if response.status_code >= 400:
         code, message = _refusal(data, response.status_code)
@@ -218,8 +233,9 @@ def _decimal(value: Any, name: str) -> Decimal:
 def _redemption(data: dict) -> HangRedemption:
     expires = data.get("expires_at")
     expires_at = datetime.fromtimestamp(int(expires), UTC) if isinstance(expires, int | Decimal) and expires else None
-    return HangRedemption(uuid=_text(data, "uuid"), state=data.get("state"), code=data.get("code"),
-                          expires_at=expires_at)
+    return HangRedemption(
+        uuid=_text(data, "uuid"), state=data.get("state"), code=data.get("code"), expires_at=expires_at
+    )
 
 
 def _seg(value: str) -> str:
