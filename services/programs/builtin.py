@@ -10,6 +10,7 @@ from loyalty.tiers import next_tier
 from models import Member, OrderAccount, Redemption
 from services import ledger
 from services.ledger import owed as ledger_owed
+from services.ledger import views as ledger_views
 from services.programs.port import Balance, Catalogue, Charge, OrderTarget
 from services.rewards import catalogue as rewards_catalog
 from services.rewards import redemptions
@@ -82,6 +83,10 @@ class BuiltinEngine:
             rewards_catalog.rules(session, session.get(Merchant, member.merchant_id)),
             rewards_catalog.usage(session, member.id),
         )
+
+    def card(self, rt: Runtime, session: Session, member: Member) -> dict:
+        """Balances, lifetime buckets, pending points, next expiration and activation, from the ledger."""
+        return ledger_views.card(session, member, rt.clock())
 
     def charge(self, rt: Runtime, session: Session, member: Member, charge: Charge, now: datetime) -> str | None:
         """Hold the reward's points until the check is paid, voided or the hold's time is up."""

@@ -156,6 +156,23 @@ class HangEngine:
         spendable = level["spendable"] if level["spendable"] is not None else lifetime
         return Balance(points=int(spendable), tier=level["tier"], lifetime_points=lifetime)
 
+    def card(self, rt: Runtime, session: Session, member: Member) -> dict | None:
+        """What Hang's level tells: the spendable balance and lifetime points; Hang reports no other bucket."""
+        balance = self.balance(rt, session, member)
+        if not balance.reachable:
+            return None
+        lifetime = dict.fromkeys(
+            ("earned", "added", "subtracted", "expired", "spent", "refunded", "returned", "locked", "unlocked"), 0
+        )
+        lifetime["earned"] = balance.lifetime_points
+        return {
+            "balance": {"points": balance.points, "pending_points": 0},
+            "lifetime": lifetime,
+            "pending_points": {"total": 0, "activated": 0, "canceled": 0},
+            "next_expiration": None,
+            "next_activation": None,
+        }
+
     def catalogue(self, rt: Runtime, session: Session, member: Member, *, pos: bool = False) -> Catalogue | None:
         """The member's Hang rewards as rules, and its use of each (Hang's counts and our redemptions in flight)."""
         rewards = self._cached(rt, session, member, "rewards", pos)

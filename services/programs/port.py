@@ -107,6 +107,9 @@ class ProgramEngine(Protocol):
     def catalogue(self, rt: Runtime, session: Session, member: Member, *, pos: bool = False) -> Catalogue | None:
         """The member's rewards; None when a provider did not answer in time."""
 
+    def card(self, rt: Runtime, session: Session, member: Member) -> dict | None:
+        """The partner API's points card (``ledger/views.py``'s shape); None when a provider did not answer."""
+
     def charge(self, rt: Runtime, session: Session, member: Member, charge: Charge, now: datetime) -> str | None:
         """Take a reward for the member (a hold, a provider redemption); None when done, else why it was refused."""
 
