@@ -1,4 +1,4 @@
-"""Shopify orders and Toast checks of a Hang merchant become Hang purchase activities: once, in order, through outages."""
+"""Shopify orders and Toast checks of a Hang merchant become Hang purchase activities: once, in order, resilient."""
 
 from __future__ import annotations
 
