@@ -24,7 +24,7 @@ from services.toast import topics as toast_topics
 from webhooks import shopify as shopify_webhooks
 from webhooks import toast as toast_webhooks
 from webhooks import toast_loyalty as toast_loyalty_webhooks
-from workers.queues import RQDispatcher, connect
+from workers.queues import RedisCache, RQDispatcher, connect
 
 WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024
 # What each provider's deliveries do in the worker: registered here, not by importing a module.
@@ -40,6 +40,8 @@ def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -
     return runtime.Runtime(
         db=Database(cfg.database_url),
         dispatcher=RQDispatcher(connection),
+        cache=RedisCache(connection),
+        topics=dict(TOPICS),
         public_base_url=cfg.public_base_url,
         secret_key=cfg.secret_key,
     )

@@ -40,6 +40,8 @@ class Merchant(Base):
     program: Mapped[dict] = mapped_column(JSON, default=dict)
     shopify: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     toast: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # The program engine (providers.md): None or provider "punchcard" is the built-in ledger.
+    loyalty: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     shopify_shop_domain: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
     # A digest of the synced config: caches of parsed rewards key on it.
     config_version: Mapped[str] = mapped_column(String(64), default="")
@@ -185,6 +187,10 @@ class OrderAccount(Base):
     held: Mapped[int] = mapped_column(BigInteger, default=0)  # net points actually posted
     shortfall: Mapped[int] = mapped_column(BigInteger, default=0)  # reversals that found no points
     revision: Mapped[int] = mapped_column(Integer, default=0)
+    # For a provider-backed program: what the provider holds for this order in its own measure
+    # (spend, points or credit), and what it was asked to take back but could not (Hang).
+    remote_sent: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    remote_unreversed: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -244,6 +250,8 @@ class Redemption(Base):
     source_key: Mapped[str] = mapped_column(String(255))
     check_guid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     details: Mapped[dict] = mapped_column(JSON, default=dict)  # Toast discount guids, item application
+    # The provider's own redemption (Hang's uuid) when the program runs on a provider.
+    provider_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -315,3 +323,49 @@ class PointLotMove(Base):
 Index("ix_ledger_entries_status_expires_at", LedgerEntry.status, LedgerEntry.expires_at)
 # ... and for initiated redemptions of free rewards (no hold) past theirs.
 Index("ix_redemptions_state_expires_at", Redemption.state, Redemption.expires_at)
+
+
+class ProviderMember(Base):
+    """The provider's own membership of one of our members (Hang's membership id, Voucherify's member and card)."""
+
+    __tablename__ = "provider_members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), unique=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    remote_id: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProviderPosting(Base):
+    """One effect on the member's provider, written with the change that causes it and sent after commit.
+
+    ``key`` is unique per merchant (the ledger business key the effect would
+    have had), so a posting is written once; its ``status`` moves pending ->
+    sending -> sent | failed, or is ``unsupported`` from the start (a reversal
+    Hang's API cannot make). Postings of one member are sent in ``id`` order.
+    """
+
+    __tablename__ = "provider_postings"
+    __table_args__ = (UniqueConstraint("merchant_id", "key"),)
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # enroll | earn | reverse | redeem | void
+    amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)  # in the provider's measure
+    reference: Mapped[str | None] = mapped_column(String(255), nullable=True)  # the order or check key
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# The sender and its sweeper look for due postings by status and time.
+Index("ix_provider_postings_status_next_attempt_at", ProviderPosting.status, ProviderPosting.next_attempt_at)

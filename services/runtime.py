@@ -31,6 +31,9 @@ class Job(StrEnum):
     ACTIVATE_POINTS = "activate_points"
     EXPIRE_POINTS = "expire_points"
     EXPIRE_HOLDS = "expire_holds"
+    SEND_POSTINGS = "send_postings"
+    SEND_DUE_POSTINGS = "send_due_postings"
+    EXPIRE_PROVIDER_REDEMPTIONS = "expire_provider_redemptions"
 
 
 class Dispatcher(Protocol):
@@ -47,6 +50,33 @@ class Dispatcher(Protocol):
 
     def ping(self) -> None:
         """Raise ``QueueUnavailable`` when the queue cannot be reached."""
+
+
+class Cache(Protocol):
+    """A short-lived shared cache (Redis in every process); a miss or an outage is never an error."""
+
+    def get(self, key: str) -> bytes | None:
+        """The value under ``key``, or None (absent, expired, or the cache is down)."""
+
+    def set(self, key: str, value: bytes, *, ttl: float) -> None:
+        """Keep ``value`` under ``key`` for ``ttl`` seconds (silently nothing when the cache is down)."""
+
+    def delete(self, *keys: str) -> None:
+        """Forget ``keys`` (silently nothing when the cache is down)."""
+
+
+class NoCache:
+    """A cache that keeps nothing: every read is a miss."""
+
+    def get(self, key: str) -> bytes | None:
+        """Always a miss."""
+        return None
+
+    def set(self, key: str, value: bytes, *, ttl: float) -> None:
+        """Keeps nothing."""
+
+    def delete(self, *keys: str) -> None:
+        """Nothing to forget."""
 
 
 class QueueUnavailable(Exception):
@@ -89,6 +119,7 @@ class Runtime:
     secret_key: str = ""
     # provider -> its topic router (topic -> handler, None: not handled), given by the wiring
     topics: dict[str, Callable[[str], Any]] = field(default_factory=dict)
+    cache: Cache = field(default_factory=NoCache)
     _toast_clients: dict = field(default_factory=dict, repr=False)
 
     def shopify_admin(self, config: dict) -> ShopifyAdmin:

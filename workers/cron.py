@@ -24,6 +24,9 @@ PERIODIC = (
     # Pending points become spendable, and holds past their time to live come back, within a minute.
     (jobs.activate_points, {"interval": 60, "job_timeout": JOBS[Job.ACTIVATE_POINTS].timeout}),
     (jobs.expire_holds, {"interval": 60, "job_timeout": JOBS[Job.EXPIRE_HOLDS].timeout}),
+    # Provider postings whose retry came due, or whose sender died, go out again.
+    (jobs.send_due_postings, {"interval": 60}),
+    (jobs.expire_provider_redemptions, {"interval": 300}),
     # Points expire at the end of a day; one entry per member and day, so hourly runs are harmless.
     (jobs.expire_points, {"interval": 3600, "job_timeout": JOBS[Job.EXPIRE_POINTS].timeout}),
 )

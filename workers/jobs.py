@@ -12,6 +12,7 @@ from rq import get_current_job
 from services.errors import RetryLater
 from services.inbox import processing, sweeper
 from services.ledger import schedule as ledger_schedule
+from services.programs import sender, upkeep
 from services.runtime import current
 from services.shopify import tagging
 from services.toast import reconciliation
@@ -69,6 +70,21 @@ def expire_points() -> int:
 def expire_holds() -> int:
     """Roll back holds past their time to live (Toast REDEEM holds included) and void their redemptions."""
     return ledger_schedule.expire_holds(current())
+
+
+def send_postings(member_id: str) -> int:
+    """Send a member's provider postings, in order (a failure waits its backoff; the scheduler retries)."""
+    return sender.send(current(), member_id)
+
+
+def send_due_postings() -> int:
+    """Queue the members whose provider postings are due again."""
+    return upkeep.send_due_postings(current())
+
+
+def expire_provider_redemptions() -> int:
+    """Void at the provider the redemptions of checks that were never paid nor voided."""
+    return upkeep.expire_provider_redemptions(current())
 
 
 def _last_attempt() -> bool:

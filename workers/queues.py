@@ -54,7 +54,40 @@ JOBS: dict[Job, JobSpec] = {
     Job.ACTIVATE_POINTS: JobSpec(jobs.activate_points, MAINTENANCE, None, timeout=600),
     Job.EXPIRE_POINTS: JobSpec(jobs.expire_points, MAINTENANCE, None, timeout=1800),
     Job.EXPIRE_HOLDS: JobSpec(jobs.expire_holds, MAINTENANCE, None, timeout=600),
+    # A member's postings go out in order; the sender keeps each one's backoff, so RQ does not retry.
+    Job.SEND_POSTINGS: JobSpec(jobs.send_postings, INTEGRATIONS, None, timeout=600),
+    Job.SEND_DUE_POSTINGS: JobSpec(jobs.send_due_postings, MAINTENANCE, None, timeout=300),
+    Job.EXPIRE_PROVIDER_REDEMPTIONS: JobSpec(jobs.expire_provider_redemptions, MAINTENANCE, None, timeout=600),
 }
+
+
+class RedisCache:
+    """``services.runtime.Cache`` on Redis: shared by every process, and silent when Redis is down."""
+
+    def __init__(self, connection: Redis, *, prefix: str = "punchcard:cache:") -> None:
+        self.connection, self.prefix = connection, prefix
+
+    def get(self, key: str) -> bytes | None:
+        """The cached value, or None on a miss or an outage."""
+        try:
+            return self.connection.get(self.prefix + key)
+        except RedisError:
+            return None
+
+    def set(self, key: str, value: bytes, *, ttl: float) -> None:
+        """Cache ``value`` for ``ttl`` seconds, if Redis answers."""
+        try:
+            self.connection.set(self.prefix + key, value, px=max(int(ttl * 1000), 1))
+        except RedisError:
+            pass
+
+    def delete(self, *keys: str) -> None:
+        """Forget ``keys``, if Redis answers."""
+        try:
+            if keys:
+                self.connection.delete(*(self.prefix + key for key in keys))
+        except RedisError:
+            pass
 
 
 def connect(url: str, *, ssl_verify: bool = True) -> Redis:

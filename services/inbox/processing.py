@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from integrations.common import PayloadError
 from models import Delivery, Merchant
 from services.errors import PermanentFailure
+from services.outbox import postings
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,10 @@ def _process(rt: Runtime, delivery_pk: int) -> str:
         if delivery is None or delivery.status in FINAL:
             return delivery.status if delivery else "missing"
         outcome = _run(rt, session, delivery, rt.clock())
+        if outcome.status == "processed":
+            # What the handler wrote for a loyalty provider goes out after this commit.
+            outcome.follow_ups.extend(postings.follow_ups(session))
+            outcome.note = "; ".join(filter(None, [outcome.note, *postings.notes_of(session)])) or None
         delivery.status, delivery.error, delivery.processed_at = outcome.status, outcome.note, rt.clock()
     for job, args in outcome.follow_ups:
         rt.dispatcher.dispatch(job, *args)

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import or_, select, update
@@ -87,6 +88,7 @@ def _upsert_merchant(session: Session, cfg: MerchantConfig, report: SyncReport) 
     merchant.program = cfg.program.model_dump(mode="json", exclude={"tiers"})
     merchant.shopify = _plain(cfg.shopify)
     merchant.toast = _plain(cfg.toast)
+    merchant.loyalty = _plain(cfg.loyalty)
     merchant.config_version = _digest(cfg)
     _claim_shop_domain(session, merchant, cfg.shopify.shop_domain if cfg.shopify else None, report)
     session.flush()
@@ -116,6 +118,8 @@ def _reveal(value):
         return _plain(value)
     if isinstance(value, list):
         return [_reveal(v) for v in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")  # JSON has no exact decimal: kept as its string
     return value
 
 

@@ -13,7 +13,7 @@ from models.base import new_id
 from services import ledger
 from services.errors import NotFound, Unprocessable
 from services.members import lock
-from services.partner_api.access import get_member
+from services.partner_api.access import get_member, require_ledger
 from services.partner_api.idempotency import client_key, internal_key, run_once
 from services.partner_api.views import RedemptionView, RedemptionWritten
 from services.rewards import catalogue as rewards_catalog
@@ -43,6 +43,7 @@ def initiate(rt: Runtime, merchant_id: int, member_id: str, reward_id: str, key:
     The hold lives ``program.hold_ttl_seconds``; after that the hold-expiry job
     rolls it back and the redemption can no longer be redeemed.
     """
+    require_ledger(rt, merchant_id)
     request = {"operation": "redemption", "member": member_id, "reward_id": reward_id}
     return run_once(
         rt,
@@ -127,6 +128,7 @@ def redeem(rt: Runtime, merchant_id: int, redemption_id: str, key: str | None = 
     422 ``REDEMPTION_EXPIRED`` once its hold outlived its time to live,
     ``REDEMPTION_VOIDED`` after a void.
     """
+    require_ledger(rt, merchant_id)
     request = {"operation": "redeem", "redemption": redemption_id}
     return run_once(
         rt,
@@ -153,6 +155,7 @@ def _redeem(rt: Runtime, session: Session, merchant_id: int, redemption_id: str)
 
 def void_redemption(rt: Runtime, merchant_id: int, redemption_id: str, key: str | None = None) -> RedemptionWritten:
     """Void a redemption: its hold released, or its spent points refunded. A repeat answers the same."""
+    require_ledger(rt, merchant_id)
     request = {"operation": "void", "redemption": redemption_id}
     return run_once(
         rt, merchant_id, key, request, RedemptionWritten, lambda session: _void(rt, session, merchant_id, redemption_id)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from fake_hang import FakeHang
+from hang_support import HANG_REWARDS
+from hang_support import config as hang_config
 
 from e2e_stack import FakeShopifyAdmin, Stack
 from support import create_database
@@ -15,12 +18,22 @@ def fake_shopify():
     fake.server.shutdown()
 
 
+@pytest.fixture(scope="session")
+def fake_hang():
+    """One fake Hang for the session: the stacks' Hang merchant points at it."""
+    fake = FakeHang()
+    fake.rewards = [dict(r) for r in HANG_REWARDS]
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def stack(request, redis_url, fake_shopify):
+def stack(request, redis_url, fake_shopify, fake_hang):
     """The whole system on one backend, for the session."""
     database_url = create_database(request.param, request)
     # Each stack its own Redis database, so one backend's worker never takes the other's jobs.
     own_redis = redis_url.rsplit("/", 1)[0] + ("/1" if request.param == "sqlite" else "/2")
-    running = Stack(database_url, own_redis, fake_shopify).start()
+    hang_merchant = hang_config(fake_hang.base_url).split("merchants:", 1)[1]
+    running = Stack(database_url, own_redis, fake_shopify, extra_merchants=hang_merchant).start()
     yield running
     running.stop()

@@ -55,7 +55,7 @@ class FakeShopifyAdmin:
 class Stack:
     """Web and worker processes started the way the Procfile starts them."""
 
-    def __init__(self, database_url: str, redis_url: str, shopify: FakeShopifyAdmin) -> None:
+    def __init__(self, database_url: str, redis_url: str, shopify: FakeShopifyAdmin, extra_merchants: str = "") -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.logdir = tempfile.mkdtemp(prefix="punchcard-e2e-")
@@ -65,7 +65,7 @@ class Stack:
             .replace("https://demo-cafe.myshopify.com   #", f"{shopify.base_url}   #")
         )
         config_path = Path(self.logdir) / "merchants.yaml"
-        config_path.write_text(config)
+        config_path.write_text(config + extra_merchants)  # more entries of the merchants list
         self.env = {
             **os.environ,
             **TEST_ENV,

@@ -72,13 +72,15 @@ SHARED = {"runtime", "errors", "health"}  # the only modules of services/ outsid
 FEATURES = {  # a feature package and the feature packages it may import (design.md's house, bottom up)
     "merchants": set(),
     "ledger": set(),
+    "outbox": set(),
     "rewards": {"ledger"},
-    "inbox": {"merchants"},
+    "programs": {"ledger", "outbox", "rewards"},
+    "inbox": {"merchants", "outbox"},
     "members": {"ledger", "rewards", "inbox"},
-    "settlement": {"ledger", "members"},
+    "settlement": {"ledger", "members", "programs"},
     "shopify": {"inbox", "members", "settlement"},
-    "toast": {"inbox", "ledger", "members", "merchants", "rewards", "settlement"},
-    "partner_api": {"ledger", "members", "merchants", "rewards", "settlement", "shopify"},
+    "toast": {"inbox", "ledger", "members", "merchants", "outbox", "programs", "rewards", "settlement"},
+    "partner_api": {"ledger", "members", "merchants", "outbox", "programs", "rewards", "settlement", "shopify"},
 }
 
 

@@ -61,11 +61,18 @@ def join_path(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+_LOYALTY_TAGS = {"punchcard", "hang", "voucherify", "altcraft", "inveterate"}
+
+
 def path_of(loc: Iterable[Any]) -> str:
     """Render a pydantic `loc` tuple as `merchants[1].rewards[2].reward_type`."""
-    path = ""
+    path, previous = "", None
     for key in loc:
-        path = join_path(path, key)
+        # The loyalty block is a union chosen by ``provider``: pydantic names the chosen member in
+        # the path (``loyalty.hang.api_key``); the file has no such level.
+        if not (previous == "loyalty" and key in _LOYALTY_TAGS):
+            path = join_path(path, key)
+        previous = key
     return path
 
 

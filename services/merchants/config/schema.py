@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .loyalty import LoyaltyConfig
 from .unique import detail, duplicate_errors
 
 REWARD_TYPES = ("redemption", "discount_percent_based", "discount_value_based", "access")
@@ -319,6 +320,7 @@ class MerchantConfig(_Strict):
     program: ProgramConfig
     toast: ToastConfig | None = None
     shopify: ShopifyConfig | None = None
+    loyalty: LoyaltyConfig | None = None  # the program engine (providers.md); absent: the built-in ledger
     rewards: list[RewardConfig] = Field(default_factory=list)
 
     @field_validator("timezone", mode="before")

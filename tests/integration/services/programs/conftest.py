@@ -1,0 +1,26 @@
+"""A merchant whose program runs on Hang, against a fake Hang over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from fake_hang import FakeHang
+from hang_support import HANG_REWARDS, config
+
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
+
+
+@pytest.fixture
+def hang():
+    """A fake Hang over real HTTP, stopped after the test."""
+    fake = FakeHang()
+    fake.rewards = [dict(r) for r in HANG_REWARDS]
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def hang_merchant(rt, hang):
+    """The Hang café synced into the database."""
+    sync(rt, parse_config(config(hang.base_url), {}))
+    return "hang-cafe"
