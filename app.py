@@ -42,6 +42,7 @@ def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -
         dispatcher=RQDispatcher(connection),
         public_base_url=cfg.public_base_url,
         secret_key=cfg.secret_key,
+        secret_key_fallbacks=cfg.secret_key_fallbacks,
     )
 
 
@@ -49,6 +50,7 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     """The web application (gunicorn: ``app:create_app()``)."""
     cfg = cfg or settings_module.load()
     configure_logging(cfg)
+    _refuse_bad_production_settings(cfg)
     rt = rt or build_runtime(cfg)
     rt.topics = rt.topics or dict(TOPICS)  # a runtime built elsewhere (tests, commands) gets the same wiring
     runtime.install(rt)
@@ -69,6 +71,16 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     _register_commands(app)
     _tune_gc()
     return app
+
+
+def _refuse_bad_production_settings(cfg: settings_module.Settings) -> None:
+    """Web, worker, scheduler and release all start here: in production mode, name every bad setting and stop."""
+    try:
+        settings_module.check_production(cfg)
+    except settings_module.ProductionRefused as exc:
+        for problem in exc.problems:
+            logging.getLogger("punchcard").critical("production mode refused: %s", problem)
+        raise
 
 
 def _tune_gc() -> None:

@@ -87,6 +87,7 @@ class Runtime:
     toast_api_factory: Callable[[dict, requests.Session], ToastApi] = _toast_api
     public_base_url: str = "http://localhost:5000"
     secret_key: str = ""
+    secret_key_fallbacks: tuple[str, ...] = ()  # still verify magic links; only secret_key signs
     # provider -> its topic router (topic -> handler, None: not handled), given by the wiring
     topics: dict[str, Callable[[str], Any]] = field(default_factory=dict)
     _toast_clients: dict = field(default_factory=dict, repr=False)
