@@ -5,20 +5,23 @@ from __future__ import annotations
 import gc
 import io
 import logging
+import re
 import sys
+import uuid
 
-from flask import Flask, abort, jsonify, request
+from flask import Flask, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 import settings as settings_module
 from api import docs as api_docs
 from api import member_page as api_member_page
 from api import memberships as api_memberships
+from api import operations as api_operations
 from api import points as api_points
 from api import rewards as api_rewards
 from api.common import API_BODY_LIMIT
 from models import Database
-from services import health, runtime
+from services import logs, runtime
 from services.shopify import topics as shopify_topics
 from services.toast import topics as toast_topics
 from webhooks import shopify as shopify_webhooks
@@ -27,6 +30,8 @@ from webhooks import toast_loyalty as toast_loyalty_webhooks
 from workers.queues import RQDispatcher, connect
 
 WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024
+# Heroku's router passes on a client's X-Request-ID of 20 to 200 characters, else makes a UUID.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,200}")
 # What each provider's deliveries do in the worker: registered here, not by importing a module.
 TOPICS = {"shopify": shopify_topics.route, "toast": toast_topics.route}
 
@@ -55,7 +60,12 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     rt.topics = rt.topics or dict(TOPICS)  # a runtime built elsewhere (tests, commands) gets the same wiring
     runtime.install(rt)
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=cfg.secret_key, MAX_CONTENT_LENGTH=WEBHOOK_BODY_LIMIT)
+    app.config.update(
+        SECRET_KEY=cfg.secret_key,
+        SECRET_KEY_FALLBACKS=list(cfg.secret_key_fallbacks),
+        MAX_CONTENT_LENGTH=WEBHOOK_BODY_LIMIT,
+        PUNCHCARD_METRICS_TOKEN=cfg.metrics_token,
+    )
     # Sorting a thousand-offer INQUIRE answer costs the POS milliseconds for nothing.
     app.json.sort_keys = False
     app.json.compact = True
@@ -65,8 +75,11 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     app.register_blueprint(toast_loyalty_webhooks.bp)
     for blueprint in (api_memberships.bp, api_points.bp, api_rewards.bp, api_docs.bp, api_member_page.bp):
         app.register_blueprint(blueprint)
-    app.add_url_rule("/healthz", "healthz", _healthz)
+    app.register_blueprint(api_operations.bp)
+    app.before_request(_begin_request)
     app.before_request(_bound_streamed_body)
+    app.after_request(_echo_request_id)
+    app.teardown_request(_end_request)
     _register_errors(app)
     _register_commands(app)
     _tune_gc()
@@ -81,6 +94,24 @@ def _refuse_bad_production_settings(cfg: settings_module.Settings) -> None:
         for problem in exc.problems:
             logging.getLogger("punchcard").critical("production mode refused: %s", problem)
         raise
+
+
+def _begin_request() -> None:
+    """Every log line of the request carries its id: Heroku's ``X-Request-ID``, else a fresh one."""
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.log_scope = logs.begin(request_id=g.request_id)
+
+
+def _echo_request_id(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    return response
+
+
+def _end_request(_exc) -> None:
+    token = g.pop("log_scope", None)
+    if token is not None:
+        logs.end(token)
 
 
 def _tune_gc() -> None:
@@ -114,12 +145,6 @@ def _bound_streamed_body() -> None:
     request.environ["CONTENT_LENGTH"] = str(len(body))
 
 
-def _healthz():
-    checks = health.check(runtime.current())
-    ok = all(v == "ok" for v in checks.values())
-    return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
-
-
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -143,6 +168,7 @@ def configure_logging(cfg: settings_module.Settings) -> None:
         handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(logs.ContextFilter())  # request_id, job_id, merchant, delivery_id on every line
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(cfg.log_level)

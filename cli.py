@@ -32,6 +32,13 @@ def register(app: Flask) -> None:
     app.cli.add_command(scheduler)
 
 
+def _count_into_redis(rt) -> None:
+    """This process's metrics go to Redis, where the web's ``/metrics`` reads them (another machine on Heroku)."""
+    from services import metrics
+
+    metrics.install(metrics.RedisSink(rt.dispatcher.connection))
+
+
 def _load(path: str):
     try:
         return load_config_file(path, os.environ)
@@ -145,6 +152,7 @@ def worker(burst: bool, name: str | None, fork: bool, queues: tuple[str, ...]) -
     from workers.runner import build_worker
 
     rt = runtime.current()
+    _count_into_redis(rt)
     if fork:
         # Each horse would otherwise initialise the dialect on its first connect (-17% per job).
         rt.db.engine.connect().close()
@@ -164,5 +172,6 @@ def scheduler() -> None:
     """
     from workers.cron import build_scheduler
 
+    _count_into_redis(runtime.current())
     connection = runtime.current().dispatcher.connection
     build_scheduler(connection, logging_level=settings_module.load().log_level).start()

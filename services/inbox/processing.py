@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from integrations.common import PayloadError
 from models import Delivery, Merchant
+from services import logs
 from services.errors import PermanentFailure
 from services.runtime import Runtime
 
@@ -58,6 +59,7 @@ def process(rt: Runtime, delivery_pk: int, *, final: bool = False) -> str:
     last attempt (``final``: RQ has no retry left, or ``MAX_ATTEMPTS`` are
     spent) the delivery is failed with the error instead.
     """
+    logs.annotate(delivery_id=delivery_pk)
     try:
         return _process(rt, delivery_pk)
     except Exception as exc:
@@ -126,6 +128,7 @@ def _describe(exc: BaseException) -> str:
 def _run(rt: Runtime, session: Session, delivery: Delivery, now: datetime) -> Outcome:
     delivery.attempts += 1
     merchant = session.get(Merchant, delivery.merchant_id)
+    logs.annotate(merchant=merchant.slug)
     route = rt.topics.get(delivery.provider)
     handler = route(delivery.topic) if route else None
     if handler is None:
