@@ -8,6 +8,7 @@ import logging
 import re
 import sys
 import uuid
+from datetime import timedelta
 
 from flask import Flask, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -48,6 +49,8 @@ def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -
         public_base_url=cfg.public_base_url,
         secret_key=cfg.secret_key,
         secret_key_fallbacks=cfg.secret_key_fallbacks,
+        delivery_retention=timedelta(days=cfg.delivery_retention_days),
+        idempotency_retention=timedelta(days=cfg.idempotency_retention_days),
     )
 
 

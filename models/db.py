@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 AFTER_COMMIT = "punchcard.after_commit"
+# The ids of the ledger entries posted in a session, oldest first: a delivery's processing records them.
+POSTED_ENTRIES = "punchcard.posted_entries"
 
 
 def after_commit(session: Session, callback) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -36,6 +36,8 @@ class Job(StrEnum):
     ACTIVATE_POINTS = "activate_points"
     EXPIRE_POINTS = "expire_points"
     EXPIRE_HOLDS = "expire_holds"
+    PRUNE_DELIVERIES = "prune_deliveries"
+    PRUNE_IDEMPOTENT_REQUESTS = "prune_idempotent_requests"
 
 
 class Dispatcher(Protocol):
@@ -99,6 +101,9 @@ class Runtime:
     public_base_url: str = "http://localhost:5000"
     secret_key: str = ""
     secret_key_fallbacks: tuple[str, ...] = ()  # still verify magic links; only secret_key signs
+    # How long processed deliveries and stored partner API answers are kept (the daily pruning).
+    delivery_retention: timedelta = timedelta(days=30)
+    idempotency_retention: timedelta = timedelta(days=30)
     # provider -> its topic router (topic -> handler, None: not handled), given by the wiring
     topics: dict[str, Callable[[str], Any]] = field(default_factory=dict)
     _toast_clients: dict = field(default_factory=dict, repr=False)

@@ -12,8 +12,9 @@ from rq import get_current_job
 
 from services import logs, metrics
 from services.errors import RetryLater
-from services.inbox import processing, sweeper
+from services.inbox import operator, processing, sweeper
 from services.ledger import schedule as ledger_schedule
+from services.partner_api import idempotency
 from services.runtime import current
 from services.shopify import tagging
 from services.toast import reconciliation
@@ -104,6 +105,20 @@ def expire_points() -> int:
 def expire_holds() -> int:
     """Roll back holds past their time to live (Toast REDEEM holds included) and void their redemptions."""
     return ledger_schedule.expire_holds(current())
+
+
+@measured
+def prune_deliveries() -> int:
+    """Delete processed and ignored deliveries past DELIVERY_RETENTION_DAYS (failed ones are kept)."""
+    rt = current()
+    return operator.prune(rt, rt.delivery_retention)
+
+
+@measured
+def prune_idempotent_requests() -> int:
+    """Delete stored partner API answers past IDEMPOTENCY_RETENTION_DAYS."""
+    rt = current()
+    return idempotency.prune(rt, rt.idempotency_retention)
 
 
 def _last_attempt() -> bool:

@@ -58,6 +58,9 @@ JOBS: dict[Job, JobSpec] = {
     Job.ACTIVATE_POINTS: JobSpec(jobs.activate_points, MAINTENANCE, None, timeout=600),
     Job.EXPIRE_POINTS: JobSpec(jobs.expire_points, MAINTENANCE, None, timeout=1800),
     Job.EXPIRE_HOLDS: JobSpec(jobs.expire_holds, MAINTENANCE, None, timeout=600),
+    # Daily, in batches; a run cut short by its timeout is finished by the next day's.
+    Job.PRUNE_DELIVERIES: JobSpec(jobs.prune_deliveries, MAINTENANCE, None, timeout=3600),
+    Job.PRUNE_IDEMPOTENT_REQUESTS: JobSpec(jobs.prune_idempotent_requests, MAINTENANCE, None, timeout=1800),
 }
 
 

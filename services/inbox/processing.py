@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from integrations.common import PayloadError
 from models import Delivery, Merchant
+from models.db import POSTED_ENTRIES
 from services import logs
 from services.errors import PermanentFailure
 from services.runtime import Runtime
@@ -74,8 +75,11 @@ def _process(rt: Runtime, delivery_pk: int) -> str:
         delivery = locked(session, delivery_pk)
         if delivery is None or delivery.status in FINAL:
             return delivery.status if delivery else "missing"
+        session.info[POSTED_ENTRIES] = []
         outcome = _run(rt, session, delivery, rt.clock())
         delivery.status, delivery.error, delivery.processed_at = outcome.status, outcome.note, rt.clock()
+        # A replay posts nothing new (business keys); what the first run posted is kept.
+        delivery.posted = [*(delivery.posted or []), *session.info.pop(POSTED_ENTRIES, [])]
     for job, args in outcome.follow_ups:
         rt.dispatcher.dispatch(job, *args)
     return outcome.status
@@ -138,5 +142,6 @@ def _run(rt: Runtime, session: Session, delivery: Delivery, now: datetime) -> Ou
         with session.begin_nested():
             return handler(Context(rt, session, merchant, delivery, now))
     except (PayloadError, PermanentFailure) as exc:
+        session.info[POSTED_ENTRIES] = []  # rolled back with the savepoint
         log.warning("delivery %s failed permanently: %s", delivery.id, exc.code)
         return Outcome(status="failed", note=f"{exc.code}: {exc}")
