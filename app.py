@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 import settings as settings_module
 from api import docs as api_docs
+from api import limits as api_limits
 from api import member_page as api_member_page
 from api import memberships as api_memberships
 from api import operations as api_operations
@@ -79,6 +80,7 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     for blueprint in (api_memberships.bp, api_points.bp, api_rewards.bp, api_docs.bp, api_member_page.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_operations.bp)
+    api_limits.install(app, rt.dispatcher.connection, cfg.api_rate_limit_per_minute)
     app.before_request(_begin_request)
     app.before_request(_bound_streamed_body)
     app.after_request(_echo_request_id)

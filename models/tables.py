@@ -41,6 +41,8 @@ class Merchant(Base):
     shopify: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     toast: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     shopify_shop_domain: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    # Partner API requests per minute per key; None: the process-wide API_RATE_LIMIT_PER_MINUTE.
+    api_rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # A digest of the synced config: caches of parsed rewards key on it.
     config_version: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

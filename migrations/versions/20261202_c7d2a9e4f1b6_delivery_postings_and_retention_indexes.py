@@ -1,4 +1,5 @@
-"""deliveries remember the ledger entries they posted; indexes for the daily retention pruning
+"""deliveries remember the ledger entries they posted; indexes for the daily retention pruning; a merchant's
+partner API rate limit
 
 Revision ID: c7d2a9e4f1b6
 Revises: 9b3e7d21c4a8
@@ -21,9 +22,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_deliveries_received_at', ['received_at'], unique=False)
     with op.batch_alter_table('idempotent_requests', schema=None) as batch_op:
         batch_op.create_index('ix_idempotent_requests_created_at', ['created_at'], unique=False)
+    # NULL: the process-wide API_RATE_LIMIT_PER_MINUTE.
+    with op.batch_alter_table('merchants', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('api_rate_limit_per_minute', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('merchants', schema=None) as batch_op:
+        batch_op.drop_column('api_rate_limit_per_minute')
     with op.batch_alter_table('idempotent_requests', schema=None) as batch_op:
         batch_op.drop_index('ix_idempotent_requests_created_at')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:

@@ -335,6 +335,8 @@ class MerchantConfig(_Strict):
     currency: Annotated[str, _matching(r"[A-Z]{3}", "must be a three-letter ISO 4217 code in capitals, e.g. USD")]
     timezone: str = DEFAULT_TIMEZONE
     api_keys: list[Secret] = Field(default_factory=list)
+    # Partner API requests per minute per key; omitted: API_RATE_LIMIT_PER_MINUTE (600).
+    api_rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
     program: ProgramConfig
     toast: ToastConfig | None = None
     shopify: ShopifyConfig | None = None
