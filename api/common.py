@@ -71,6 +71,9 @@ spec = SpecTree(
         SecurityScheme(name="Bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")),
     ],
     security=[{"ApiKey": []}, {"Bearer": []}],
+    # Schema names as the models are called (MembershipOut, not MembershipOut.2f4e593): they are unique here.
+    naming_strategy=lambda model: model.__name__,
+    nested_naming_strategy=lambda _parent, child: child,
 )
 
 
