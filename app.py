@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask import Flask, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+import reporting
 import settings as settings_module
 from api import docs as api_docs
 from api import limits as api_limits
@@ -60,6 +61,7 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     cfg = cfg or settings_module.load()
     configure_logging(cfg)
     _refuse_bad_production_settings(cfg)
+    reporting.init(cfg)
     rt = rt or build_runtime(cfg)
     rt.topics = rt.topics or dict(TOPICS)  # a runtime built elsewhere (tests, commands) gets the same wiring
     runtime.install(rt)
@@ -81,6 +83,8 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
         app.register_blueprint(blueprint)
     app.register_blueprint(api_operations.bp)
     api_limits.install(app, rt.dispatcher.connection, cfg.api_rate_limit_per_minute)
+    if cfg.admin_token:
+        _mount_queue_dashboard(app, cfg, rt)
     app.before_request(_begin_request)
     app.before_request(_bound_streamed_body)
     app.after_request(_echo_request_id)
@@ -99,6 +103,39 @@ def _refuse_bad_production_settings(cfg: settings_module.Settings) -> None:
         for problem in exc.problems:
             logging.getLogger("punchcard").critical("production mode refused: %s", problem)
         raise
+
+
+def _mount_queue_dashboard(app: Flask, cfg: settings_module.Settings, rt: runtime.Runtime) -> None:
+    """rq-dashboard at /admin/rq, only with ADMIN_TOKEN, behind it (Bearer, or Basic with the token as password)."""
+    import rq_dashboard
+    from rq_dashboard.web import setup_rq_connection
+
+    url = cfg.redis_url or "redis://127.0.0.1:6379/0"
+    if url.startswith("rediss://") and not cfg.redis_ssl_verify and "ssl_cert_reqs" not in url:
+        url += ("&" if "?" in url else "?") + "ssl_cert_reqs=none"
+    app.config["RQ_DASHBOARD_REDIS_URL"] = url
+    setup_rq_connection(app)
+    app.redis_conn = rt.dispatcher.connection  # the app's own client: same TLS and timeouts as the queue
+    blueprint = rq_dashboard.blueprint
+    if not getattr(blueprint, "_punchcard_guarded", False):
+        blueprint.before_request(_admin_only)
+        blueprint._punchcard_guarded = True
+    app.config["PUNCHCARD_ADMIN_TOKEN"] = cfg.admin_token
+    app.register_blueprint(blueprint, url_prefix="/admin/rq")
+
+
+def _admin_only():
+    import hmac
+
+    from flask import current_app
+
+    token = current_app.config.get("PUNCHCARD_ADMIN_TOKEN") or ""
+    auth = request.authorization
+    given = (auth.token if auth and auth.type == "bearer" else auth.password if auth else None) or ""
+    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+        body = {"error": "UNAUTHORIZED", "message": "The queue dashboard needs ADMIN_TOKEN."}
+        return jsonify(body), 401, {"WWW-Authenticate": 'Basic realm="punchcard admin"'}
+    return None
 
 
 def _begin_request() -> None:
@@ -160,6 +197,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        # Logged with its traceback: Sentry's logging integration reports it (scrubbed, reporting.py).
         app.logger.exception("unhandled error")
         return jsonify({"error": "INTERNAL_ERROR", "message": "An unexpected error occurred."}), 500
 
