@@ -2,8 +2,8 @@
 
 Part of the wiring: web, worker and scheduler call :func:`init` at start. sentry-sdk's
 Flask and RQ integrations report unhandled errors of requests and jobs, its logging
-integration every ``log.exception``. Nothing personal is sent (``send_default_pii``
-off), and :func:`scrub` runs on every event last: request bodies, cookies and query
+integration every ``log.exception``. sentry-sdk sends no personal data by default,
+and :func:`scrub` runs on every event last: request bodies, cookies and query
 values dropped, sensitive headers and keys filtered, emails, phone numbers,
 magic-link tokens and the process's own secrets replaced wherever they appear.
 """
