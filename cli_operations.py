@@ -69,6 +69,17 @@ def progress(length: int, label: str, *, quiet: bool = False):
         yield bar.update
 
 
+@contextmanager
+def _worker_side_metrics(rt):
+    """What this command processes counts where the workers' numbers go (Redis), then the process's sink is back."""
+    previous = metrics.current_sink()
+    metrics.install(metrics.RedisSink(rt.dispatcher.connection))
+    try:
+        yield
+    finally:
+        metrics.install(previous)  # flushes the Redis sink first
+
+
 def _emit(data, json_output: bool, lines: Callable[[], list[str]]) -> None:
     if json_output:
         click.echo(json.dumps(data, indent=2, default=str))
@@ -142,14 +153,12 @@ def replay_deliveries(delivery_pks, failed, since, enqueue, json_output) -> None
     rt = runtime.current()
     if bool(delivery_pks) == failed:
         raise click.UsageError("give delivery ids or --failed")
-    metrics.install(metrics.RedisSink(rt.dispatcher.connection))
     targets = list(delivery_pks) or operator.ids(rt, status="failed", since=parse_since(since))
     results = []
-    with progress(len(targets), "replaying", quiet=json_output) as advance:
+    with _worker_side_metrics(rt), progress(len(targets), "replaying", quiet=json_output) as advance:
         for pk in targets:
             results.append(_replay_one(operator, rt, pk, enqueue))
             advance(1)
-    metrics.flush()
     _emit(results, json_output, lambda: [_replay_line(r) for r in results] + [_replay_summary(results)])
     if any(r.get("error") for r in results):
         sys.exit(1)

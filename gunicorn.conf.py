@@ -13,13 +13,15 @@ from __future__ import annotations
 import glob
 import os
 import re
+import shutil
 import tempfile
 from urllib.parse import parse_qsl, urlencode
 
 from gunicorn.glogging import Logger
 
 _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if not _metrics_dir:
+_made_metrics_dir = not _metrics_dir
+if _made_metrics_dir:
     _metrics_dir = tempfile.mkdtemp(prefix="punchcard-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 else:
@@ -38,6 +40,12 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """gunicorn stops: the folder it made for the metrics goes with it."""
+    if _made_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 
 def scrub_path(path: str) -> str:
