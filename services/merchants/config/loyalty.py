@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 PROVIDERS = ("punchcard", "hang", "voucherify", "altcraft", "inveterate")
 REMOTE = PROVIDERS[1:]
-ENGINES = ("punchcard", "hang")  # the providers this version can run (services/programs)
+ENGINES = ("punchcard", "hang", "altcraft")  # the providers this version can run (services/programs)
 
 
 def _fail(message: str) -> PydanticCustomError:

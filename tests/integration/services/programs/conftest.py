@@ -24,3 +24,22 @@ def hang_merchant(rt, hang):
     """The Hang café synced into the database."""
     sync(rt, parse_config(config(hang.base_url), {}))
     return "hang-cafe"
+
+
+@pytest.fixture
+def altcraft():
+    """A fake Altcraft loyalty API over real HTTP, stopped after the test."""
+    from fake_altcraft import FakeAltcraft
+
+    fake = FakeAltcraft()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def altcraft_merchant(rt, altcraft):
+    """The Altcraft café (matching by phone) synced into the database."""
+    from altcraft_support import config as altcraft_config
+
+    sync(rt, parse_config(altcraft_config(altcraft.base_url), {}))
+    return "altcraft-cafe"
