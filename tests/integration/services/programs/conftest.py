@@ -24,3 +24,25 @@ def hang_merchant(rt, hang):
     """The Hang café synced into the database."""
     sync(rt, parse_config(config(hang.base_url), {}))
     return "hang-cafe"
+
+
+# --- Voucherify -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def voucherify(clock):
+    """A fake Voucherify over real HTTP, on the test's clock (its transactions' times), stopped after the test."""
+    from fake_voucherify import FakeVoucherify
+
+    fake = FakeVoucherify(clock=clock)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def voucherify_merchant(rt, voucherify):
+    """The Voucherify café synced into the database."""
+    from voucherify_support import config as voucherify_config
+
+    sync(rt, parse_config(voucherify_config(voucherify.base_url), {}))
+    return "voucherify-cafe"
