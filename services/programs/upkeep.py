@@ -21,15 +21,15 @@ def expire_provider_redemptions(rt: Runtime) -> int:
     now = rt.clock()
     with rt.db.reader() as session:
         due = session.execute(
-            select(Redemption.id, Redemption.member_id).where(
+            select(Redemption.seq, Redemption.member_id).where(
                 Redemption.state == "initiated", Redemption.provider_ref.isnot(None), Redemption.expires_at <= now
             )
         ).all()
     done = 0
-    for redemption_id, member_id in due:
+    for seq, member_id in due:  # seq: the primary key (id is a public handle)
         with rt.db.transaction() as session:
             lock(session, member_id)  # a concurrent commit or void of it waits, then this sees its state
-            redemption = session.get(Redemption, redemption_id, populate_existing=True)
+            redemption = session.get(Redemption, seq, populate_existing=True)
             if redemption.state != "initiated":
                 continue
             engine = engine_for(session.get(Merchant, redemption.merchant_id))
