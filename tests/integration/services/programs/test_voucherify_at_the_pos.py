@@ -185,3 +185,14 @@ def test_a_debit_voucherify_refused_is_not_given_back_when_the_redemption_is_rev
     assert adjusted(voucherify, voucherify.member_of(member_id)) == []
     with rt.db.reader() as s:
         assert s.execute(select(Redemption.state)).scalar_one() == "voided"
+
+
+def test_a_transfer_between_voucherify_members_is_refused_at_the_pos(rt, voucherify, voucherify_merchant, client, work):
+    first = signed_up(client, work, voucherify, points=100)
+    second = signed_up(client, work, voucherify, phone="4155550199")
+    body = {"transferTransactionInformation": {"fromLoyaltyIdentifier": first, "toLoyaltyIdentifier": second}}
+    response = pos(client, "LOYALTY_TRANSFER", body)
+    assert (response.status_code, response.get_json()) == (400, {"transactionStatus": "ERROR_INVALID_TRANSFER"})
+    assert (
+        voucherify.member_of(first)["card"]["points"] == 100 and adjusted(voucherify, voucherify.member_of(first)) == []
+    )
