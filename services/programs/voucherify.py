@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -341,16 +341,7 @@ class VoucherifyEngine:
         if card is None:
             log.warning("merchant %s: Voucherify member %s has no card", self.merchant_id, link.remote_id)
             return None
-        value = {
-            "points": card.points,
-            "pending_points": card.pending_points,
-            "lifetime": card.lifetime,
-            "pending": card.pending,
-            "next_expiration": card.next_expiration,
-            "next_activation": card.next_activation,
-            "tier": card.tier,
-            "asked_at": asked_at.isoformat(),
-        }
+        value = {**asdict(card), "asked_at": asked_at.isoformat()}  # points, pending_points, lifetime, pending, ...
         rt.cache.set(key, json.dumps(value).encode(), ttl=CACHE_TTL)
         return value
 
