@@ -6,7 +6,8 @@ the merchant (:func:`engine_for`) and never ask which one it is:
 - ``builtin``: Punchcard's own ledger (the default);
 - ``hang``: Hang's partner API, reached through provider postings (an
   outbox, ``services/outbox``) for what changes points, and directly, with a
-  short per-member cache, for what the POS and partners read.
+  short per-member cache, for what the POS and partners read;
+- ``voucherify``: a Voucherify Loyalty v2 program's member cards, the same way.
 """
 
 from services.programs.port import (

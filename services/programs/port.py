@@ -125,7 +125,7 @@ class ProgramEngine(Protocol):
 
 def engine_for(merchant: Merchant) -> ProgramEngine:
     """The merchant's engine, by its ``loyalty`` block (absent or ``punchcard``: the built-in ledger)."""
-    from services.programs import altcraft, builtin, hang  # the engines build on this module
+    from services.programs import altcraft, builtin, hang, voucherify  # the engines build on this module
 
     config = merchant.loyalty or {}
     provider = config.get("provider") or "punchcard"
@@ -135,4 +135,6 @@ def engine_for(merchant: Merchant) -> ProgramEngine:
         return hang.HangEngine(merchant.id, config)
     if provider == "altcraft":
         return altcraft.AltcraftEngine(merchant.id, config)
+    if provider == "voucherify":
+        return voucherify.VoucherifyEngine(merchant.id, config)
     raise ValueError(f"merchant {merchant.slug} has loyalty provider {provider!r}, which this version cannot run")

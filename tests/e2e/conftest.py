@@ -7,6 +7,7 @@ from altcraft_support import config as altcraft_config
 from fake_hang import FakeHang
 from hang_support import HANG_REWARDS
 from hang_support import config as hang_config
+from voucherify_support import config as voucherify_config
 
 from e2e_stack import FakeShopifyAdmin, Stack
 from support import create_database
@@ -29,13 +30,14 @@ def fake_hang():
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def stack(request, redis_url, fake_shopify, fake_hang, fake_altcraft):
+def stack(request, redis_url, fake_shopify, fake_hang, fake_altcraft, fake_voucherify):
     """The whole system on one backend, for the session."""
     database_url = create_database(request.param, request)
     # Each stack its own Redis database, so one backend's worker never takes the other's jobs.
     own_redis = redis_url.rsplit("/", 1)[0] + ("/1" if request.param == "sqlite" else "/2")
     hang_merchant = hang_config(fake_hang.base_url).split("merchants:", 1)[1]
     hang_merchant += altcraft_config(fake_altcraft.base_url).split("merchants:", 1)[1]
+    hang_merchant += voucherify_config(fake_voucherify.base_url).split("merchants:", 1)[1]
     running = Stack(database_url, own_redis, fake_shopify, extra_merchants=hang_merchant).start()
     yield running
     running.stop()
@@ -47,5 +49,15 @@ def fake_altcraft():
     from fake_altcraft import FakeAltcraft
 
     fake = FakeAltcraft()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_voucherify():
+    """One fake Voucherify for the session: the stacks' Voucherify merchant points at it."""
+    from fake_voucherify import FakeVoucherify
+
+    fake = FakeVoucherify()
     yield fake
     fake.stop()

@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 PROVIDERS = ("punchcard", "hang", "voucherify", "altcraft", "inveterate")
 REMOTE = PROVIDERS[1:]
-ENGINES = ("punchcard", "hang", "altcraft")  # the providers this version can run (services/programs)
+ENGINES = ("punchcard", "hang", "altcraft", "voucherify")  # the providers this version can run (services/programs)
 
 
 def _fail(message: str) -> PydanticCustomError:
@@ -93,6 +93,14 @@ class VoucherifyLoyalty(_Remote):
     app_id: Secret
     app_token: Secret
     program_id: Annotated[str, StringConstraints(pattern=r"^lprg_[A-Za-z0-9]+$")]
+
+    @field_validator("base_url")
+    @classmethod
+    def _api_root(cls, base_url: str) -> str:
+        # Calls are /v1/customers and /v2/loyalties/...: a base ending in a version would double it.
+        if re.search(r"/v[0-9]+$", base_url):
+            raise _fail("must be Voucherify's API root (e.g. https://api.voucherify.io), without /v1 or /v2")
+        return base_url
 
 
 class AltcraftLoyalty(_Remote):

@@ -36,6 +36,19 @@ def altcraft():
     fake.stop()
 
 
+# --- Voucherify -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def voucherify(clock):
+    """A fake Voucherify over real HTTP, on the test's clock (its transactions' times), stopped after the test."""
+    from fake_voucherify import FakeVoucherify
+
+    fake = FakeVoucherify(clock=clock)
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture
 def altcraft_merchant(rt, altcraft):
     """The Altcraft café (matching by phone) synced into the database."""
@@ -43,3 +56,12 @@ def altcraft_merchant(rt, altcraft):
 
     sync(rt, parse_config(altcraft_config(altcraft.base_url), {}))
     return "altcraft-cafe"
+
+
+@pytest.fixture
+def voucherify_merchant(rt, voucherify):
+    """The Voucherify café synced into the database."""
+    from voucherify_support import config as voucherify_config
+
+    sync(rt, parse_config(voucherify_config(voucherify.base_url), {}))
+    return "voucherify-cafe"
