@@ -6,7 +6,9 @@ the merchant (:func:`engine_for`) and never ask which one it is:
 - ``builtin``: Punchcard's own ledger (the default);
 - ``hang``: Hang's partner API, reached through provider postings (an
   outbox, ``services/outbox``) for what changes points, and directly, with a
-  short per-member cache, for what the POS and partners read.
+  short per-member cache, for what the POS and partners read;
+- ``inveterate``: Inveterate's Public API 2.0, the same way, in store credit
+  (money) for Shopify customers who are its members.
 """
 
 from services.programs.port import (

@@ -24,3 +24,22 @@ def hang_merchant(rt, hang):
     """The Hang café synced into the database."""
     sync(rt, parse_config(config(hang.base_url), {}))
     return "hang-cafe"
+
+
+@pytest.fixture
+def inveterate():
+    """A fake Inveterate over real HTTP, stopped after the test."""
+    from fake_inveterate import FakeInveterate
+
+    fake = FakeInveterate()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def inveterate_merchant(rt, inveterate):
+    """The Inveterate shop synced into the database."""
+    from inveterate_support import config as inveterate_config
+
+    sync(rt, parse_config(inveterate_config(inveterate.base_url), {}))
+    return "inveterate-shop"
