@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fake_hang import FakeHang
+from fake_inveterate import FakeInveterate
 from hang_support import HANG_REWARDS
 from hang_support import config as hang_config
+from inveterate_support import config as inveterate_config
 
 from e2e_stack import FakeShopifyAdmin, Stack
 from support import create_database
@@ -28,12 +30,22 @@ def fake_hang():
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def stack(request, redis_url, fake_shopify, fake_hang):
+def stack(request, redis_url, fake_shopify, fake_hang, fake_inveterate):
     """The whole system on one backend, for the session."""
     database_url = create_database(request.param, request)
     # Each stack its own Redis database, so one backend's worker never takes the other's jobs.
     own_redis = redis_url.rsplit("/", 1)[0] + ("/1" if request.param == "sqlite" else "/2")
     hang_merchant = hang_config(fake_hang.base_url).split("merchants:", 1)[1]
-    running = Stack(database_url, own_redis, fake_shopify, extra_merchants=hang_merchant).start()
+    inveterate_merchant = inveterate_config(fake_inveterate.base_url).split("merchants:", 1)[1]
+    extra = hang_merchant + inveterate_merchant
+    running = Stack(database_url, own_redis, fake_shopify, extra_merchants=extra).start()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_inveterate():
+    """One fake Inveterate for the session: the stacks' Inveterate merchant points at it."""
+    fake = FakeInveterate()
+    yield fake
+    fake.stop()
