@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from fake_inveterate import API_KEY
 from inveterate_support import CUSTOMER, deliver_shopify, deliver_toast, deliveries, postings, the_member
 from sqlalchemy import select
 
@@ -230,3 +231,16 @@ def test_a_send_cut_off_mid_call_is_sent_again_after_its_lease_and_counts_once(
     clock.now += outbox.LEASE + timedelta(seconds=1)
     assert sender.send(rt, member_id) == 1
     assert [p.status for p in postings(rt)] == ["sent"] and len(inveterate.calls_to("/credits", "POST")) == 1
+
+
+def test_the_api_key_never_reaches_a_posting_a_delivery_or_a_log_line_even_when_inveterate_echoes_it(
+    rt, inveterate, inveterate_merchant, client, work, caplog
+):
+    inveterate.add_member(CUSTOMER)
+    inveterate.fail("/credits", 400, message=f"Bad key {API_KEY} for this merchant", method="POST")
+    deliver_shopify(client, "orders/paid", shopify_order(ORDER, subtotal="10.00"))
+    work()
+    [posting] = postings(rt)
+    assert posting.status == "failed" and "Bad key [key]" in posting.error
+    stored = [posting.error, repr(posting.details), *(d.error or "" for d in deliveries(rt)), caplog.text]
+    assert all(API_KEY not in text for text in stored)
