@@ -38,8 +38,8 @@ def membership_level(member_id: str):
     upcoming = {"name": level.next_tier[0], "points_needed": level.next_tier[1]} if level.next_tier else None
     return {
         "tier": level.tier,
-        "balance": level.lifetime_points,
-        "spendable_balance": level.spendable,
+        "balance": render.amounts(level.lifetime_points),
+        "spendable_balance": render.amounts(level.spendable),
         "next_tier": upcoming,
     }
 
@@ -56,7 +56,7 @@ def _written(written):
 @spec.validate(resp=Response(HTTP_200=CardOut, **ERRORS), tags=["points"])
 def membership_points(member_id: str):
     """The member's points card: balances, lifetime buckets, pending points, next expiration and activation."""
-    return partner_points.card(rt(), g.merchant_id, member_id)
+    return render.amounts(partner_points.card(rt(), g.merchant_id, member_id))
 
 
 @bp.get("/program-memberships/<member_id>/transactions")

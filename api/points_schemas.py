@@ -167,7 +167,7 @@ class TransactionOut(BaseModel):
 
 
 class Balance(BaseModel):
-    points: int
+    points: int | float  # a store-credit program's (Inveterate's) card holds money
     pending_points: int
 
 
@@ -182,7 +182,7 @@ class TransactionsOut(BaseModel):
 
 
 class Lifetime(BaseModel):
-    earned: int
+    earned: int | float
     added: int
     subtracted: int
     expired: int

@@ -143,6 +143,7 @@ def _run(rt: Runtime, session: Session, delivery: Delivery, now: datetime) -> Ou
     if handler is None:
         log.debug("ignoring %s topic %s", delivery.provider, delivery.topic)
         return Outcome(status="ignored", note=f"topic {delivery.topic} is not handled")
+    postings.caused_by(session, delivery.id)  # a provider's later word on a posting is noted on this delivery
     try:
         with session.begin_nested():
             return handler(Context(rt, session, merchant, delivery, now))

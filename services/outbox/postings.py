@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import ProviderPosting, insert_unless_exists
+from models import Delivery, ProviderPosting, insert_unless_exists
 from services.runtime import Job, Runtime
 
 LEASE = timedelta(seconds=120)  # longer than any call's timeout: a live sender never loses its claim
@@ -28,6 +28,8 @@ BACKOFF = (30, 120, 600, 1800, 3600, 7200, 14400)
 GIVE_UP_AFTER = timedelta(hours=48)
 _WRITTEN = "punchcard.postings_written"  # session.info: members whose postings this transaction wrote
 _NOTES = "punchcard.posting_notes"
+_CAUSE = "punchcard.posting_cause"  # session.info: the delivery being processed, kept on the postings it causes
+NOTE_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,11 @@ def write(
     """Write one posting in the caller's transaction; None when its key was written before (nothing changes).
 
     ``note`` is a sentence for the delivery that caused it (an unsupported
-    reversal says so there).
+    reversal says so there). The delivery being processed, if any
+    (:func:`caused_by`), is kept in its details as ``delivery_id``.
     """
+    if session.info.get(_CAUSE) is not None:
+        details = {"delivery_id": session.info[_CAUSE], **(details or {})}
     posting = insert_unless_exists(
         session,
         ProviderPosting,
@@ -91,6 +96,11 @@ def write(
     if posting is not None and note:
         session.info.setdefault(_NOTES, []).append(note)
     return posting
+
+
+def caused_by(session: Session, delivery_pk: int) -> None:
+    """The postings this session's transaction writes are caused by delivery ``delivery_pk`` (for later notes)."""
+    session.info[_CAUSE] = delivery_pk
 
 
 def written_for(session: Session) -> set[str]:
@@ -182,7 +192,26 @@ def mark_retry(rt: Runtime, posting_id: int, error: str, retry_after: float | No
         return posting.status
 
 
-def _finish(rt: Runtime, posting_id: int, status: str, error: str | None, details: dict | None) -> None:
+def mark_unsupported(rt: Runtime, posting_id: int, note: str) -> None:
+    """The provider cannot take the posting (e.g. not its member): ``unsupported``, never resent.
+
+    ``note`` is kept on the posting and added to the notes of the delivery
+    that caused it, where an operator looks for what an order did.
+    """
+    _finish(rt, posting_id, "unsupported", note[:NOTE_LENGTH], None, note_delivery=True)
+
+
+def remember(rt: Runtime, posting_id: int, details: dict) -> None:
+    """Keep ``details`` with a posting being sent, before its call (a later attempt reads them back)."""
+    with rt.db.transaction() as session:
+        posting = session.get(ProviderPosting, posting_id, with_for_update=True)
+        if posting is not None and posting.status == "sending":
+            posting.details = {**(posting.details or {}), **details}
+
+
+def _finish(
+    rt: Runtime, posting_id: int, status: str, error: str | None, details: dict | None, *, note_delivery: bool = False
+) -> None:
     with rt.db.transaction() as session:
         posting = session.get(ProviderPosting, posting_id, with_for_update=True)
         if posting is None or posting.status != "sending":
@@ -191,6 +220,10 @@ def _finish(rt: Runtime, posting_id: int, status: str, error: str | None, detail
         posting.sent_at = rt.clock() if status == "sent" else None
         if details:
             posting.details = {**(posting.details or {}), **details}
+        cause = (posting.details or {}).get("delivery_id")
+        delivery = session.get(Delivery, cause, with_for_update=True) if note_delivery and cause else None
+        if delivery is not None and error:
+            delivery.error = "; ".join(filter(None, [delivery.error, error]))[:NOTE_LENGTH]
 
 
 def due_members(rt: Runtime, limit: int = 1000) -> list[str]:

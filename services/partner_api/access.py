@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,11 +54,11 @@ def search_member(
 
 @dataclass(frozen=True)
 class Level:
-    """A member's tier and balances."""
+    """A member's tier and balances: points, or money for a store-credit program (Inveterate's credit)."""
 
     tier: str | None
-    lifetime_points: int
-    spendable: int
+    lifetime_points: int | Decimal
+    spendable: int | Decimal
     next_tier: tuple[str, int] | None
 
 
@@ -79,6 +80,8 @@ def level(rt: Runtime, merchant_id: int, member_id: str) -> Level:
         balance = engine_for(session.get(Merchant, merchant_id)).balance(rt, session, member)
     if not balance.reachable:
         raise provider_unavailable()
+    if balance.credit is not None:
+        return Level(balance.tier, balance.credit_earned or Decimal(0), balance.credit, balance.next_tier)
     return Level(balance.tier, balance.lifetime_points, balance.points, balance.next_tier)
 
 

@@ -8,6 +8,8 @@ the merchant (:func:`engine_for`) and never ask which one it is:
   outbox, ``services/outbox``) for what changes points, and directly, with a
   short per-member cache, for what the POS and partners read;
 - ``voucherify``: a Voucherify Loyalty v2 program's member cards, the same way.
+- ``inveterate``: Inveterate's Public API 2.0, the same way, in store credit
+  (money) for Shopify customers who are its members.
 """
 
 from services.programs.port import (

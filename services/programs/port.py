@@ -46,6 +46,20 @@ class Balance:
     lifetime_points: int = 0
     next_tier: tuple[str, int] | None = None
     reachable: bool = True
+    # A store-credit program (Inveterate) keeps money, not points: its spendable and lifetime credit.
+    credit: Decimal | None = None
+    credit_earned: Decimal | None = None
+
+    @property
+    def spendable(self) -> int | Decimal:
+        """What the member can spend: the credit of a store-credit program, else the points."""
+        return self.points if self.credit is None else self.credit
+
+    def available(self) -> str:
+        """The sentence the POS shows about it."""
+        if self.credit is None:
+            return f"{self.points} points available"
+        return f"{self.credit} in store credit, to spend at the online checkout"
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,7 @@ class Catalogue:
 
     rules: dict[str, RewardRule]
     usage: dict[str, MemberUsage] = field(default_factory=dict)
+    refusal: str | None = None  # why a redemption at the POS is refused when no reward can be redeemed there
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,13 @@ class ProgramManagedByProvider(Conflict):
             code="PROGRAM_MANAGED_BY_PROVIDER",
             details=[{"field": "provider", "problem": provider}],
         )
+
+
+class PostingUnsupported(Exception):
+    """The provider cannot take this posting (the customer is not its member): kept ``unsupported``, never resent.
+
+    The message says why, for the posting and for the delivery that caused it.
+    """
 
 
 class ProgramEngine(Protocol):
@@ -125,7 +147,7 @@ class ProgramEngine(Protocol):
 
 def engine_for(merchant: Merchant) -> ProgramEngine:
     """The merchant's engine, by its ``loyalty`` block (absent or ``punchcard``: the built-in ledger)."""
-    from services.programs import altcraft, builtin, hang, voucherify  # the engines build on this module
+    from services.programs import altcraft, builtin, hang, inveterate, voucherify  # the engines build on this module
 
     config = merchant.loyalty or {}
     provider = config.get("provider") or "punchcard"
@@ -137,4 +159,6 @@ def engine_for(merchant: Merchant) -> ProgramEngine:
         return altcraft.AltcraftEngine(merchant.id, config)
     if provider == "voucherify":
         return voucherify.VoucherifyEngine(merchant.id, config)
+    if provider == "inveterate":
+        return inveterate.InveterateEngine(merchant.id, config, currency=merchant.currency)
     raise ValueError(f"merchant {merchant.slug} has loyalty provider {provider!r}, which this version cannot run")

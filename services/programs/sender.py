@@ -5,7 +5,9 @@ through the merchant's engine, records the outcome, and goes on to the next.
 A transient failure (a timeout, a 5xx, a 429) leaves the posting pending with
 a backoff and stops there, so a later posting never overtakes it; a refusal
 for good marks it ``failed`` with the provider's code and message and the
-member's next posting goes on. ``send_due`` (scheduled every minute) picks up
+member's next posting goes on; one the provider cannot take at all (its
+customer is not a member: ``PostingUnsupported``) is ``unsupported``, noted on
+the delivery that caused it. ``send_due`` (scheduled every minute) picks up
 what a failure or a killed worker left behind.
 """
 
@@ -16,7 +18,7 @@ import logging
 from integrations.common import PermanentError, RetryableError
 from models import Merchant
 from services.outbox import postings
-from services.programs.port import engine_for
+from services.programs.port import PostingUnsupported, engine_for
 from services.runtime import Job, QueueUnavailable, Runtime
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,10 @@ def send(rt: Runtime, member_id: str) -> int:
             status = postings.mark_retry(rt, posting.id, f"{exc.code}: {exc}", exc.retry_after)
             log.warning("posting %s (%s) to %s: %s, %s", posting.id, posting.kind, posting.provider, exc.code, status)
             break
+        except PostingUnsupported as exc:
+            postings.mark_unsupported(rt, posting.id, str(exc))
+            log.info("posting %s (%s) not taken by %s: %s", posting.id, posting.kind, posting.provider, exc)
+            continue
         except PermanentError as exc:
             postings.mark_failed(rt, posting.id, f"{exc.code}: {exc}")
             log.error(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from altcraft_support import config as altcraft_config
 from fake_hang import FakeHang
+from fake_inveterate import FakeInveterate
 from hang_support import HANG_REWARDS
 from hang_support import config as hang_config
+from inveterate_support import config as inveterate_config
 from voucherify_support import config as voucherify_config
 
 from e2e_stack import FakeShopifyAdmin, Stack
@@ -30,7 +32,7 @@ def fake_hang():
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def stack(request, redis_url, fake_shopify, fake_hang, fake_altcraft, fake_voucherify):
+def stack(request, redis_url, fake_shopify, fake_hang, fake_altcraft, fake_voucherify, fake_inveterate):
     """The whole system on one backend, for the session."""
     database_url = create_database(request.param, request)
     # Each stack its own Redis database, so one backend's worker never takes the other's jobs.
@@ -38,6 +40,7 @@ def stack(request, redis_url, fake_shopify, fake_hang, fake_altcraft, fake_vouch
     hang_merchant = hang_config(fake_hang.base_url).split("merchants:", 1)[1]
     hang_merchant += altcraft_config(fake_altcraft.base_url).split("merchants:", 1)[1]
     hang_merchant += voucherify_config(fake_voucherify.base_url).split("merchants:", 1)[1]
+    hang_merchant += inveterate_config(fake_inveterate.base_url).split("merchants:", 1)[1]
     running = Stack(database_url, own_redis, fake_shopify, extra_merchants=hang_merchant).start()
     yield running
     running.stop()
@@ -59,5 +62,13 @@ def fake_voucherify():
     from fake_voucherify import FakeVoucherify
 
     fake = FakeVoucherify()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_inveterate():
+    """One fake Inveterate for the session: the stacks' Inveterate merchant points at it."""
+    fake = FakeInveterate()
     yield fake
     fake.stop()

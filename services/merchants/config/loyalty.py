@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 PROVIDERS = ("punchcard", "hang", "voucherify", "altcraft", "inveterate")
 REMOTE = PROVIDERS[1:]
-ENGINES = ("punchcard", "hang", "altcraft", "voucherify")  # the providers this version can run (services/programs)
+ENGINES = ("punchcard", "hang", "altcraft", "voucherify", "inveterate")  # the providers this version can run
 
 
 def _fail(message: str) -> PydanticCustomError:
@@ -119,6 +119,13 @@ class InveterateLoyalty(_Remote):
     provider: Literal["inveterate"]
     api_key: Secret
     credit_rate: Decimal = Field(gt=0, le=1, description="store credit per 1.00 of eligible spend")
+
+
+def channel_problem(loyalty: Any, *, on_shopify: bool) -> str | None:
+    """Why the block cannot work with the merchant's channels, or None (Inveterate's members are Shopify customers)."""
+    if getattr(loyalty, "provider", None) == "inveterate" and not on_shopify:
+        return "provider inveterate keys its members by Shopify customer id: the merchant needs a shopify block"
+    return None
 
 
 def _provider_of(value: Any) -> str | None:

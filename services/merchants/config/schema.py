@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .loyalty import LoyaltyConfig
+from .loyalty import LoyaltyConfig, channel_problem
 from .unique import detail, duplicate_errors
 
 REWARD_TYPES = ("redemption", "discount_percent_based", "discount_value_based", "access")
@@ -343,6 +343,15 @@ class MerchantConfig(_Strict):
     shopify: ShopifyConfig | None = None
     loyalty: LoyaltyConfig | None = None  # the program engine (providers.md); absent: the built-in ledger
     rewards: list[RewardConfig] = Field(default_factory=list)
+
+    @field_validator("loyalty")
+    @classmethod
+    def _check_loyalty_channels(cls, value: Any, info: ValidationInfo) -> Any:
+        # A shopify block that failed validation is absent from info.data: reported there, not here too.
+        problem = channel_problem(value, on_shopify=info.data.get("shopify", True) is not None)
+        if problem:
+            raise _fail(problem)
+        return value
 
     @field_validator("timezone", mode="before")
     @classmethod

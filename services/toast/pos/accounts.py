@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import func, select
 
 from loyalty.identity import normalize_email, normalize_phone, region_for_currency
@@ -15,11 +17,12 @@ from services.toast.pos.errors import LoyaltyError
 SEARCH_LIMIT = 20
 
 
-def account_info(member: Member, points: int | None) -> dict:
+def account_info(member: Member, points: int | Decimal | None) -> dict:
     """Toast's ``AccountInfo`` for a member; the identifier is our opaque member id.
 
-    ``points`` is the spendable balance the engine reported (None: not known
-    now, e.g. a provider that did not answer: the POS shows no balance).
+    ``points`` is the spendable balance the engine reported, points or a
+    store-credit program's money (None: not known now, e.g. a provider that
+    did not answer: the POS shows no balance).
     """
     info = {"identifier": member.id}
     if points is not None:

@@ -77,9 +77,9 @@ def inquire(ctx) -> dict:
     offers = rewards.inquire(available, call.lines, applied=on_check, minor_unit=unit)
     return {
         "checkResponse": {
-            "accountInfo": account_info(call.member, balance.points),
+            "accountInfo": account_info(call.member, balance.spendable),
             "offers": [_offer(o, catalogue.rules[o.uuid]) for o in offers],
-            "userMessage": f"{balance.points} points available",
+            "userMessage": balance.available(),
             "redemptionLimit": {"maxRedemptions": None},
         }
     }

@@ -10,7 +10,7 @@ Punchcard computed, never the one the POS proposed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -74,19 +74,21 @@ def redeem(ctx) -> dict:
         if catalogue is None:
             answers[index] = UNREACHABLE
         else:
-            answers[index] = _weigh(ctx, engine, call, running, index, rule) if rule is not None else UNKNOWN
+            refused = catalogue.refusal or UNKNOWN  # an engine with no reward to redeem here says why
+            answers[index] = _weigh(ctx, engine, call, running, index, rule) if rule is not None else refused
     applied = [answers[i] for i in range(len(call.redemptions)) if isinstance(answers[i], dict)]
     rejected = [
         {"redemption": call.redemptions[i], "message": answers[i]}
         for i in range(len(call.redemptions))
         if isinstance(answers[i], str)
     ]
+    left = replace(balance, points=running.spendable)
     return {
         "checkResponse": {
-            "accountInfo": account_info(call.member, running.spendable if balance.reachable else None),
+            "accountInfo": account_info(call.member, left.spendable if balance.reachable else None),
             "appliedRedemptions": applied,
             "rejectedRedemptions": rejected,
-            "userMessage": f"{running.spendable} points available" if balance.reachable else UNREACHABLE,
+            "userMessage": left.available() if balance.reachable else UNREACHABLE,
         }
     }
 

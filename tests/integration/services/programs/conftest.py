@@ -50,6 +50,16 @@ def voucherify(clock):
 
 
 @pytest.fixture
+def inveterate():
+    """A fake Inveterate over real HTTP, stopped after the test."""
+    from fake_inveterate import FakeInveterate
+
+    fake = FakeInveterate()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
 def altcraft_merchant(rt, altcraft):
     """The Altcraft café (matching by phone) synced into the database."""
     from altcraft_support import config as altcraft_config
@@ -65,3 +75,12 @@ def voucherify_merchant(rt, voucherify):
 
     sync(rt, parse_config(voucherify_config(voucherify.base_url), {}))
     return "voucherify-cafe"
+
+
+@pytest.fixture
+def inveterate_merchant(rt, inveterate):
+    """The Inveterate shop synced into the database."""
+    from inveterate_support import config as inveterate_config
+
+    sync(rt, parse_config(inveterate_config(inveterate.base_url), {}))
+    return "inveterate-shop"
