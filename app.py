@@ -19,6 +19,7 @@ from api import rewards as api_rewards
 from api.common import API_BODY_LIMIT
 from models import Database
 from services import health, runtime
+from services.outbox import events
 from services.shopify import topics as shopify_topics
 from services.toast import topics as toast_topics
 from webhooks import shopify as shopify_webhooks
@@ -44,6 +45,7 @@ def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -
         topics=dict(TOPICS),
         public_base_url=cfg.public_base_url,
         secret_key=cfg.secret_key,
+        production=cfg.production,
     )
 
 
@@ -53,6 +55,7 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     configure_logging(cfg)
     rt = rt or build_runtime(cfg)
     rt.topics = rt.topics or dict(TOPICS)  # a runtime built elsewhere (tests, commands) gets the same wiring
+    events.relay(rt)  # events' first attempts are queued when their change commits
     runtime.install(rt)
     app = Flask(__name__)
     app.config.update(SECRET_KEY=cfg.secret_key, MAX_CONTENT_LENGTH=WEBHOOK_BODY_LIMIT)

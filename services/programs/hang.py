@@ -32,6 +32,7 @@ from loyalty.rewards import MemberUsage, RewardRule
 from models import Member, OrderAccount, ProviderMember, Redemption
 from services.outbox import postings
 from services.programs.port import Balance, Catalogue, Charge, OrderTarget, ProgramManagedByProvider
+from services.rewards import announce
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,7 @@ class HangEngine:
             return
         redemption.state, redemption.redeemed_at = "redeemed", now
         self._redemption_posting(session, redemption, "redeem", now)
+        announce.redeemed(session, redemption, now)
 
     def void(self, session: Session, redemption: Redemption, *, key: str, channel: str, now: datetime) -> None:
         """Void the Hang redemption (after commit, by a posting): Hang gives its points back."""
