@@ -204,12 +204,15 @@ def refresh_tier(session: Session, member: Member, now: datetime | None = None) 
     """Move the member up to the tier its lifetime points reach (never down).
 
     With ``now`` (a change of a member that exists), reaching a new tier is
-    announced to the merchant's systems (``tier.changed``).
+    announced to the merchant's systems (``tier.changed``). Taking the program's
+    entry tier (0 lifetime points) at a member's first posting is not: every
+    member starts there, and nothing was reached.
     """
     before = member.tier
     reached = tier_for(member.lifetime_earned, tier_rules(session, member.merchant_id), member.tier)
     member.tier = reached.name if reached else None
-    if now is not None and member.tier != before:
+    entered = before is None and reached is not None and reached.min_lifetime_points == 0
+    if now is not None and member.tier != before and not entered:
         announce.tier_changed(session, member, before, member.tier, now)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fake_hang import FakeHang
+from fake_receiver import FakeReceiver
 from hang_support import HANG_REWARDS
 from hang_support import config as hang_config
 
@@ -27,13 +28,23 @@ def fake_hang():
     fake.stop()
 
 
+@pytest.fixture(scope="session")
+def events_receiver():
+    """The demo merchant's events endpoint, verifying every delivery with the standardwebhooks library."""
+    fake = FakeReceiver()
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def stack(request, redis_url, fake_shopify, fake_hang):
+def stack(request, redis_url, fake_shopify, fake_hang, events_receiver):
     """The whole system on one backend, for the session."""
     database_url = create_database(request.param, request)
     # Each stack its own Redis database, so one backend's worker never takes the other's jobs.
     own_redis = redis_url.rsplit("/", 1)[0] + ("/1" if request.param == "sqlite" else "/2")
     hang_merchant = hang_config(fake_hang.base_url).split("merchants:", 1)[1]
-    running = Stack(database_url, own_redis, fake_shopify, extra_merchants=hang_merchant).start()
+    running = Stack(
+        database_url, own_redis, fake_shopify, extra_merchants=hang_merchant, events_url=events_receiver.url
+    ).start()
     yield running
     running.stop()
