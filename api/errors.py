@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
+from redis.exceptions import RedisError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.errors import BadRequest, Conflict, NotFound, ServiceError, Unauthorized, Unavailable, Unprocessable
+from services.runtime import QueueUnavailable
 
 STATUS = {BadRequest: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, Unprocessable: 422, Unavailable: 503}
+RETRY_AFTER = "5"  # seconds: a database failover or a Redis restart is usually over by then
+DATABASE_DOWN = Unavailable("The database is unavailable; retry later.", code="DATABASE_UNAVAILABLE")
+QUEUE_DOWN = Unavailable("The queue is unavailable; retry later.", code="QUEUE_UNAVAILABLE")
 
 
 def status_of(exc: ServiceError) -> int:
@@ -23,10 +29,25 @@ def body_of(exc: ServiceError, **more) -> dict:
 
 
 def render(exc: ServiceError):
-    """A Flask error handler for ``ServiceError``."""
-    return jsonify(body_of(exc)), status_of(exc)
+    """A Flask error handler for ``ServiceError``; a 503 says when to retry."""
+    status = status_of(exc)
+    return jsonify(body_of(exc)), status, ({"Retry-After": RETRY_AFTER} if status == 503 else {})
+
+
+def database_down(_exc: Exception):
+    """The database did not answer (down, restarting, out of connections): 503, never a 500."""
+    return render(DATABASE_DOWN)
+
+
+def queue_down(_exc: Exception):
+    """Redis did not answer: 503, never a 500."""
+    return render(QUEUE_DOWN)
 
 
 def install(bp: Blueprint) -> None:
-    """Render the use cases' refusals on ``bp``'s routes."""
+    """Render the use cases' refusals, and outages of the database or Redis, on ``bp``'s routes."""
     bp.register_error_handler(ServiceError, render)
+    for kind in (OperationalError, InterfaceError):
+        bp.register_error_handler(kind, database_down)
+    for kind in (QueueUnavailable, RedisError):
+        bp.register_error_handler(kind, queue_down)

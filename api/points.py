@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 from spectree import Response
 
-from api import errors, render
+from api import errors, limits, render
 from api.common import PREFIX, ErrorBody, authenticated, limit_body, rt, spec
 from api.points_schemas import (
     ActivityIn,
@@ -25,6 +25,7 @@ from services.partner_api import points as partner_points
 bp = Blueprint("partner_points", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)
 errors.install(bp)
+limits.limit(bp)
 ERRORS = {"HTTP_400": ErrorBody, "HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 
 

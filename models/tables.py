@@ -45,6 +45,8 @@ class Merchant(Base):
     # Endpoints of the merchant's own systems that receive signed events (events.md): url, secret(s), events.
     webhooks_out: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     shopify_shop_domain: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    # Partner API requests per minute per key; None: the process-wide API_RATE_LIMIT_PER_MINUTE.
+    api_rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # A digest of the synced config: caches of parsed rewards key on it.
     config_version: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -208,7 +210,7 @@ class Delivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(128))
     event_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # retention pruning
     body: Mapped[bytes] = mapped_column(LargeBinary)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     # received -> queued -> processed | failed | ignored
@@ -217,6 +219,8 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The ids of the ledger entries its processing posted (replays add none); None before this was kept.
+    posted: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
 class PrivacyRequest(Base):
@@ -286,7 +290,7 @@ class IdempotentRequest(Base):
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict] = mapped_column(JSON)  # the write's result (services/partner_api/views.py), not HTTP
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # retention pruning
 
 
 class PointLot(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -19,6 +19,11 @@ import requests
 from integrations.shopify.admin import ShopifyAdmin, ShopifyAdminClient
 from integrations.toast.client import ToastApi, ToastClient
 from models import Database
+from services.metrics import Metered
+
+# The operations of the clients, named as the third parties' documents name them (metrics labels).
+SHOPIFY_OPERATIONS = {"find_customer_gid": "customers", "add_tags": "tagsAdd"}
+TOAST_OPERATIONS = {"get_order": "orders", "orders_bulk": "ordersBulk"}
 
 
 class Job(StrEnum):
@@ -36,6 +41,8 @@ class Job(StrEnum):
     EXPIRE_PROVIDER_REDEMPTIONS = "expire_provider_redemptions"
     DELIVER_EVENT = "deliver_event"
     DELIVER_DUE_EVENTS = "deliver_due_events"
+    PRUNE_DELIVERIES = "prune_deliveries"
+    PRUNE_IDEMPOTENT_REQUESTS = "prune_idempotent_requests"
 
 
 class Dispatcher(Protocol):
@@ -52,6 +59,12 @@ class Dispatcher(Protocol):
 
     def failure(self, job: Job, *args: Any) -> str | None:
         """The error the queue last recorded for ``job`` when it gave up on it (no retry left), else None."""
+
+    def depths(self) -> dict[str, int]:
+        """Jobs waiting per queue; raises ``QueueUnavailable``."""
+
+    def last_seen(self) -> dict[str, datetime | None]:
+        """When a ``worker`` and the ``scheduler`` last reported in (None: none alive); raises ``QueueUnavailable``."""
 
     def ping(self) -> None:
         """Raise ``QueueUnavailable`` when the queue cannot be reached."""
@@ -124,20 +137,24 @@ class Runtime:
     secret_key: str = ""
     # PUNCHCARD_ENV=production: events are refused to loopback and private addresses (events.md)
     production: bool = False
+    secret_key_fallbacks: tuple[str, ...] = ()  # still verify magic links; only secret_key signs
+    # How long processed deliveries and stored partner API answers are kept (the daily pruning).
+    delivery_retention: timedelta = timedelta(days=30)
+    idempotency_retention: timedelta = timedelta(days=30)
     # provider -> its topic router (topic -> handler, None: not handled), given by the wiring
     topics: dict[str, Callable[[str], Any]] = field(default_factory=dict)
     cache: Cache = field(default_factory=NoCache)
     _toast_clients: dict = field(default_factory=dict, repr=False)
 
     def shopify_admin(self, config: dict) -> ShopifyAdmin:
-        """A Shopify Admin client for a merchant's ``shopify.admin_api`` block."""
-        return self.shopify_admin_factory(config, self.http)
+        """A Shopify Admin client for a merchant's ``shopify.admin_api`` block; its calls are counted."""
+        return Metered(self.shopify_admin_factory(config, self.http), "shopify", SHOPIFY_OPERATIONS)
 
     def toast_api(self, config: dict) -> ToastApi:
-        """The Toast API client for a merchant's ``toast.api`` block, kept so its token is reused."""
+        """The Toast API client for a merchant's ``toast.api`` block, kept so its token is reused; calls counted."""
         key = (config["base_url"], config["client_id"])
         if key not in self._toast_clients:
-            self._toast_clients[key] = self.toast_api_factory(config, self.http)
+            self._toast_clients[key] = Metered(self.toast_api_factory(config, self.http), "toast", TOAST_OPERATIONS)
         return self._toast_clients[key]
 
 

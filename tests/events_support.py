@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
-from fake_receiver import SECRET
+import pytest
+from fake_receiver import SECRET, FakeReceiver
+
+from services.merchants.config import parse_config
+from services.merchants.sync import sync
 
 V2 = "/partner-api/v2"
 KEY = {"X-API-Key": "events-key"}
@@ -53,3 +57,22 @@ def adjust(client, member_id: str, points: int, reason: str = "gift"):
     return client.post(
         f"{V2}/program-memberships/{member_id}/points", json={"points": points, "reason": reason}, headers=KEY
     )
+
+
+@pytest.fixture
+def receiver():
+    """The merchant's events endpoint over real HTTP, verifying with the standardwebhooks library."""
+    fake = FakeReceiver()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def events_cafe(rt, receiver):
+    """The Events Cafe synced with one endpoint that takes every type; returns a re-sync function."""
+
+    def resync(*endpoints: dict) -> None:
+        sync(rt, parse_config(config(*(endpoints or (endpoint(receiver.url),))), {}))
+
+    resync()
+    return resync

@@ -31,6 +31,13 @@ PERIODIC = (
     (jobs.deliver_due_events, {"interval": 60}),
     # Points expire at the end of a day; one entry per member and day, so hourly runs are harmless.
     (jobs.expire_points, {"interval": 3600, "job_timeout": JOBS[Job.EXPIRE_POINTS].timeout}),
+    # Retention, once a day at a quiet hour (UTC). A cron time, not a 24 h interval: Heroku restarts
+    # every dyno about daily, and an interval counted from each start might never come round.
+    (jobs.prune_deliveries, {"cron": "15 4 * * *", "job_timeout": JOBS[Job.PRUNE_DELIVERIES].timeout}),
+    (
+        jobs.prune_idempotent_requests,
+        {"cron": "45 4 * * *", "job_timeout": JOBS[Job.PRUNE_IDEMPOTENT_REQUESTS].timeout},
+    ),
 )
 
 

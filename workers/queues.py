@@ -12,7 +12,7 @@ from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry as RedisRetry
-from rq import Queue, Retry
+from rq import Queue, Retry, Worker, cron_scheduler_registry
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job as RQJob
@@ -27,6 +27,10 @@ WEBHOOKS, INTEGRATIONS, MAINTENANCE = "webhooks", "integrations", "maintenance"
 QUEUES = (WEBHOOKS, INTEGRATIONS, MAINTENANCE)
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
 _LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# Nobody reads a finished job's result (the delivery row says what happened): keep it a minute, for
+# the dashboard, not ten (operations.md's Redis arithmetic). A failed job stays a week for `jobs failed`.
+FINISHED_TTL = 60
+FAILED_TTL = 7 * 86400
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ JOBS: dict[Job, JobSpec] = {
     # One attempt per job: the delivery keeps the Standard Webhooks schedule itself (event_deliveries.py).
     Job.DELIVER_EVENT: JobSpec(jobs.deliver_event, INTEGRATIONS, None, timeout=60),
     Job.DELIVER_DUE_EVENTS: JobSpec(jobs.deliver_due_events, MAINTENANCE, None, timeout=300),
+    # Daily, in batches; a run cut short by its timeout is finished by the next day's.
+    Job.PRUNE_DELIVERIES: JobSpec(jobs.prune_deliveries, MAINTENANCE, None, timeout=3600),
+    Job.PRUNE_IDEMPOTENT_REQUESTS: JobSpec(jobs.prune_idempotent_requests, MAINTENANCE, None, timeout=1800),
 }
 
 
@@ -148,8 +155,8 @@ class RQDispatcher:
                 job_id=job_id(job, args),
                 retry=spec.retry,
                 job_timeout=spec.timeout,
-                result_ttl=600,
-                failure_ttl=7 * 86400,
+                result_ttl=FINISHED_TTL,
+                failure_ttl=FAILED_TTL,
             )
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None
@@ -230,6 +237,26 @@ class RQDispatcher:
                 Execution.from_composite_key(key.decode(), self.connection).delete(rq_job, pipe)
             pipe.execute()
         return True
+
+    def depths(self) -> dict[str, int]:
+        """How many jobs wait on each queue."""
+        try:
+            return {name: queue.count for name, queue in self._queues.items()}
+        except RedisError as exc:
+            raise QueueUnavailable(type(exc).__name__) from None
+
+    def last_seen(self) -> dict[str, datetime | None]:
+        """When a worker and the scheduler last reported in (RQ's heartbeats); None: none is alive."""
+        try:
+            workers = Worker.all(connection=self.connection)
+            newest = self.connection.zrange(cron_scheduler_registry.get_registry_key(), -1, -1, withscores=True)
+        except RedisError as exc:
+            raise QueueUnavailable(type(exc).__name__) from None
+        beats = [w.last_heartbeat for w in workers if w.last_heartbeat is not None]
+        return {
+            "worker": max(beats).replace(tzinfo=UTC) if beats else None,
+            "scheduler": datetime.fromtimestamp(newest[0][1], UTC) if newest else None,
+        }
 
     def ping(self) -> None:
         """Raise ``QueueUnavailable`` when Redis does not answer."""

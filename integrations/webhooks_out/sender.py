@@ -33,6 +33,13 @@ class Attempt:
         """Any 2xx is a delivery."""
         return self.status is not None and 200 <= self.status < 300
 
+    @property
+    def outcome(self) -> str:
+        """A short fixed word for metrics: ``delivered``, ``rejected`` (a non-2xx), ``timeout`` or ``unreachable``."""
+        if self.status is not None:
+            return "delivered" if self.delivered else "rejected"
+        return "timeout" if (self.error or "").startswith("no answer") else "unreachable"
+
 
 def headers(*, event_id: str, timestamp: datetime, body: str, secrets: list[str]) -> dict[str, str]:
     """The Standard Webhooks headers of ``body``, signed with each of ``secrets``."""

@@ -1,7 +1,7 @@
 """merchant events: webhooks_out endpoints, events written with their change, deliveries per endpoint
 
 Revision ID: e7a3f1c9d5b2
-Revises: c4d1a7e9f2b6
+Revises: c7d2a9e4f1b6
 Create Date: 2026-12-02 00:30:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import models.base
 
 
 revision = 'e7a3f1c9d5b2'
-down_revision = 'c4d1a7e9f2b6'
+down_revision = 'c7d2a9e4f1b6'
 branch_labels = None
 depends_on = None
 _SEQ = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')

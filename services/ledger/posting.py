@@ -56,7 +56,9 @@ from sqlalchemy.orm import Session
 from loyalty import lots
 from loyalty.tiers import TierRule, tier_for
 from models import LedgerEntry, Member, Merchant, Tier, insert_unless_exists
+from models.db import POSTED_ENTRIES, after_commit
 from models.tables import PointLot
+from services import metrics
 from services.errors import PermanentFailure
 from services.ledger import announce
 from services.ledger import lots as ledger_lots
@@ -105,6 +107,8 @@ def post(session: Session, member: Member, posting: Posting, now: datetime) -> L
     )
     if entry is None:
         return None
+    after_commit(session, lambda kind=entry.type: metrics.ledger_posted(kind))
+    session.info.setdefault(POSTED_ENTRIES, []).append(entry.id)
     _apply(session, member, entry)
     ledger_lots.book(session, member, entry)
     ledger_owed.owe(member, entry)

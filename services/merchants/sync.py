@@ -86,6 +86,7 @@ def _upsert_merchant(session: Session, cfg: MerchantConfig, report: SyncReport) 
         report.updated.append(cfg.slug)
     merchant.name, merchant.currency, merchant.timezone, merchant.active = cfg.name, cfg.currency, cfg.timezone, True
     merchant.program = cfg.program.model_dump(mode="json", exclude={"tiers"})
+    merchant.api_rate_limit_per_minute = cfg.api_rate_limit_per_minute
     merchant.shopify = _plain(cfg.shopify)
     merchant.toast = _plain(cfg.toast)
     merchant.loyalty = _plain(cfg.loyalty)

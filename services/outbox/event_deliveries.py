@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 
 from integrations.webhooks_out import sender
 from models import Event, EventDelivery, EventEndpoint, Merchant
+from services import metrics
 from services.runtime import Job, QueueUnavailable, Runtime
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def deliver(rt: Runtime, delivery_id: int) -> str:
         return claimed
     refused = sender.private_address(claimed.url) if rt.production else None
     if refused is not None:
+        metrics.outbound_webhook_attempt("refused")
         return _finish(
             rt, claimed, None, f"refused: the endpoint resolves to the private address {refused}", final=True
         )
@@ -57,6 +59,7 @@ def deliver(rt: Runtime, delivery_id: int) -> str:
         event_id=claimed.public_id, timestamp=datetime.now(UTC), body=claimed.body, secrets=claimed.secrets
     )
     attempt = sender.post(rt.http, claimed.url, claimed.body, signed)
+    metrics.outbound_webhook_attempt(attempt.outcome)
     return _finish(rt, claimed, attempt.status, attempt.error)
 
 

@@ -30,6 +30,7 @@ from integrations.common import ApiError
 from integrations.hang.client import HangClient, HangRefusedError, HangRetryableError
 from loyalty.rewards import MemberUsage, RewardRule
 from models import Member, OrderAccount, ProviderMember, Redemption
+from services.metrics import Metered
 from services.outbox import postings
 from services.programs.port import Balance, Catalogue, Charge, OrderTarget, ProgramManagedByProvider
 from services.rewards import announce
@@ -53,12 +54,13 @@ class HangEngine:
     def client(self, rt: Runtime, *, pos: bool = False) -> HangClient:
         """A Hang client for this merchant; ``pos``: the POS's shorter timeout."""
         timeout = float(self.config.get("timeout_seconds") or 5)
-        return HangClient(
+        client = HangClient(
             base_url=self.config["base_url"],
             api_key=self.config["api_key"],
             session=rt.http,
             timeout=min(timeout, POS_TIMEOUT) if pos else timeout,
         )
+        return Metered(client, PROVIDER)  # type: ignore[return-value]  # counted in punchcard_provider_calls
 
     # --- orders -----------------------------------------------------------------------------------
 

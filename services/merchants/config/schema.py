@@ -69,6 +69,24 @@ def _secret(value: Any) -> Any:
     return value
 
 
+MAX_SECRETS = 5  # a rotation needs two; more is a file nobody cleaned up
+
+
+def _secret_or_list(value: Any) -> Any:
+    """One secret, or a list of them that verification tries in turn (rotation without downtime)."""
+    if not isinstance(value, list):
+        return SecretStr(_secret(value))
+    if not 1 <= len(value) <= MAX_SECRETS:
+        raise _fail(f"must be a secret or a list of 1 to {MAX_SECRETS} secrets")
+    secrets = []
+    for index, item in enumerate(value):
+        try:
+            secrets.append(SecretStr(_secret(item)))
+        except PydanticCustomError:
+            raise _fail(f"item {index}: must be a non-empty string (quote it in YAML)") from None
+    return secrets
+
+
 def _id_string(value: Any) -> str:
     # A YAML float (or Decimal) would have lost digits or gained a '.0'.
     if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
@@ -137,6 +155,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), Af
 Name200 = Annotated[Text, StringConstraints(max_length=200)]  # merchants.name, rewards.name
 Days = Annotated[int, Field(ge=0, le=_MAX_DAYS)]
 Secret = Annotated[SecretStr, BeforeValidator(_secret)]
+Secrets = Annotated[SecretStr | list[SecretStr], BeforeValidator(_secret_or_list)]
 Money = Annotated[Decimal, BeforeValidator(lambda v: Decimal(str(v)) if isinstance(v, float) else v)]
 IdString = Annotated[str, BeforeValidator(_id_string)]
 UuidString = Annotated[str, BeforeValidator(_uuid_string)]
@@ -197,7 +216,7 @@ class ToastConfig(_Strict):
     """A merchant on Toast: its restaurants and the secrets Toast calls us with."""
 
     restaurant_guids: list[UuidString] = Field(min_length=1)
-    webhook_secret: Secret
+    webhook_secret: Secrets  # a list while rotating: any of them verifies
     loyalty_api_key: Secret
     api: ToastApiConfig | None = None
 
@@ -215,7 +234,7 @@ class ShopifyConfig(_Strict):
     """A merchant on Shopify. Defaults: no member tags, `eligible_spend: subtotal`."""
 
     shop_domain: str
-    webhook_secret: Secret
+    webhook_secret: Secrets  # a list while rotating: any of them verifies
     admin_api: ShopifyAdminApiConfig | None = None
     member_tags: list[Annotated[str, _matching(r"[^,]*[^,\s][^,]*", "must be a non-empty tag without commas")]] = Field(
         default_factory=list
@@ -318,6 +337,8 @@ class MerchantConfig(_Strict):
     currency: Annotated[str, _matching(r"[A-Z]{3}", "must be a three-letter ISO 4217 code in capitals, e.g. USD")]
     timezone: str = DEFAULT_TIMEZONE
     api_keys: list[Secret] = Field(default_factory=list)
+    # Partner API requests per minute per key; omitted: API_RATE_LIMIT_PER_MINUTE (600).
+    api_rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
     program: ProgramConfig
     toast: ToastConfig | None = None
     shopify: ShopifyConfig | None = None

@@ -218,3 +218,47 @@ def test_an_endpoint_removed_from_the_merchants_file_gets_nothing_more(rt, event
         assert deliveries(rt)[0].error == "the endpoint is no longer in the merchants file"
     finally:
         other.stop()
+
+
+def test_each_attempt_is_counted_by_its_outcome(rt, events_cafe, receiver, client, clock, redis_conn):
+    from prometheus_client import CollectorRegistry
+
+    from services import metrics
+
+    previous = metrics.current_sink()
+    metrics.install(metrics.PrometheusSink(CollectorRegistry()))
+    try:
+        receiver.fail(1, status=500)
+        create_member(client)
+        [delivery] = deliveries(rt)
+        event_deliveries.deliver(rt, delivery.id)
+        clock.now += timedelta(seconds=5)
+        event_deliveries.deliver(rt, delivery.id)
+        text = metrics.exposition(list, redis_conn).decode()
+    finally:
+        metrics.install(previous)
+    assert 'punchcard_outbound_webhook_attempts_total{outcome="rejected"} 1.0' in text
+    assert 'punchcard_outbound_webhook_attempts_total{outcome="delivered"} 1.0' in text
+
+
+def test_a_change_rolled_back_after_its_event_was_written_leaves_no_event_and_queues_nothing(
+    rt, events_cafe, receiver, client, work, clock
+):
+    import pytest
+
+    from models import Member
+    from services import ledger
+
+    member_id = create_member(client)
+    work()
+    with pytest.raises(RuntimeError), rt.db.transaction() as session:
+        member = session.get(Member, member_id)
+        posting = ledger.Posting(key="gift:rolled-back", points=50, type="ADDITION", channel="admin")
+        ledger.post(session, member, posting, clock.now)
+        assert session.scalars(select(Event.type).where(Event.type == "points.earned")).all() == ["points.earned"]
+        raise RuntimeError("the change fails after its event was written")
+    work()
+    with rt.db.reader() as session:
+        assert session.scalars(select(Event.type)).all() == ["membership.created"]
+    assert receiver.types == ["membership.created"]
+    assert rt.dispatcher.queue("integrations").count == 0
