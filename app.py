@@ -25,6 +25,7 @@ from api import rewards as api_rewards
 from api.common import API_BODY_LIMIT
 from models import Database
 from services import logs, runtime
+from services.outbox import events
 from services.shopify import topics as shopify_topics
 from services.toast import topics as toast_topics
 from webhooks import shopify as shopify_webhooks
@@ -52,6 +53,7 @@ def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -
         topics=dict(TOPICS),
         public_base_url=cfg.public_base_url,
         secret_key=cfg.secret_key,
+        production=cfg.production,
         secret_key_fallbacks=cfg.secret_key_fallbacks,
         delivery_retention=timedelta(days=cfg.delivery_retention_days),
         idempotency_retention=timedelta(days=cfg.idempotency_retention_days),
@@ -66,6 +68,7 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     reporting.init(cfg)
     rt = rt or build_runtime(cfg)
     rt.topics = rt.topics or dict(TOPICS)  # a runtime built elsewhere (tests, commands) gets the same wiring
+    events.relay(rt)  # events' first attempts are queued when their change commits
     runtime.install(rt)
     app = Flask(__name__)
     app.config.update(

@@ -11,6 +11,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+import cli_events
 import cli_operations
 import settings as settings_module
 from services import runtime
@@ -32,6 +33,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(scheduler)
     cli_operations.register(app, merchants, ledger)
+    cli_events.register(app)
 
 
 def _count_into_redis(rt) -> None:

@@ -51,11 +51,7 @@ def status_of(written: Written) -> int:
 
 def membership(view: MembershipView, magic_link: str | None = None) -> dict:
     """A membership in Hang's shape (``MembershipOut``)."""
-    body = view.model_dump(exclude={"created_at", "updated_at"})
-    body.update(created_at=epoch(view.created_at), updated_at=epoch(view.updated_at))
-    if magic_link is not None:
-        body["magic_link"] = magic_link
-    return body
+    return view.published(magic_link)
 
 
 def membership_written(written: MembershipWritten, *, with_created: bool) -> dict:

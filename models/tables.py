@@ -42,6 +42,8 @@ class Merchant(Base):
     toast: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # The program engine (providers.md): None or provider "punchcard" is the built-in ledger.
     loyalty: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Endpoints of the merchant's own systems that receive signed events (events.md): url, secret(s), events.
+    webhooks_out: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     shopify_shop_domain: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
     # Partner API requests per minute per key; None: the process-wide API_RATE_LIMIT_PER_MINUTE.
     api_rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -373,3 +375,57 @@ class ProviderPosting(Base):
 
 # The sender and its sweeper look for due postings by status and time.
 Index("ix_provider_postings_status_next_attempt_at", ProviderPosting.status, ProviderPosting.next_attempt_at)
+
+
+class EventEndpoint(Base):
+    """One ``webhooks_out`` URL of a merchant, and how its deliveries fare (disabled after 5 days of failures)."""
+
+    __tablename__ = "event_endpoints"
+    __table_args__ = (UniqueConstraint("merchant_id", "url"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    url: Mapped[str] = mapped_column(String(2000))
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    """Something that happened to a member, written in the transaction of the change (events.md).
+
+    ``public_id`` is the ``webhook-id`` receivers dedupe on; ``data`` is the
+    body's ``data`` as of the change. No foreign key to the member: a merge
+    moves a member's rows, and an event stays what it was.
+    """
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("evt"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventDelivery(Base):
+    """One event to one endpoint: pending -> sending -> delivered | failed, on the Standard Webhooks schedule."""
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "endpoint_id"),)
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("event_endpoints.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the receiver's HTTP status
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+Index("ix_event_deliveries_status_next_attempt_at", EventDelivery.status, EventDelivery.next_attempt_at)

@@ -39,6 +39,8 @@ class Job(StrEnum):
     SEND_POSTINGS = "send_postings"
     SEND_DUE_POSTINGS = "send_due_postings"
     EXPIRE_PROVIDER_REDEMPTIONS = "expire_provider_redemptions"
+    DELIVER_EVENT = "deliver_event"
+    DELIVER_DUE_EVENTS = "deliver_due_events"
     PRUNE_DELIVERIES = "prune_deliveries"
     PRUNE_IDEMPOTENT_REQUESTS = "prune_idempotent_requests"
 
@@ -48,6 +50,9 @@ class Dispatcher(Protocol):
 
     def dispatch(self, job: Job, *args: Any) -> None:
         """Enqueue ``job`` with JSON-safe ``args``; raises ``QueueUnavailable`` when Redis is down."""
+
+    def dispatch_in(self, seconds: float, job: Job, *args: Any) -> None:
+        """Enqueue ``job`` to run ``seconds`` from now (a retry on its own schedule); raises ``QueueUnavailable``."""
 
     def pending(self, job: Job, *args: Any) -> bool:
         """True while the queue holds a live (queued, scheduled or running) ``job`` for ``args``."""
@@ -130,6 +135,8 @@ class Runtime:
     toast_api_factory: Callable[[dict, requests.Session], ToastApi] = _toast_api
     public_base_url: str = "http://localhost:5000"
     secret_key: str = ""
+    # PUNCHCARD_ENV=production: events are refused to loopback and private addresses (events.md)
+    production: bool = False
     secret_key_fallbacks: tuple[str, ...] = ()  # still verify magic links; only secret_key signs
     # How long processed deliveries and stored partner API answers are kept (the daily pruning).
     delivery_retention: timedelta = timedelta(days=30)

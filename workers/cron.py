@@ -27,6 +27,8 @@ PERIODIC = (
     # Provider postings whose retry came due, or whose sender died, go out again.
     (jobs.send_due_postings, {"interval": 60}),
     (jobs.expire_provider_redemptions, {"interval": 300}),
+    # Event deliveries whose retry came due (when the scheduled job was lost), or whose worker died.
+    (jobs.deliver_due_events, {"interval": 60}),
     # Points expire at the end of a day; one entry per member and day, so hourly runs are harmless.
     (jobs.expire_points, {"interval": 3600, "job_timeout": JOBS[Job.EXPIRE_POINTS].timeout}),
     # Retention, once a day at a quiet hour (UTC). A cron time, not a 24 h interval: Heroku restarts

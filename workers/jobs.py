@@ -14,6 +14,7 @@ from services import logs, metrics
 from services.errors import RetryLater
 from services.inbox import operator, processing, sweeper
 from services.ledger import schedule as ledger_schedule
+from services.outbox import event_deliveries
 from services.partner_api import idempotency
 from services.programs import sender, upkeep
 from services.runtime import current
@@ -124,6 +125,18 @@ def send_due_postings() -> int:
 def expire_provider_redemptions() -> int:
     """Void at the provider the redemptions of checks that were never paid nor voided."""
     return upkeep.expire_provider_redemptions(current())
+
+
+@measured
+def deliver_event(delivery_id: int) -> str:
+    """Make one attempt of an event delivery to a merchant's endpoint (it schedules its own retry)."""
+    return event_deliveries.deliver(current(), delivery_id)
+
+
+@measured
+def deliver_due_events() -> int:
+    """Queue the event deliveries whose retry came due, or whose worker died mid-attempt."""
+    return event_deliveries.deliver_due(current())
 
 
 @measured

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis import Redis
@@ -62,6 +62,9 @@ JOBS: dict[Job, JobSpec] = {
     Job.SEND_POSTINGS: JobSpec(jobs.send_postings, INTEGRATIONS, None, timeout=600),
     Job.SEND_DUE_POSTINGS: JobSpec(jobs.send_due_postings, MAINTENANCE, None, timeout=300),
     Job.EXPIRE_PROVIDER_REDEMPTIONS: JobSpec(jobs.expire_provider_redemptions, MAINTENANCE, None, timeout=600),
+    # One attempt per job: the delivery keeps the Standard Webhooks schedule itself (event_deliveries.py).
+    Job.DELIVER_EVENT: JobSpec(jobs.deliver_event, INTEGRATIONS, None, timeout=60),
+    Job.DELIVER_DUE_EVENTS: JobSpec(jobs.deliver_due_events, MAINTENANCE, None, timeout=300),
     # Daily, in batches; a run cut short by its timeout is finished by the next day's.
     Job.PRUNE_DELIVERIES: JobSpec(jobs.prune_deliveries, MAINTENANCE, None, timeout=3600),
     Job.PRUNE_IDEMPOTENT_REQUESTS: JobSpec(jobs.prune_idempotent_requests, MAINTENANCE, None, timeout=1800),
@@ -154,6 +157,28 @@ class RQDispatcher:
                 job_timeout=spec.timeout,
                 result_ttl=FINISHED_TTL,
                 failure_ttl=FAILED_TTL,
+            )
+        except RedisError as exc:
+            raise QueueUnavailable(type(exc).__name__) from None
+
+    def dispatch_in(self, seconds: float, job: str, *args: Any) -> None:
+        """Schedule ``job`` ``seconds`` from now (the worker's RQ scheduler enqueues it then).
+
+        Its id names the time too: the job that schedules it is still running under the plain
+        id, and RQ would overwrite that record (and expire it with the finished job's result).
+        """
+        spec = JOBS[job]
+        at = int(self.clock().timestamp() + seconds)
+        try:
+            self._queues[spec.queue].enqueue_in(
+                timedelta(seconds=seconds),
+                spec.func,
+                *args,
+                job_id=f"{job_id(job, args)}-at-{at}",
+                retry=spec.retry,
+                job_timeout=spec.timeout,
+                result_ttl=600,
+                failure_ttl=7 * 86400,
             )
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None

@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import flag_modified
 
 from loyalty.identity import normalize_email, normalize_phone, region_for_currency
 from models import Member, Merchant
 from services import ledger
 from services.errors import BadRequest, Conflict
-from services.members import VISIBLE, magic_links, privacy
+from services.members import VISIBLE, announce, magic_links, privacy
 from services.members import merge as member_merge
 from services.members.lookup import lock
 from services.outbox import postings
@@ -205,8 +205,8 @@ def delete(session: Session, merchant: Merchant, member_id: str, now: datetime) 
             ),
             now,
         )
-    privacy.erase(member, now)
-    _touch(member, now)
+    privacy.erase(member, now)  # announced there
+    flag_modified(member, "updated_at")
     return Result(member)
 
 
@@ -355,6 +355,7 @@ def _insert(session: Session, merchant: Merchant, fields: dict, now: datetime) -
             _refuse_taken(session, merchant.id, "email", fields.get("email"), None)
             raise
         return None
+    announce.created(session, member, now)
     return member
 
 
@@ -404,6 +405,7 @@ def _touch(member: Member, now: datetime) -> None:
     # Flagged, so the column's ``onupdate`` (the wall clock) never overrides the service's clock.
     member.updated_at = now
     flag_modified(member, "updated_at")
+    announce.updated(object_session(member), member, now)
 
 
 def _set_column(member: Member, name: str, value: str | None) -> None:

@@ -33,6 +33,7 @@ from models import Member, OrderAccount, ProviderMember, Redemption
 from services.metrics import Metered
 from services.outbox import postings
 from services.programs.port import Balance, Catalogue, Charge, OrderTarget, ProgramManagedByProvider
+from services.rewards import announce
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -231,6 +232,7 @@ class HangEngine:
             return
         redemption.state, redemption.redeemed_at = "redeemed", now
         self._redemption_posting(session, redemption, "redeem", now)
+        announce.redeemed(session, redemption, now)
 
     def void(self, session: Session, redemption: Redemption, *, key: str, channel: str, now: datetime) -> None:
         """Void the Hang redemption (after commit, by a posting): Hang gives its points back."""

@@ -6,6 +6,7 @@ import pytest
 from altcraft_support import config as altcraft_config
 from fake_hang import FakeHang
 from fake_inveterate import FakeInveterate
+from fake_receiver import FakeReceiver
 from hang_support import HANG_REWARDS
 from hang_support import config as hang_config
 from inveterate_support import config as inveterate_config
@@ -31,8 +32,18 @@ def fake_hang():
     fake.stop()
 
 
+@pytest.fixture(scope="session")
+def events_receiver():
+    """The demo merchant's events endpoint, verifying every delivery with the standardwebhooks library."""
+    fake = FakeReceiver()
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def stack(request, redis_url, fake_shopify, fake_hang, fake_altcraft, fake_voucherify, fake_inveterate):
+def stack(
+    request, redis_url, fake_shopify, fake_hang, fake_altcraft, fake_voucherify, fake_inveterate, events_receiver
+):
     """The whole system on one backend, for the session."""
     database_url = create_database(request.param, request)
     # Each stack its own Redis database, so one backend's worker never takes the other's jobs.
@@ -41,7 +52,9 @@ def stack(request, redis_url, fake_shopify, fake_hang, fake_altcraft, fake_vouch
     hang_merchant += altcraft_config(fake_altcraft.base_url).split("merchants:", 1)[1]
     hang_merchant += voucherify_config(fake_voucherify.base_url).split("merchants:", 1)[1]
     hang_merchant += inveterate_config(fake_inveterate.base_url).split("merchants:", 1)[1]
-    running = Stack(database_url, own_redis, fake_shopify, extra_merchants=hang_merchant).start()
+    running = Stack(
+        database_url, own_redis, fake_shopify, extra_merchants=hang_merchant, events_url=events_receiver.url
+    ).start()
     yield running
     running.stop()
 

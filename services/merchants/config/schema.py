@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from .loyalty import LoyaltyConfig, channel_problem
 from .unique import detail, duplicate_errors
+from .webhooks_out import WebhookOut
 
 REWARD_TYPES = ("redemption", "discount_percent_based", "discount_value_based", "access")
 REDEMPTION_METHODS = ("code", "store_link", "promo_code", "achievement", "pos")
@@ -342,6 +343,7 @@ class MerchantConfig(_Strict):
     toast: ToastConfig | None = None
     shopify: ShopifyConfig | None = None
     loyalty: LoyaltyConfig | None = None  # the program engine (providers.md); absent: the built-in ledger
+    webhooks_out: list[WebhookOut] = Field(default_factory=list)  # signed events to the merchant (events.md)
     rewards: list[RewardConfig] = Field(default_factory=list)
 
     @field_validator("loyalty")
