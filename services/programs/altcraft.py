@@ -44,6 +44,7 @@ from integrations.common import ApiError, PermanentError
 from models import Member, Merchant, OrderAccount, ProviderMember, ProviderPosting, Redemption
 from services.outbox import postings
 from services.programs.port import Balance, Catalogue, Charge, OrderTarget, ProgramManagedByProvider
+from services.rewards import announce
 from services.rewards import catalogue as rewards_catalog
 from services.runtime import Runtime
 
@@ -253,6 +254,7 @@ class AltcraftEngine:
         if redemption.state != "initiated":
             return
         redemption.state, redemption.redeemed_at = "redeemed", now
+        announce.redeemed(session, redemption, now)
         self._redemption_posting(session, redemption, "redeem", "commit", now)
 
     def void(self, session: Session, redemption: Redemption, *, key: str, channel: str, now: datetime) -> None:

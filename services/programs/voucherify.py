@@ -40,6 +40,7 @@ from integrations.voucherify.client import (
 from models import Member, Merchant, OrderAccount, ProviderMember, ProviderPosting, Redemption
 from services.outbox import postings
 from services.programs.port import Balance, Catalogue, Charge, OrderTarget, ProgramManagedByProvider
+from services.rewards import announce
 from services.rewards import catalogue as rewards_catalog
 from services.runtime import Runtime
 
@@ -207,6 +208,7 @@ class VoucherifyEngine:
         """The check is paid: the redemption is redeemed (its points left the card at REDEEM)."""
         if redemption.state == "initiated":
             redemption.state, redemption.redeemed_at = "redeemed", now
+            announce.redeemed(session, redemption, now)
 
     def void(self, session: Session, redemption: Redemption, *, key: str, channel: str, now: datetime) -> None:
         """Undo the redemption: its price goes back on the card (``points: +price``, by a posting)."""
