@@ -89,7 +89,8 @@ def resolve_member(session: Session, merchant_id: int, identity: Identity, now: 
         if not (identity.provider_customer_id or identity.email or identity.phone):
             return None
         member = _create(session, merchant_id, identity, now)
-    member = lock_survivor(session, member)
+    if member.id not in session.info.get(_NEW, set()):  # a row this transaction inserted is locked already
+        member = lock_survivor(session, member)
     if (
         member is not None
         and fill_identity(session, member, identity)
@@ -156,6 +157,10 @@ def _create(session: Session, merchant_id: int, identity: Identity, now: datetim
         email=identity.email,
         email_normalized=identity.email,
         phone=identity.phone,
+        # The rest of the identity too: an UPDATE less, and membership.created carries the name.
+        first_name=identity.first_name,
+        last_name=identity.last_name,
+        wallet_address=identity.wallet_address,
         created_at=now,
         updated_at=now,
     )

@@ -14,12 +14,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loyalty.orders import Order, Refund
 from loyalty.points import OrderPosition, points_for_spend, refunded_spend
-from models import LedgerEntry, Member, Merchant, OrderAccount
+from models import LedgerEntry, Member, Merchant, OrderAccount, insert_unless_exists
 from services import ledger
 from services.members.lookup import lock as lock_member
 from services.members.lookup import resolve_member
@@ -157,16 +156,16 @@ def lock_account(session: Session, merchant_id: int, order_key: str, now: dateti
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    account = session.execute(query).scalar_one_or_none()
-    if account is not None:
-        return account
-    try:
-        with session.begin_nested():
-            session.add(OrderAccount(merchant_id=merchant_id, order_key=order_key, refunds={}, updated_at=now))
-            session.flush()
-    except IntegrityError:
-        pass  # created concurrently: fall through to the locked read
-    return session.execute(query).scalar_one()
+    # Most orders are new: one INSERT ... ON CONFLICT DO NOTHING creates the row (locked: this
+    # transaction wrote it) where a read, a savepoint, an insert, its release and a re-read took five.
+    # An order seen before, or created concurrently, conflicts and is read locked.
+    created = insert_unless_exists(
+        session,
+        OrderAccount,
+        {"merchant_id": merchant_id, "order_key": order_key, "refunds": {}, "updated_at": now},
+        ("merchant_id", "order_key"),
+    )
+    return created if created is not None else session.execute(query).scalar_one()
 
 
 def _member_for(
