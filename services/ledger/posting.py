@@ -184,6 +184,9 @@ def _schedule(session: Session, member: Member, posting: Posting, now: datetime)
 def program_of(session: Session, merchant_id: int) -> tuple[dict, ZoneInfo]:
     """The merchant's program settings and time zone."""
     merchant = session.get(Merchant, merchant_id)
+    # Held for the session: its identity map keeps only weak references, and the posting's event
+    # (services.outbox.events) reads the same merchant again; without this it is a second SELECT.
+    session.info.setdefault("punchcard.merchants", {})[merchant_id] = merchant
     return merchant.program or {}, ZoneInfo(merchant.timezone or "UTC")
 
 
