@@ -42,7 +42,9 @@ from integrations.altcraft.client import (
 )
 from integrations.common import ApiError, PermanentError
 from models import Member, Merchant, OrderAccount, ProviderMember, ProviderPosting, Redemption
+from services.metrics import Metered
 from services.outbox import postings
+from services.programs import remote
 from services.programs.port import Balance, Catalogue, Charge, OrderTarget, ProgramManagedByProvider
 from services.rewards import announce
 from services.rewards import catalogue as rewards_catalog
@@ -50,7 +52,6 @@ from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 PROVIDER = "altcraft"
-POS_TIMEOUT = 1.5  # seconds: Toast wants answers in 500 ms on average and gives up at 5 s
 CACHE_TTL = 30.0  # seconds a member's balance is reused; our own writes clear it
 DEFAULT_HOLD = 86400  # seconds a REDEEM's temporary redemption lives when the charge names no expiry
 # Altcraft's own time-out of a temporary redemption comes this long after ours, so our expiry job
@@ -69,15 +70,15 @@ class AltcraftEngine:
 
     def client(self, rt: Runtime, *, pos: bool = False) -> AltcraftClient:
         """An Altcraft client for this merchant; ``pos``: the POS's shorter timeout."""
-        timeout = float(self.config.get("timeout_seconds") or 5)
-        return AltcraftClient(
+        client = AltcraftClient(
             base_url=self.config["base_url"],
             token=self.config["token"],
             session=rt.http,
             loyalty_program_id=int(self.config["loyalty_program_id"]),
             points_currency_eid=self.config.get("points_currency_eid"),
-            timeout=min(timeout, POS_TIMEOUT) if pos else timeout,
+            timeout=remote.call_timeout(self.config, pos=pos),
         )
+        return Metered(client, PROVIDER)  # type: ignore[return-value]  # counted in punchcard_provider_calls
 
     # --- orders -----------------------------------------------------------------------------------
 
@@ -123,16 +124,7 @@ class AltcraftEngine:
 
     def enroll(self, session: Session, member: Member, now: datetime) -> None:
         """Queue the member's registration in Altcraft (sent after commit, before any other posting of it)."""
-        if link_of(session, member.id) is None:
-            postings.write(
-                session,
-                merchant_id=self.merchant_id,
-                member_id=member.id,
-                provider=PROVIDER,
-                key=f"enroll:{member.id}",
-                kind="enroll",
-                now=now,
-            )
+        remote.write_enroll(session, self.merchant_id, PROVIDER, member, now)
 
     def balance(self, rt: Runtime, session: Session, member: Member, *, pos: bool = False) -> Balance:
         """Altcraft's active balance to spend; the points not active yet as pending (no tiers: none configured)."""
@@ -173,7 +165,7 @@ class AltcraftEngine:
         if hit is not None:
             return json.loads(hit)
         who = self.who(member)
-        if link_of(session, member.id) is None or who is None:
+        if remote.link_of(session, member.id, PROVIDER) is None or who is None:
             return None  # not registered yet (its registration is on its way), or it cannot be matched
         try:
             found = self.client(rt, pos=pos).balance(who)
@@ -196,7 +188,7 @@ class AltcraftEngine:
         """Take the reward's points as a temporary Altcraft redemption and record it; why not, when refused."""
         price = charge.rule.points_price
         who = self.who(member)
-        if price and (link_of(session, member.id) is None or who is None):
+        if price and (remote.link_of(session, member.id, PROVIDER) is None or who is None):
             return "PROVIDER_UNAVAILABLE"
         made = None
         if price:
@@ -362,13 +354,13 @@ class AltcraftEngine:
 
     def _profile(self, rt: Runtime, client: AltcraftClient, member: Member, who: dict) -> str:
         with rt.db.reader() as session:
-            link = link_of(session, member.id)
+            link = remote.link_of(session, member.id, PROVIDER)
         if link is not None:
             return link.remote_id
         # Altcraft searches the profile by the matching first: registering again finds the same profile.
         profile_id = client.register_member(who)
         with rt.db.transaction() as session:
-            if link_of(session, member.id) is None:
+            if remote.link_of(session, member.id, PROVIDER) is None:
                 session.add(
                     ProviderMember(
                         merchant_id=self.merchant_id,
@@ -380,13 +372,6 @@ class AltcraftEngine:
                     )
                 )
         return profile_id
-
-
-def link_of(session: Session, member_id: str) -> ProviderMember | None:
-    """The member's Altcraft profile, once registered."""
-    return session.execute(
-        select(ProviderMember).where(ProviderMember.member_id == member_id, ProviderMember.provider == PROVIDER)
-    ).scalar_one_or_none()
 
 
 def cache_key(merchant_id: int, member_id: str) -> str:

@@ -32,13 +32,13 @@ from loyalty.rewards import MemberUsage, RewardRule
 from models import Member, OrderAccount, ProviderMember, Redemption
 from services.metrics import Metered
 from services.outbox import postings
+from services.programs import remote
 from services.programs.port import Balance, Catalogue, Charge, OrderTarget, ProgramManagedByProvider
 from services.rewards import announce
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 PROVIDER = "hang"
-POS_TIMEOUT = 1.5  # seconds: Toast wants answers in 500 ms on average and gives up at 5 s
 CACHE_TTL = 30.0  # seconds a member's level and rewards are reused; our own writes clear them
 REFUSALS = {"INSUFFICIENT_POINTS_BALANCE_TO_REDEEM_REWARD": "INSUFFICIENT_POINTS"}
 
@@ -53,12 +53,11 @@ class HangEngine:
 
     def client(self, rt: Runtime, *, pos: bool = False) -> HangClient:
         """A Hang client for this merchant; ``pos``: the POS's shorter timeout."""
-        timeout = float(self.config.get("timeout_seconds") or 5)
         client = HangClient(
             base_url=self.config["base_url"],
             api_key=self.config["api_key"],
             session=rt.http,
-            timeout=min(timeout, POS_TIMEOUT) if pos else timeout,
+            timeout=remote.call_timeout(self.config, pos=pos),
         )
         return Metered(client, PROVIDER)  # type: ignore[return-value]  # counted in punchcard_provider_calls
 
@@ -139,16 +138,7 @@ class HangEngine:
 
     def enroll(self, session: Session, member: Member, now: datetime) -> None:
         """Queue the member's enrollment in Hang (sent after commit, before any other posting of it)."""
-        if link_of(session, member.id) is None:
-            postings.write(
-                session,
-                merchant_id=self.merchant_id,
-                member_id=member.id,
-                provider=PROVIDER,
-                key=f"enroll:{member.id}",
-                kind="enroll",
-                now=now,
-            )
+        remote.write_enroll(session, self.merchant_id, PROVIDER, member, now)
 
     def balance(self, rt: Runtime, session: Session, member: Member, *, pos: bool = False) -> Balance:
         """Hang's level: tier, lifetime balance and spendable balance (0 pending: Hang has no such bucket)."""
@@ -196,7 +186,7 @@ class HangEngine:
 
     def charge(self, rt: Runtime, session: Session, member: Member, charge: Charge, now: datetime) -> str | None:
         """Create the Hang redemption (validated, not yet charged) and record it; why not, when refused."""
-        link = link_of(session, member.id)
+        link = remote.link_of(session, member.id, PROVIDER)
         if link is None:
             return "PROVIDER_UNAVAILABLE"
         try:
@@ -284,13 +274,13 @@ class HangEngine:
 
     def _membership(self, rt: Runtime, client: HangClient, member_id: str) -> str:
         with rt.db.reader() as session:
-            link = link_of(session, member_id)
+            link = remote.link_of(session, member_id, PROVIDER)
             member = session.get(Member, member_id)
         if link is not None:
             return link.remote_id
         made = _get_or_create(client, member)
         with rt.db.transaction() as session:
-            if link_of(session, member_id) is None:
+            if remote.link_of(session, member_id, PROVIDER) is None:
                 session.add(
                     ProviderMember(
                         merchant_id=self.merchant_id,
@@ -308,7 +298,7 @@ class HangEngine:
         hit = rt.cache.get(key)
         if hit is not None:
             return json.loads(hit)
-        link = link_of(session, member.id)
+        link = remote.link_of(session, member.id, PROVIDER)
         if link is None:
             return None  # not enrolled yet: its enrollment is on its way
         try:
@@ -327,11 +317,6 @@ class HangEngine:
             level = client.level(membership_id=membership_id)
             return {"tier": level.tier, "balance": str(level.balance), "spendable": level.spendable}
         return client.rewards(membership_id=membership_id)
-
-
-def link_of(session: Session, member_id: str) -> ProviderMember | None:
-    """The member's Hang membership, when it has one."""
-    return session.execute(select(ProviderMember).where(ProviderMember.member_id == member_id)).scalar_one_or_none()
 
 
 def cache_key(merchant_id: int, member_id: str, what: str) -> str:

@@ -37,7 +37,9 @@ from integrations.inveterate.client import InveterateClient, InveterateMember, I
 from loyalty.credit import credit_for_spend
 from loyalty.money import minor_unit
 from models import Member, OrderAccount, ProviderMember, ProviderPosting, Redemption
+from services.metrics import Metered
 from services.outbox import postings
+from services.programs import remote
 from services.programs.port import (
     Balance,
     Catalogue,
@@ -50,7 +52,6 @@ from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 PROVIDER = "inveterate"
-POS_TIMEOUT = 1.5  # seconds: Toast wants answers in 500 ms on average and gives up at 5 s
 CACHE_TTL = 30.0  # seconds a member's credit is reused; our own sent postings clear it
 # How long a credit Inveterate may have accepted (201: "applied a little later") is looked for in the
 # member's credits before it is sent again: Inveterate does not say how long "a little" is.
@@ -71,13 +72,13 @@ class InveterateEngine:
 
     def client(self, rt: Runtime, *, pos: bool = False) -> InveterateClient:
         """An Inveterate client for this merchant; ``pos``: the POS's shorter timeout."""
-        timeout = float(self.config.get("timeout_seconds") or 5)
-        return InveterateClient(
+        client = InveterateClient(
             base_url=self.config["base_url"],
             api_key=self.config["api_key"],
             session=rt.http,
-            timeout=min(timeout, POS_TIMEOUT) if pos else timeout,
+            timeout=remote.call_timeout(self.config, pos=pos),
         )
+        return Metered(client, PROVIDER)  # type: ignore[return-value]  # counted in punchcard_provider_calls
 
     # --- orders -----------------------------------------------------------------------------------
 
@@ -141,7 +142,7 @@ class InveterateEngine:
 
     def enroll(self, session: Session, member: Member, now: datetime) -> None:
         """Queue a look-up of the member's Shopify customer at Inveterate (Punchcard never creates members)."""
-        if member.shopify_customer_id and link_of(session, member.id) is None:
+        if member.shopify_customer_id and remote.link_of(session, member.id, PROVIDER) is None:
             postings.write(
                 session,
                 merchant_id=self.merchant_id,
@@ -263,7 +264,7 @@ class InveterateEngine:
         if found is None:
             raise PostingUnsupported(_not_a_member(customer_id, posting, amount))
         with rt.db.transaction() as session:
-            if link_of(session, posting.member_id) is None:
+            if remote.link_of(session, posting.member_id, PROVIDER) is None:
                 session.add(
                     ProviderMember(
                         merchant_id=self.merchant_id,
@@ -297,11 +298,6 @@ class InveterateEngine:
         )
         rt.cache.set(key, json.dumps(value).encode(), ttl=CACHE_TTL)
         return value
-
-
-def link_of(session: Session, member_id: str) -> ProviderMember | None:
-    """The member's confirmed Inveterate membership (its Shopify customer id), when it has one."""
-    return session.execute(select(ProviderMember).where(ProviderMember.member_id == member_id)).scalar_one_or_none()
 
 
 def cache_key(merchant_id: int, member_id: str) -> str:

@@ -38,7 +38,9 @@ from integrations.voucherify.client import (
     VoucherifyRefusedError,
 )
 from models import Member, Merchant, OrderAccount, ProviderMember, ProviderPosting, Redemption
+from services.metrics import Metered
 from services.outbox import postings
+from services.programs import remote
 from services.programs.port import Balance, Catalogue, Charge, OrderTarget, ProgramManagedByProvider
 from services.rewards import announce
 from services.rewards import catalogue as rewards_catalog
@@ -46,7 +48,6 @@ from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 PROVIDER = "voucherify"
-POS_TIMEOUT = 1.5  # seconds: Toast wants answers in 500 ms on average and gives up at 5 s
 CACHE_TTL = 30.0  # seconds a member's card is reused; our own writes clear it
 # How far before a posting was written its transaction is looked for: Voucherify's clock is not ours.
 SKEW = timedelta(hours=1)
@@ -72,14 +73,14 @@ class VoucherifyEngine:
 
     def client(self, rt: Runtime, *, pos: bool = False) -> VoucherifyClient:
         """A Voucherify client for this merchant; ``pos``: the POS's shorter timeout."""
-        timeout = float(self.config.get("timeout_seconds") or 5)
-        return VoucherifyClient(
+        client = VoucherifyClient(
             base_url=self.config["base_url"],
             app_id=self.config["app_id"],
             app_token=self.config["app_token"],
             session=rt.http,
-            timeout=min(timeout, POS_TIMEOUT) if pos else timeout,
+            timeout=remote.call_timeout(self.config, pos=pos),
         )
+        return Metered(client, PROVIDER)  # type: ignore[return-value]  # counted in punchcard_provider_calls
 
     # --- orders -----------------------------------------------------------------------------------
 
@@ -118,16 +119,7 @@ class VoucherifyEngine:
 
     def enroll(self, session: Session, member: Member, now: datetime) -> None:
         """Queue the member's enrollment in Voucherify (sent after commit, before any other posting of it)."""
-        if link_of(session, member.id) is None:
-            postings.write(
-                session,
-                merchant_id=self.merchant_id,
-                member_id=member.id,
-                provider=PROVIDER,
-                key=f"enroll:{member.id}",
-                kind="enroll",
-                now=now,
-            )
+        remote.write_enroll(session, self.merchant_id, PROVIDER, member, now)
 
     def balance(self, rt: Runtime, session: Session, member: Member, *, pos: bool = False) -> Balance:
         """The card's spendable and pending points, its lifetime total and the member's tier."""
@@ -168,7 +160,7 @@ class VoucherifyEngine:
         The caller has weighed the price against :meth:`balance`, which counts
         this and every other debit Voucherify may not hold yet.
         """
-        if link_of(session, member.id) is None:
+        if remote.link_of(session, member.id, PROVIDER) is None:
             return "PROVIDER_UNAVAILABLE"
         price = charge.rule.points_price
         debit_key = f"{charge.source}:debit"
@@ -291,7 +283,7 @@ class VoucherifyEngine:
 
     def _membership(self, rt: Runtime, client: VoucherifyClient, member_id: str) -> Link:
         with rt.db.reader() as session:
-            link = link_of(session, member_id)
+            link = remote.link_of(session, member_id, PROVIDER)
             member = session.get(Member, member_id)
         if link is not None:
             return Link(link.remote_id, link.details["card_id"])
@@ -309,7 +301,7 @@ class VoucherifyEngine:
                 status=200,
             )
         with rt.db.transaction() as session:
-            if link_of(session, member_id) is None:
+            if remote.link_of(session, member_id, PROVIDER) is None:
                 session.add(
                     ProviderMember(
                         merchant_id=self.merchant_id,
@@ -328,7 +320,7 @@ class VoucherifyEngine:
         hit = rt.cache.get(key)
         if hit is not None:
             return json.loads(hit)
-        link = link_of(session, member.id)
+        link = remote.link_of(session, member.id, PROVIDER)
         if link is None:
             return None  # not enrolled yet: its enrollment is on its way
         asked_at = rt.clock()  # a debit sent after this instant may be missing from the answer
@@ -346,11 +338,6 @@ class VoucherifyEngine:
         value = {**asdict(card), "asked_at": asked_at.isoformat()}  # points, pending_points, lifetime, pending, ...
         rt.cache.set(key, json.dumps(value).encode(), ttl=CACHE_TTL)
         return value
-
-
-def link_of(session: Session, member_id: str) -> ProviderMember | None:
-    """The member's Voucherify membership, when it has one."""
-    return session.execute(select(ProviderMember).where(ProviderMember.member_id == member_id)).scalar_one_or_none()
 
 
 def cache_key(merchant_id: int, member_id: str) -> str:
