@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import or_, select, update
@@ -116,6 +117,8 @@ def _reveal(value):
         return _plain(value)
     if isinstance(value, list):
         return [_reveal(v) for v in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")  # JSON has no exact decimals: money is kept as its string (redemption_codes)
     return value
 
 
