@@ -19,6 +19,7 @@ from api import rewards as api_rewards
 from api.common import API_BODY_LIMIT
 from models import Database
 from services import health, runtime
+from services.shopify import metafields as shopify_metafields
 from services.shopify import topics as shopify_topics
 from services.toast import topics as toast_topics
 from webhooks import shopify as shopify_webhooks
@@ -45,13 +46,21 @@ def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -
     )
 
 
+def wire(rt: runtime.Runtime) -> runtime.Runtime:
+    """Give a runtime the topic routers and the session watchers, and install it (a runtime built elsewhere too)."""
+    rt.topics = rt.topics or dict(TOPICS)
+    # Every committed change of a linked member's balances or tier queues its Shopify metafields.
+    shopify_metafields.watch(rt)
+    runtime.install(rt)
+    return rt
+
+
 def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime | None = None) -> Flask:
     """The web application (gunicorn: ``app:create_app()``)."""
     cfg = cfg or settings_module.load()
     configure_logging(cfg)
     rt = rt or build_runtime(cfg)
-    rt.topics = rt.topics or dict(TOPICS)  # a runtime built elsewhere (tests, commands) gets the same wiring
-    runtime.install(rt)
+    wire(rt)
     app = Flask(__name__)
     app.config.update(SECRET_KEY=cfg.secret_key, MAX_CONTENT_LENGTH=WEBHOOK_BODY_LIMIT)
     # Sorting a thousand-offer INQUIRE answer costs the POS milliseconds for nothing.

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, jsonify
 
-from services.errors import BadRequest, Conflict, NotFound, ServiceError, Unauthorized, Unavailable, Unprocessable
+from services.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    ServiceError,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+    UpstreamRejected,
+)
 
-STATUS = {BadRequest: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, Unprocessable: 422, Unavailable: 503}
+STATUS = {
+    BadRequest: 400,
+    Unauthorized: 401,
+    NotFound: 404,
+    Conflict: 409,
+    Unprocessable: 422,
+    UpstreamRejected: 502,
+    Unavailable: 503,
+}
+DEFAULT_RETRY_AFTER = 5  # seconds, when whatever is down named no wait of its own
 
 
 def status_of(exc: ServiceError) -> int:
@@ -23,8 +43,12 @@ def body_of(exc: ServiceError, **more) -> dict:
 
 
 def render(exc: ServiceError):
-    """A Flask error handler for ``ServiceError``."""
-    return jsonify(body_of(exc)), status_of(exc)
+    """A Flask error handler for ``ServiceError``; a 503 says when to retry (``Retry-After``)."""
+    status = status_of(exc)
+    if status != 503:
+        return jsonify(body_of(exc)), status
+    wait = getattr(exc, "retry_after", None)
+    return jsonify(body_of(exc)), status, {"Retry-After": str(max(1, math.ceil(wait or DEFAULT_RETRY_AFTER)))}
 
 
 def install(bp: Blueprint) -> None:

@@ -253,7 +253,8 @@ class Redemption(Base):
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A Shopify discount code (services/shopify/codes.py), in upper case, and the discount's gid.
-    # code_state: creating -> active -> used | deleted; rejected when Shopify refused to create it.
+    # code_state: creating -> active -> used | deleted; rejected when Shopify refused to create it, undeleted
+    # when it refused to delete it (services/shopify/codes.py).
     code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     discount_gid: Mapped[str | None] = mapped_column(String(128), nullable=True)
     code_state: Mapped[str | None] = mapped_column(String(16), nullable=True)

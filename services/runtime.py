@@ -8,6 +8,7 @@ case, which never looks it up itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,13 +32,19 @@ class Job(StrEnum):
     ACTIVATE_POINTS = "activate_points"
     EXPIRE_POINTS = "expire_points"
     EXPIRE_HOLDS = "expire_holds"
+    DELETE_SHOPIFY_CODE = "delete_shopify_code"
+    SYNC_SHOPIFY_METAFIELDS = "sync_shopify_metafields"
+    SWEEP_SHOPIFY_METAFIELDS = "sweep_shopify_metafields"
 
 
 class Dispatcher(Protocol):
     """Puts a named job on its queue. Implemented by ``workers`` and injected by the wiring."""
 
-    def dispatch(self, job: Job, *args: Any) -> None:
-        """Enqueue ``job`` with JSON-safe ``args``; raises ``QueueUnavailable`` when Redis is down."""
+    def dispatch(self, job: Job, *args: Any, delay: float | None = None) -> None:
+        """Enqueue ``job`` with JSON-safe ``args`` (to run ``delay`` seconds from now, when given).
+
+        Raises ``QueueUnavailable`` when Redis is down.
+        """
 
     def pending(self, job: Job, *args: Any) -> bool:
         """True while the queue holds a live (queued, scheduled or running) ``job`` for ``args``."""
@@ -82,6 +89,8 @@ class Runtime:
     db: Database
     dispatcher: Dispatcher
     clock: Callable[[], datetime] = _utcnow
+    # What a use case waits with when a third party asks it to, inside a request (Shopify's throttle).
+    sleep: Callable[[float], None] = time.sleep
     http: requests.Session = field(default_factory=requests.Session)
     shopify_admin_factory: Callable[[dict, requests.Session], ShopifyAdmin] = _shopify_admin
     toast_api_factory: Callable[[dict, requests.Session], ToastApi] = _toast_api

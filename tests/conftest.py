@@ -98,11 +98,9 @@ def clock():
 @pytest.fixture
 def rt(database, redis_conn, clock):
     """A runtime on the real database and Redis, installed for jobs run in this process."""
-    from app import TOPICS
+    from app import wire
 
-    instance = runtime.Runtime(db=database, dispatcher=RQDispatcher(redis_conn), clock=clock, topics=dict(TOPICS))
-    runtime.install(instance)
-    return instance
+    return wire(runtime.Runtime(db=database, dispatcher=RQDispatcher(redis_conn), clock=clock))
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ PERIODIC = (
     # Pending points become spendable, and holds past their time to live come back, within a minute.
     (jobs.activate_points, {"interval": 60, "job_timeout": JOBS[Job.ACTIVATE_POINTS].timeout}),
     (jobs.expire_holds, {"interval": 60, "job_timeout": JOBS[Job.EXPIRE_HOLDS].timeout}),
+    # Metafield writes queued after a commit are normally on their way; this catches the ones Redis lost.
+    (jobs.sweep_shopify_metafields, {"interval": 60}),
     # Points expire at the end of a day; one entry per member and day, so hourly runs are harmless.
     (jobs.expire_points, {"interval": 3600, "job_timeout": JOBS[Job.EXPIRE_POINTS].timeout}),
 )

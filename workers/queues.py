@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis import Redis
@@ -48,6 +48,15 @@ JOBS: dict[Job, JobSpec] = {
     Job.TAG_SHOPIFY_CUSTOMER: JobSpec(
         jobs.tag_shopify_customer, INTEGRATIONS, Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])
     ),
+    # Deleting an expired or voided reward code, and writing a member's balance to its customer's metafields:
+    # throttled like tagging, retried with the same backoff (RetryLater stretches it to what Shopify asks).
+    Job.DELETE_SHOPIFY_CODE: JobSpec(
+        jobs.delete_shopify_code, INTEGRATIONS, Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])
+    ),
+    Job.SYNC_SHOPIFY_METAFIELDS: JobSpec(
+        jobs.sync_shopify_metafields, INTEGRATIONS, Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])
+    ),
+    Job.SWEEP_SHOPIFY_METAFIELDS: JobSpec(jobs.sweep_shopify_metafields, MAINTENANCE, None, timeout=300),
     Job.SWEEP_DELIVERIES: JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
     Job.RECONCILE_TOAST: JobSpec(jobs.reconcile_toast, MAINTENANCE, None, timeout=600),
     # Idempotent and rescheduled by cron: no retries; the next run picks up what one missed.
@@ -102,19 +111,18 @@ class RQDispatcher:
         """The RQ queue called ``name``."""
         return self._queues[name]
 
-    def dispatch(self, job: str, *args: Any) -> None:
-        """Enqueue ``job`` on its queue with its retry policy."""
+    def dispatch(self, job: str, *args: Any, delay: float | None = None) -> None:
+        """Enqueue ``job`` on its queue with its retry policy; ``delay`` seconds from now when given."""
         spec = JOBS[job]
+        queue = self._queues[spec.queue]
+        options = dict(
+            job_id=job_id(job, args), retry=spec.retry, job_timeout=spec.timeout, result_ttl=600, failure_ttl=7 * 86400
+        )
         try:
-            self._queues[spec.queue].enqueue(
-                spec.func,
-                *args,
-                job_id=job_id(job, args),
-                retry=spec.retry,
-                job_timeout=spec.timeout,
-                result_ttl=600,
-                failure_ttl=7 * 86400,
-            )
+            if delay:
+                queue.enqueue_in(timedelta(seconds=delay), spec.func, *args, **options)
+            else:
+                queue.enqueue(spec.func, *args, **options)
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None
 

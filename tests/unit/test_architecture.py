@@ -76,7 +76,7 @@ FEATURES = {  # a feature package and the feature packages it may import (design
     "inbox": {"merchants"},
     "members": {"ledger", "rewards", "inbox"},
     "settlement": {"ledger", "members"},
-    "shopify": {"inbox", "members", "settlement"},
+    "shopify": {"inbox", "members", "rewards", "settlement"},
     "toast": {"inbox", "ledger", "members", "merchants", "rewards", "settlement"},
     "partner_api": {"ledger", "members", "merchants", "rewards", "settlement", "shopify"},
 }
