@@ -3,9 +3,9 @@
 What wallet tagging, discount codes and customer metafields need (spec
 "Wallet tagging (Shopify)", "Rewards redeemed online", "Balance on the
 Shopify customer"). The client makes one HTTP request per call and never
-sleeps or retries: it
-classifies failures into retryable/permanent errors carrying a machine
-``reason`` (and a ``retry_after`` hint), and the RQ job decides what to do.
+sleeps or retries: it classifies failures into retryable/permanent errors
+carrying a machine ``reason`` (and a ``retry_after`` hint), and the caller
+(an RQ job, or a request within its budget) decides what to do.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ still ``creating`` takes step 2 over with the same code: Shopify answers
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,11 +38,12 @@ from services.partner_api.idempotency import internal_key
 from services.partner_api.views import RedemptionView, RedemptionWritten
 from services.rewards import catalogue as rewards_catalog
 from services.rewards.redemptions import hold_entry, void
-from services.runtime import Job, Runtime
+from services.runtime import Job, QueueUnavailable, Runtime
 from services.shopify import codes as shopify_codes
 from services.shopify.codes import LIVE, ShopifyRejected, ShopifyUnavailable
 
 CHANNEL = "partner_api"
+log = logging.getLogger(__name__)
 
 
 class NoShopifyCustomer(Unprocessable):
@@ -90,7 +92,9 @@ def new_code(code_plan: CodePlan) -> str:
     return discounts.new_code(str(code_plan.config.get("prefix") or ""))
 
 
-def issue(rt: Runtime, merchant_id: int, code_plan: CodePlan, written: RedemptionWritten, key: str | None):
+def issue(
+    rt: Runtime, merchant_id: int, code_plan: CodePlan, written: RedemptionWritten, key: str | None
+) -> RedemptionWritten:
     """Steps 2 and 3 for the redemption ``written`` (just initiated, or replayed by its idempotency key)."""
     redemption = _read(rt, written.redemption.id)
     if redemption.state != "initiated" or redemption.code_state != "creating":
@@ -112,9 +116,17 @@ def issue(rt: Runtime, merchant_id: int, code_plan: CodePlan, written: Redemptio
     except ShopifyUnavailable:
         # Shopify may have made it before the answer was lost: the deletion job looks it up by its code.
         _release(rt, merchant_id, redemption.id, key, code_state="creating")
-        rt.dispatcher.dispatch(Job.DELETE_SHOPIFY_CODE, redemption.id)
+        _queue_deletion(rt, redemption.id)
         raise
     return written.model_copy(update={"redemption": _store(rt, redemption.id, gid, discount.ends_at)})
+
+
+def _queue_deletion(rt: Runtime, redemption_id: str) -> None:
+    try:
+        rt.dispatcher.dispatch(Job.DELETE_SHOPIFY_CODE, redemption_id)
+    except QueueUnavailable:
+        # The answer stands; the hold-expiry job queues the deletions of every voided redemption's code.
+        log.warning("could not queue the deletion of the code of %s; the hold-expiry job will", redemption_id)
 
 
 def _read(rt: Runtime, redemption_id: str) -> Redemption:
@@ -139,7 +151,7 @@ def _store(rt: Runtime, redemption_id: str, gid: str, ends_at: datetime | None) 
                 hold.expires_at = ends_at  # the lifecycle of the hold moves; its amount never does
         view = RedemptionView.of(redemption)
     if voided:
-        rt.dispatcher.dispatch(Job.DELETE_SHOPIFY_CODE, redemption_id)
+        _queue_deletion(rt, redemption_id)
         raise Unprocessable("This redemption was voided while its code was made.", code="REDEMPTION_VOIDED")
     return view
 
