@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test demo bench clean
 
-$(STAMP): requirements.txt
+# requirements-dev.txt includes requirements.txt: production installs only the latter (operations.md).
+$(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)

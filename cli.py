@@ -11,6 +11,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+import cli_events
+import cli_operations
 import settings as settings_module
 from services import runtime
 from services.merchants.config import ConfigError, load_config_file
@@ -30,6 +32,15 @@ def register(app: Flask) -> None:
     app.cli.add_command(ledger)
     app.cli.add_command(worker)
     app.cli.add_command(scheduler)
+    cli_operations.register(app, merchants, ledger)
+    cli_events.register(app)
+
+
+def _count_into_redis(rt) -> None:
+    """This process's metrics go to Redis, where the web's ``/metrics`` reads them (another machine on Heroku)."""
+    from services import metrics
+
+    metrics.install(metrics.RedisSink(rt.dispatcher.connection))
 
 
 def _load(path: str):
@@ -109,18 +120,34 @@ def export_member(merchant_slug: str, customer_id: str | None, member_id: str | 
 
 @ledger.command("rebuild")
 @click.option("--fix", is_flag=True, help="Correct the stored balances that differ.")
-def rebuild_ledger(fix: bool) -> None:
+@click.option("--merchant", "slug", default=None, help="Only this merchant's members.")
+@click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")
+def rebuild_ledger(fix: bool, slug: str | None, json_output: bool) -> None:
     """Recompute every member's balances from the ledger and print the differences.
 
     Exits 1 when there are differences and --fix was not given.
     """
-    from services.ledger.rebuild import rebuild
+    from dataclasses import asdict
 
-    found = rebuild(runtime.current(), fix=fix)
-    for d in found:
-        click.echo(f"{d.member_id} {d.balance}: stored {d.stored}, rebuilt {d.rebuilt}{' (fixed)' if fix else ''}")
+    from services.errors import ServiceError
+    from services.ledger.export import merchant_id
+    from services.ledger.rebuild import member_count, rebuild
+
+    rt = runtime.current()
+    try:
+        merchant = merchant_id(rt, slug) if slug else None
+    except ServiceError as exc:
+        click.echo(f"{exc.code}: {exc.message}", err=True)
+        sys.exit(1)
+    with cli_operations.progress(member_count(rt, merchant), "checking members", quiet=json_output) as advance:
+        found = rebuild(rt, fix=fix, merchant_id=merchant, on_member=advance)
     members_count = len({d.member_id for d in found})
-    click.echo(f"{len(found)} difference(s) in {members_count} member(s)" + ("; fixed" if fix and found else ""))
+    if json_output:
+        click.echo(json.dumps({"differences": [asdict(d) for d in found], "fixed": fix and bool(found)}, indent=2))
+    else:
+        for d in found:
+            click.echo(f"{d.member_id} {d.balance}: stored {d.stored}, rebuilt {d.rebuilt}{' (fixed)' if fix else ''}")
+        click.echo(f"{len(found)} difference(s) in {members_count} member(s)" + ("; fixed" if fix and found else ""))
     if found and not fix:
         sys.exit(1)
 
@@ -145,6 +172,7 @@ def worker(burst: bool, name: str | None, fork: bool, queues: tuple[str, ...]) -
     from workers.runner import build_worker
 
     rt = runtime.current()
+    _count_into_redis(rt)
     if fork:
         # Each horse would otherwise initialise the dialect on its first connect (-17% per job).
         rt.db.engine.connect().close()
@@ -164,5 +192,6 @@ def scheduler() -> None:
     """
     from workers.cron import build_scheduler
 
+    _count_into_redis(runtime.current())
     connection = runtime.current().dispatcher.connection
     build_scheduler(connection, logging_level=settings_module.load().log_level).start()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, render_template
+from redis.exceptions import RedisError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from api.common import rt
 from services.members import page as member_page
 from services.members.magic_links import ExpiredLink, InvalidLink
+from services.runtime import QueueUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("member_page", __name__, template_folder="templates")
@@ -41,6 +44,24 @@ def member_card(token: str):
 def _problem(exc: Exception):
     status, heading, sentence = PROBLEMS[type(exc)]
     return _private(render_template("member_problem.html", heading=heading, sentence=sentence), status)
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+@bp.errorhandler(QueueUnavailable)
+@bp.errorhandler(RedisError)
+def _unavailable(exc: Exception):
+    # An outage, not a bug: 503 with Retry-After, so a browser or a link checker knows to come back.
+    log.warning("member page unavailable: %s", type(exc).__name__)
+    body, status, headers = _private(
+        render_template(
+            "member_problem.html",
+            heading="We'll be right back",
+            sentence="Your points are safe. We can't show your card for a moment; please try again shortly.",
+        ),
+        503,
+    )
+    return body, status, {**headers, "Retry-After": "5"}
 
 
 @bp.errorhandler(Exception)

@@ -9,7 +9,7 @@ from flask import Blueprint, g
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from spectree import Response
 
-from api import errors, render
+from api import errors, limits, render
 from api.common import PREFIX, ErrorBody, Page, Strict, authenticated, idempotency_key, limit_body, rt, spec
 from api.schemas import MembershipEnvelope, MembershipOut
 from services.partner_api import access as partner
@@ -19,6 +19,7 @@ from services.partner_api.views import MembershipView
 bp = Blueprint("partner_memberships", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)
 errors.install(bp)
+limits.limit(bp)
 ERRORS = {"HTTP_400": ErrorBody, "HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 WRITE_ERRORS = {**ERRORS, "HTTP_409": ErrorBody, "HTTP_413": ErrorBody}
 TAGS = ["memberships"]

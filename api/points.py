@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g
 from spectree import Response
 
-from api import errors, render
+from api import errors, limits, render
 from api.common import PREFIX, ErrorBody, authenticated, limit_body, rt, spec
 from api.points_schemas import (
     ActivityIn,
@@ -25,6 +25,7 @@ from services.partner_api import points as partner_points
 bp = Blueprint("partner_points", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)
 errors.install(bp)
+limits.limit(bp)
 ERRORS = {"HTTP_400": ErrorBody, "HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 
 
@@ -37,8 +38,8 @@ def membership_level(member_id: str):
     upcoming = {"name": level.next_tier[0], "points_needed": level.next_tier[1]} if level.next_tier else None
     return {
         "tier": level.tier,
-        "balance": level.lifetime_points,
-        "spendable_balance": level.spendable,
+        "balance": render.amounts(level.lifetime_points),
+        "spendable_balance": render.amounts(level.spendable),
         "next_tier": upcoming,
     }
 
@@ -55,7 +56,7 @@ def _written(written):
 @spec.validate(resp=Response(HTTP_200=CardOut, **ERRORS), tags=["points"])
 def membership_points(member_id: str):
     """The member's points card: balances, lifetime buckets, pending points, next expiration and activation."""
-    return partner_points.card(rt(), g.merchant_id, member_id)
+    return render.amounts(partner_points.card(rt(), g.merchant_id, member_id))
 
 
 @bp.get("/program-memberships/<member_id>/transactions")

@@ -179,7 +179,7 @@ class TransactionOut(BaseModel):
 
 
 class Balance(BaseModel):
-    points: int
+    points: int | float  # a store-credit program's (Inveterate's) card holds money
     pending_points: int
 
 
@@ -194,7 +194,7 @@ class TransactionsOut(BaseModel):
 
 
 class Lifetime(BaseModel):
-    earned: int
+    earned: int | float
     added: int
     subtracted: int
     expired: int

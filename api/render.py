@@ -33,6 +33,17 @@ def number(value: Decimal | None) -> int | float | None:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def amounts(value):
+    """``value`` with every Decimal in it as a plain JSON number (a store-credit program's money in a card)."""
+    if isinstance(value, Decimal):
+        return number(value)
+    if isinstance(value, dict):
+        return {key: amounts(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [amounts(item) for item in value]
+    return value
+
+
 def status_of(written: Written) -> int:
     """201 when a write made something new, 200 when it only moved a lifecycle or a key replayed it."""
     return 201 if written.created and not written.replayed else 200
@@ -40,11 +51,7 @@ def status_of(written: Written) -> int:
 
 def membership(view: MembershipView, magic_link: str | None = None) -> dict:
     """A membership in Hang's shape (``MembershipOut``)."""
-    body = view.model_dump(exclude={"created_at", "updated_at"})
-    body.update(created_at=epoch(view.created_at), updated_at=epoch(view.updated_at))
-    if magic_link is not None:
-        body["magic_link"] = magic_link
-    return body
+    return view.published(magic_link)
 
 
 def membership_written(written: MembershipWritten, *, with_created: bool) -> dict:

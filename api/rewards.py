@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify
 from spectree import Response
 
-from api import errors, render
+from api import errors, limits, render
 from api.common import PREFIX, ErrorBody, authenticated, limit_body, rt, spec
 from api.points_schemas import (
     RedemptionEnvelope,
@@ -24,6 +24,7 @@ from services.partner_api import rewards as partner_rewards
 bp = Blueprint("partner_rewards", __name__, url_prefix=PREFIX)
 bp.before_request(limit_body)
 errors.install(bp)
+limits.limit(bp)
 ERRORS = {"HTTP_400": ErrorBody, "HTTP_401": ErrorBody, "HTTP_404": ErrorBody}
 WRITE_ERRORS = {**ERRORS, "HTTP_409": ErrorBody, "HTTP_422": RefusalBody}
 # A reward redeemed as a Shopify discount code: Shopify refused it (502) or could not be reached (503, Retry-After).

@@ -48,6 +48,6 @@ class NextTier(BaseModel):
 
 class LevelOut(BaseModel):
     tier: str | None = None
-    balance: int
-    spendable_balance: int
+    balance: int | float  # points; a store-credit program's (Inveterate's) money
+    spendable_balance: int | float
     next_tier: NextTier | None = None

@@ -14,6 +14,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
+AFTER_COMMIT = "punchcard.after_commit"
+# The ids of the ledger entries posted in a session, oldest first: a delivery's processing records them.
+POSTED_ENTRIES = "punchcard.posted_entries"
+
+
+def after_commit(session: Session, callback) -> None:
+    """Run ``callback`` once the transaction of ``session`` (a ``Database.transaction``) has committed.
+
+    For what must count only what was kept: a rolled-back transaction runs nothing.
+    """
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
 class Database:
@@ -39,7 +50,10 @@ class Database:
                 session.execute(text("BEGIN IMMEDIATE"))
             yield session
             session.commit()
+            for callback in session.info.pop(AFTER_COMMIT, ()):
+                callback()
         except BaseException:
+            session.info.pop(AFTER_COMMIT, None)
             session.rollback()
             raise
         finally:

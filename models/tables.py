@@ -40,7 +40,13 @@ class Merchant(Base):
     program: Mapped[dict] = mapped_column(JSON, default=dict)
     shopify: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     toast: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # The program engine (providers.md): None or provider "punchcard" is the built-in ledger.
+    loyalty: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Endpoints of the merchant's own systems that receive signed events (events.md): url, secret(s), events.
+    webhooks_out: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     shopify_shop_domain: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    # Partner API requests per minute per key; None: the process-wide API_RATE_LIMIT_PER_MINUTE.
+    api_rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # A digest of the synced config: caches of parsed rewards key on it.
     config_version: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -189,6 +195,10 @@ class OrderAccount(Base):
     held: Mapped[int] = mapped_column(BigInteger, default=0)  # net points actually posted
     shortfall: Mapped[int] = mapped_column(BigInteger, default=0)  # reversals that found no points
     revision: Mapped[int] = mapped_column(Integer, default=0)
+    # For a provider-backed program: what the provider holds for this order in its own measure
+    # (spend, points or credit), and what it was asked to take back but could not (Hang).
+    remote_sent: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    remote_unreversed: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -204,7 +214,7 @@ class Delivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(128))
     event_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # retention pruning
     body: Mapped[bytes] = mapped_column(LargeBinary)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     # received -> queued -> processed | failed | ignored
@@ -213,6 +223,8 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The ids of the ledger entries its processing posted (replays add none); None before this was kept.
+    posted: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
 class PrivacyRequest(Base):
@@ -248,6 +260,8 @@ class Redemption(Base):
     source_key: Mapped[str] = mapped_column(String(255))
     check_guid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     details: Mapped[dict] = mapped_column(JSON, default=dict)  # Toast discount guids, item application
+    # The provider's own redemption (Hang's uuid) when the program runs on a provider.
+    provider_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -286,7 +300,7 @@ class IdempotentRequest(Base):
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict] = mapped_column(JSON)  # the write's result (services/partner_api/views.py), not HTTP
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # retention pruning
 
 
 class PointLot(Base):
@@ -325,3 +339,103 @@ class PointLotMove(Base):
 Index("ix_ledger_entries_status_expires_at", LedgerEntry.status, LedgerEntry.expires_at)
 # ... and for initiated redemptions of free rewards (no hold) past theirs.
 Index("ix_redemptions_state_expires_at", Redemption.state, Redemption.expires_at)
+
+
+class ProviderMember(Base):
+    """The provider's own membership of one of our members (Hang's membership id, Voucherify's member and card)."""
+
+    __tablename__ = "provider_members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), unique=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    remote_id: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProviderPosting(Base):
+    """One effect on the member's provider, written with the change that causes it and sent after commit.
+
+    ``key`` is unique per merchant (the ledger business key the effect would
+    have had), so a posting is written once; its ``status`` moves pending ->
+    sending -> sent | failed, or is ``unsupported`` from the start (a reversal
+    Hang's API cannot make). Postings of one member are sent in ``id`` order.
+    """
+
+    __tablename__ = "provider_postings"
+    __table_args__ = (UniqueConstraint("merchant_id", "key"),)
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # enroll | earn | reverse | redeem | void
+    amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)  # in the provider's measure
+    reference: Mapped[str | None] = mapped_column(String(255), nullable=True)  # the order or check key
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# The sender and its sweeper look for due postings by status and time.
+Index("ix_provider_postings_status_next_attempt_at", ProviderPosting.status, ProviderPosting.next_attempt_at)
+
+
+class EventEndpoint(Base):
+    """One ``webhooks_out`` URL of a merchant, and how its deliveries fare (disabled after 5 days of failures)."""
+
+    __tablename__ = "event_endpoints"
+    __table_args__ = (UniqueConstraint("merchant_id", "url"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    url: Mapped[str] = mapped_column(String(2000))
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    """Something that happened to a member, written in the transaction of the change (events.md).
+
+    ``public_id`` is the ``webhook-id`` receivers dedupe on; ``data`` is the
+    body's ``data`` as of the change. No foreign key to the member: a merge
+    moves a member's rows, and an event stays what it was.
+    """
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("evt"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    member_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventDelivery(Base):
+    """One event to one endpoint: pending -> sending -> delivered | failed, on the Standard Webhooks schedule."""
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "endpoint_id"),)
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("event_endpoints.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the receiver's HTTP status
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+Index("ix_event_deliveries_status_next_attempt_at", EventDelivery.status, EventDelivery.next_attempt_at)

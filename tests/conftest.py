@@ -17,7 +17,7 @@ from services import runtime
 from services.merchants.config import parse_config
 from services.merchants.sync import sync
 from support import EXAMPLE_CONFIG, TEST_ENV, create_database
-from workers.queues import RQDispatcher
+from workers.queues import RedisCache, RQDispatcher
 
 # Property tests are deterministic (the same examples every run) and never timed: on two shared cores
 # a slow example is load, not a defect, and a CI run must not fail on it.
@@ -100,7 +100,9 @@ def rt(database, redis_conn, clock):
     """A runtime on the real database and Redis, installed for jobs run in this process."""
     from app import wire
 
-    return wire(runtime.Runtime(db=database, dispatcher=RQDispatcher(redis_conn), clock=clock))
+    return wire(
+        runtime.Runtime(db=database, dispatcher=RQDispatcher(redis_conn), clock=clock, cache=RedisCache(redis_conn))
+    )
 
 
 @pytest.fixture

@@ -26,8 +26,20 @@ PERIODIC = (
     (jobs.expire_holds, {"interval": 60, "job_timeout": JOBS[Job.EXPIRE_HOLDS].timeout}),
     # Metafield writes queued after a commit are normally on their way; this catches the ones Redis lost.
     (jobs.sweep_shopify_metafields, {"interval": 60}),
+    # Provider postings whose retry came due, or whose sender died, go out again.
+    (jobs.send_due_postings, {"interval": 60}),
+    (jobs.expire_provider_redemptions, {"interval": 300}),
+    # Event deliveries whose retry came due (when the scheduled job was lost), or whose worker died.
+    (jobs.deliver_due_events, {"interval": 60}),
     # Points expire at the end of a day; one entry per member and day, so hourly runs are harmless.
     (jobs.expire_points, {"interval": 3600, "job_timeout": JOBS[Job.EXPIRE_POINTS].timeout}),
+    # Retention, once a day at a quiet hour (UTC). A cron time, not a 24 h interval: Heroku restarts
+    # every dyno about daily, and an interval counted from each start might never come round.
+    (jobs.prune_deliveries, {"cron": "15 4 * * *", "job_timeout": JOBS[Job.PRUNE_DELIVERIES].timeout}),
+    (
+        jobs.prune_idempotent_requests,
+        {"cron": "45 4 * * *", "job_timeout": JOBS[Job.PRUNE_IDEMPOTENT_REQUESTS].timeout},
+    ),
 )
 
 

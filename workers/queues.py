@@ -12,7 +12,7 @@ from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry as RedisRetry
-from rq import Queue, Retry
+from rq import Queue, Retry, Worker, cron_scheduler_registry
 from rq.exceptions import NoSuchJobError
 from rq.executions import Execution
 from rq.job import Job as RQJob
@@ -27,6 +27,10 @@ WEBHOOKS, INTEGRATIONS, MAINTENANCE = "webhooks", "integrations", "maintenance"
 QUEUES = (WEBHOOKS, INTEGRATIONS, MAINTENANCE)
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
 _LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+# Nobody reads a finished job's result (the delivery row says what happened): keep it a minute, for
+# the dashboard, not ten (operations.md's Redis arithmetic). A failed job stays a week for `jobs failed`.
+FINISHED_TTL = 60
+FAILED_TTL = 7 * 86400
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,46 @@ JOBS: dict[Job, JobSpec] = {
     Job.ACTIVATE_POINTS: JobSpec(jobs.activate_points, MAINTENANCE, None, timeout=600),
     Job.EXPIRE_POINTS: JobSpec(jobs.expire_points, MAINTENANCE, None, timeout=1800),
     Job.EXPIRE_HOLDS: JobSpec(jobs.expire_holds, MAINTENANCE, None, timeout=600),
+    # A member's postings go out in order; the sender keeps each one's backoff, so RQ does not retry.
+    Job.SEND_POSTINGS: JobSpec(jobs.send_postings, INTEGRATIONS, None, timeout=600),
+    Job.SEND_DUE_POSTINGS: JobSpec(jobs.send_due_postings, MAINTENANCE, None, timeout=300),
+    Job.EXPIRE_PROVIDER_REDEMPTIONS: JobSpec(jobs.expire_provider_redemptions, MAINTENANCE, None, timeout=600),
+    # One attempt per job: the delivery keeps the Standard Webhooks schedule itself (event_deliveries.py).
+    Job.DELIVER_EVENT: JobSpec(jobs.deliver_event, INTEGRATIONS, None, timeout=60),
+    Job.DELIVER_DUE_EVENTS: JobSpec(jobs.deliver_due_events, MAINTENANCE, None, timeout=300),
+    # Daily, in batches; a run cut short by its timeout is finished by the next day's.
+    Job.PRUNE_DELIVERIES: JobSpec(jobs.prune_deliveries, MAINTENANCE, None, timeout=3600),
+    Job.PRUNE_IDEMPOTENT_REQUESTS: JobSpec(jobs.prune_idempotent_requests, MAINTENANCE, None, timeout=1800),
 }
+
+
+class RedisCache:
+    """``services.runtime.Cache`` on Redis: shared by every process, and silent when Redis is down."""
+
+    def __init__(self, connection: Redis, *, prefix: str = "punchcard:cache:") -> None:
+        self.connection, self.prefix = connection, prefix
+
+    def get(self, key: str) -> bytes | None:
+        """The cached value, or None on a miss or an outage."""
+        try:
+            return self.connection.get(self.prefix + key)
+        except RedisError:
+            return None
+
+    def set(self, key: str, value: bytes, *, ttl: float) -> None:
+        """Cache ``value`` for ``ttl`` seconds, if Redis answers."""
+        try:
+            self.connection.set(self.prefix + key, value, px=max(int(ttl * 1000), 1))
+        except RedisError:
+            pass
+
+    def delete(self, *keys: str) -> None:
+        """Forget ``keys``, if Redis answers."""
+        try:
+            if keys:
+                self.connection.delete(*(self.prefix + key for key in keys))
+        except RedisError:
+            pass
 
 
 def connect(url: str, *, ssl_verify: bool = True) -> Redis:
@@ -111,18 +154,44 @@ class RQDispatcher:
         """The RQ queue called ``name``."""
         return self._queues[name]
 
-    def dispatch(self, job: str, *args: Any, delay: float | None = None) -> None:
-        """Enqueue ``job`` on its queue with its retry policy; ``delay`` seconds from now when given."""
+    def dispatch(self, job: str, *args: Any) -> None:
+        """Enqueue ``job`` on its queue with its retry policy."""
         spec = JOBS[job]
-        queue = self._queues[spec.queue]
-        options = dict(
-            job_id=job_id(job, args), retry=spec.retry, job_timeout=spec.timeout, result_ttl=600, failure_ttl=7 * 86400
-        )
         try:
-            if delay:
-                queue.enqueue_in(timedelta(seconds=delay), spec.func, *args, **options)
-            else:
-                queue.enqueue(spec.func, *args, **options)
+            self._queues[spec.queue].enqueue(
+                spec.func,
+                *args,
+                job_id=job_id(job, args),
+                retry=spec.retry,
+                job_timeout=spec.timeout,
+                result_ttl=FINISHED_TTL,
+                failure_ttl=FAILED_TTL,
+            )
+        except RedisError as exc:
+            raise QueueUnavailable(type(exc).__name__) from None
+
+    def dispatch_in(self, seconds: float, job: str, *args: Any) -> None:
+        """Schedule ``job`` ``seconds`` from now (the worker's RQ scheduler enqueues it then).
+
+        While no job of its plain id is live, it takes that id, so ``pending`` sees it waiting (the
+        metafields' debounce relies on that). Otherwise its id names the time too: the job that
+        schedules it is still running under the plain id, and RQ would overwrite that record (and
+        expire it with the finished job's result).
+        """
+        spec = JOBS[job]
+        plain = job_id(job, args)
+        at = int(self.clock().timestamp() + seconds)
+        try:
+            self._queues[spec.queue].enqueue_in(
+                timedelta(seconds=seconds),
+                spec.func,
+                *args,
+                job_id=f"{plain}-at-{at}" if self.pending(job, *args) else plain,
+                retry=spec.retry,
+                job_timeout=spec.timeout,
+                result_ttl=600,
+                failure_ttl=FAILED_TTL,
+            )
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None
 
@@ -180,6 +249,26 @@ class RQDispatcher:
                 Execution.from_composite_key(key.decode(), self.connection).delete(rq_job, pipe)
             pipe.execute()
         return True
+
+    def depths(self) -> dict[str, int]:
+        """How many jobs wait on each queue."""
+        try:
+            return {name: queue.count for name, queue in self._queues.items()}
+        except RedisError as exc:
+            raise QueueUnavailable(type(exc).__name__) from None
+
+    def last_seen(self) -> dict[str, datetime | None]:
+        """When a worker and the scheduler last reported in (RQ's heartbeats); None: none is alive."""
+        try:
+            workers = Worker.all(connection=self.connection)
+            newest = self.connection.zrange(cron_scheduler_registry.get_registry_key(), -1, -1, withscores=True)
+        except RedisError as exc:
+            raise QueueUnavailable(type(exc).__name__) from None
+        beats = [w.last_heartbeat for w in workers if w.last_heartbeat is not None]
+        return {
+            "worker": max(beats).replace(tzinfo=UTC) if beats else None,
+            "scheduler": datetime.fromtimestamp(newest[0][1], UTC) if newest else None,
+        }
 
     def ping(self) -> None:
         """Raise ``QueueUnavailable`` when Redis does not answer."""

@@ -17,6 +17,9 @@ from rq.exceptions import ShutDownImminentException
 from rq.worker import BaseWorker, HerokuWorker, SimpleWorker, WorkerStatus
 
 IMMINENT_SHUTDOWN_DELAY = 20  # seconds; inside Heroku's 30, with room for RQ's own bookkeeping
+# An idle worker reports in every WORKER_TTL - 15 s (RQ's dequeue timeout): inside the two minutes
+# /healthz?deep=1 allows. RQ's default (420 s) would report a healthy idle worker as gone.
+WORKER_TTL = 90
 
 
 class InProcessWorker(SimpleWorker):
@@ -66,4 +69,4 @@ class ForkingWorker(HerokuWorker):
 def build_worker(queues: Iterable[Queue], connection, *, name: str | None, fork: bool) -> BaseWorker:
     """The worker ``flask worker`` runs: in-process by default, one horse per job with ``fork``."""
     worker_class = ForkingWorker if fork else InProcessWorker
-    return worker_class(list(queues), connection=connection, name=name)
+    return worker_class(list(queues), connection=connection, name=name, worker_ttl=WORKER_TTL)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from integrations.shopify import signature as shopify_signature
 from integrations.toast import signature as toast_signature
 from models import Delivery, Merchant
+from services import logs, metrics
 from services.errors import Unauthorized, Unavailable
 from services.inbox.store import delivery_key, store
 from services.merchants import lookup as merchant_lookup
@@ -65,15 +67,26 @@ class Provider:
     verify: Callable[[Merchant, Inbound], bool]
 
 
+def webhook_secrets(block: dict | None) -> list[str]:
+    """A channel's webhook secrets: one, or several while a secret rotates (merchants.md)."""
+    value = (block or {}).get("webhook_secret") or []
+    return [value] if isinstance(value, str) else list(value)
+
+
 def _shopify_verify(merchant: Merchant, inbound: Inbound) -> bool:
-    return shopify_signature.verify(inbound.body, (merchant.shopify or {}).get("webhook_secret", ""), inbound.signature)
+    secrets = webhook_secrets(merchant.shopify)
+    return _any_of([shopify_signature.verify(inbound.body, secret, inbound.signature) for secret in secrets])
 
 
 def _toast_verify(merchant: Merchant, inbound: Inbound) -> bool:
     timestamp = inbound.signed_timestamp if inbound.parsed else toast_signature.envelope_timestamp(inbound.body)
-    return toast_signature.verify(
-        inbound.body, timestamp, (merchant.toast or {}).get("webhook_secret", ""), inbound.signature
-    )
+    secrets = webhook_secrets(merchant.toast)
+    return _any_of([toast_signature.verify(inbound.body, timestamp, secret, inbound.signature) for secret in secrets])
+
+
+def _any_of(results: list[bool]) -> bool:
+    # Every secret was tried (a list, not a generator any() stops early): the time taken never says which matched.
+    return True in results
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -88,7 +101,28 @@ def receive(rt: Runtime, inbound: Inbound) -> Receipt:
     Raises ``Unauthorized`` (unknown merchant, bad signature: nothing stored)
     and ``Unavailable`` (database or queue down: the sender must retry).
     A body that is not JSON is stored as ``failed`` and acknowledged.
+    Each call is counted by outcome and timed (``services.metrics``).
     """
+    started, outcome = time.perf_counter(), "error"
+    try:
+        receipt = _receive(rt, inbound)
+        outcome = "duplicate" if receipt.duplicate else ("unusable" if receipt.status == "failed" else "accepted")
+        return receipt
+    except (Unauthorized, Unavailable) as exc:
+        outcome = "unauthorized" if isinstance(exc, Unauthorized) else "unavailable"
+        raise
+    finally:
+        metrics.delivery_received(inbound.provider, _topic_label(rt, inbound), outcome)
+        metrics.ingest_seconds(inbound.provider, time.perf_counter() - started)
+
+
+def _topic_label(rt: Runtime, inbound: Inbound) -> str:
+    """The topic as a metric label: a topic the wiring handles, else ``other`` (senders choose the text)."""
+    route = rt.topics.get(inbound.provider)
+    return inbound.topic if route is not None and inbound.topic and route(inbound.topic) is not None else "other"
+
+
+def _receive(rt: Runtime, inbound: Inbound) -> Receipt:
     try:
         receipt, dispatch = _store(rt, inbound)
     except (OperationalError, InterfaceError) as exc:
@@ -112,6 +146,7 @@ def _store(rt: Runtime, inbound: Inbound) -> tuple[Receipt, bool]:
         merchant = provider.find_merchant(session, inbound.merchant_ref) if inbound.merchant_ref else None
         if merchant is None:
             raise Unauthorized("No merchant is configured for this delivery.", code="UNKNOWN_MERCHANT")
+        logs.annotate(merchant=merchant.slug)
         if not provider.verify(merchant, inbound):
             raise Unauthorized("The signature does not match the body.", code="INVALID_SIGNATURE")
         error = inbound.json_error if inbound.parsed else _json_error(inbound.body)
@@ -130,6 +165,7 @@ def _store(rt: Runtime, inbound: Inbound) -> tuple[Receipt, bool]:
         )
         if delivery is None:
             return _repeat(session, merchant, inbound)
+        logs.annotate(delivery_id=delivery.id)
         return Receipt(delivery.id, False, delivery.status), delivery.status == "received"
 
 

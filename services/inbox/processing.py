@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session
 
 from integrations.common import PayloadError
 from models import Delivery, Merchant
+from models.db import POSTED_ENTRIES
+from services import logs
 from services.errors import PermanentFailure
+from services.outbox import postings
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ def process(rt: Runtime, delivery_pk: int, *, final: bool = False) -> str:
     last attempt (``final``: RQ has no retry left, or ``MAX_ATTEMPTS`` are
     spent) the delivery is failed with the error instead.
     """
+    logs.annotate(delivery_id=delivery_pk)
     try:
         return _process(rt, delivery_pk)
     except Exception as exc:
@@ -72,8 +76,15 @@ def _process(rt: Runtime, delivery_pk: int) -> str:
         delivery = locked(session, delivery_pk)
         if delivery is None or delivery.status in FINAL:
             return delivery.status if delivery else "missing"
+        session.info[POSTED_ENTRIES] = []
         outcome = _run(rt, session, delivery, rt.clock())
+        if outcome.status == "processed":
+            # What the handler wrote for a loyalty provider goes out after this commit.
+            outcome.follow_ups.extend(postings.follow_ups(session))
+            outcome.note = "; ".join(filter(None, [outcome.note, *postings.notes_of(session)])) or None
         delivery.status, delivery.error, delivery.processed_at = outcome.status, outcome.note, rt.clock()
+        # A replay posts nothing new (business keys); what the first run posted is kept.
+        delivery.posted = [*(delivery.posted or []), *session.info.pop(POSTED_ENTRIES, [])]
     for job, args in outcome.follow_ups:
         rt.dispatcher.dispatch(job, *args)
     return outcome.status
@@ -126,14 +137,17 @@ def _describe(exc: BaseException) -> str:
 def _run(rt: Runtime, session: Session, delivery: Delivery, now: datetime) -> Outcome:
     delivery.attempts += 1
     merchant = session.get(Merchant, delivery.merchant_id)
+    logs.annotate(merchant=merchant.slug)
     route = rt.topics.get(delivery.provider)
     handler = route(delivery.topic) if route else None
     if handler is None:
         log.debug("ignoring %s topic %s", delivery.provider, delivery.topic)
         return Outcome(status="ignored", note=f"topic {delivery.topic} is not handled")
+    postings.caused_by(session, delivery.id)  # a provider's later word on a posting is noted on this delivery
     try:
         with session.begin_nested():
             return handler(Context(rt, session, merchant, delivery, now))
     except (PayloadError, PermanentFailure) as exc:
+        session.info[POSTED_ENTRIES] = []  # rolled back with the savepoint
         log.warning("delivery %s failed permanently: %s", delivery.id, exc.code)
         return Outcome(status="failed", note=f"{exc.code}: {exc}")

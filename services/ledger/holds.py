@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from models import LedgerEntry, Member
+from services.ledger import announce
 from services.ledger import lots as ledger_lots
 from services.ledger.posting import Posting, activate_due, close_pending, post
 
@@ -48,12 +49,17 @@ def hold(
     return post(session, member, posting, now)
 
 
-def commit_hold(member: Member, entry: LedgerEntry) -> bool:
-    """Spend a held entry for good; False when it was not held any more."""
+def commit_hold(member: Member, entry: LedgerEntry, *, reward_id: str | None = None) -> bool:
+    """Spend a held entry for good; False when it was not held any more.
+
+    The points are spent now: announced as ``points.spent`` (with the reward,
+    for a redemption's hold).
+    """
     if entry.status != "HELD":
         return False
     entry.status = "COMMITTED"  # the lifecycle moves; the amount never changes
     member.held_points += entry.points
+    announce.hold_committed(object_session(member), member, entry, reward_id)
     return True
 
 

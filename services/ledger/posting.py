@@ -56,8 +56,11 @@ from sqlalchemy.orm import Session
 from loyalty import lots
 from loyalty.tiers import TierRule, tier_for
 from models import LedgerEntry, Member, Merchant, Tier, insert_unless_exists
+from models.db import POSTED_ENTRIES, after_commit
 from models.tables import PointLot
+from services import metrics
 from services.errors import PermanentFailure
+from services.ledger import announce
 from services.ledger import lots as ledger_lots
 from services.ledger import owed as ledger_owed
 
@@ -104,9 +107,12 @@ def post(session: Session, member: Member, posting: Posting, now: datetime) -> L
     )
     if entry is None:
         return None
+    after_commit(session, lambda kind=entry.type: metrics.ledger_posted(kind))
+    session.info.setdefault(POSTED_ENTRIES, []).append(entry.id)
     _apply(session, member, entry)
     ledger_lots.book(session, member, entry)
     ledger_owed.owe(member, entry)
+    announce.entry_posted(session, member, entry)
     if ledger_owed.gives_back(entry) and member.owed_points > 0:
         # Points coming back pay what the member owes before they can be spent.
         ledger_owed.collect(session, member, entry, now, post)
@@ -195,13 +201,23 @@ def _apply(session: Session, member: Member, entry: LedgerEntry) -> None:
         member.held_points -= entry.points
     if counts_as_earning(entry.type, entry.points):
         member.lifetime_earned = max(0, member.lifetime_earned + entry.points)
-        refresh_tier(session, member)
+        refresh_tier(session, member, entry.created_at)
 
 
-def refresh_tier(session: Session, member: Member) -> None:
-    """Move the member up to the tier its lifetime points reach (never down)."""
+def refresh_tier(session: Session, member: Member, now: datetime | None = None) -> None:
+    """Move the member up to the tier its lifetime points reach (never down).
+
+    With ``now`` (a change of a member that exists), reaching a new tier is
+    announced to the merchant's systems (``tier.changed``). Taking the program's
+    entry tier (0 lifetime points) at a member's first posting is not: every
+    member starts there, and nothing was reached.
+    """
+    before = member.tier
     reached = tier_for(member.lifetime_earned, tier_rules(session, member.merchant_id), member.tier)
     member.tier = reached.name if reached else None
+    entered = before is None and reached is not None and reached.min_lifetime_points == 0
+    if now is not None and member.tier != before and not entered:
+        announce.tier_changed(session, member, before, member.tier, now)
 
 
 def tier_rules(session: Session, merchant_id: int) -> list[TierRule]:

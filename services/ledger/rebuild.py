@@ -5,10 +5,10 @@ The rules are the ones :mod:`services.ledger` posts by (its module docstring).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import LedgerEntry, Member
@@ -68,16 +68,36 @@ def differences(session: Session, member: Member) -> list[Difference]:
     ]
 
 
-def rebuild(rt: Runtime, *, fix: bool = False) -> list[Difference]:
-    """Every difference between stored and rebuilt balances, over all members.
+def member_count(rt: Runtime, merchant_id: int | None = None) -> int:
+    """How many members :func:`rebuild` walks (for a progress bar)."""
+    with rt.db.reader() as session:
+        return session.scalar(_members(select(func.count()).select_from(Member), merchant_id))
+
+
+def _members(query, merchant_id: int | None):
+    return query if merchant_id is None else query.where(Member.merchant_id == merchant_id)
+
+
+def rebuild(
+    rt: Runtime,
+    *,
+    fix: bool = False,
+    merchant_id: int | None = None,
+    on_member: Callable[[], None] | None = None,
+) -> list[Difference]:
+    """Every difference between stored and rebuilt balances, over all members (or one merchant's).
 
     With ``fix``, each differing member is corrected under its row lock (its
     differences recomputed there, so a concurrent posting is not undone) and
-    its tier refreshed (never down).
+    its tier refreshed (never down). ``on_member`` is called after each member is checked.
     """
+    found = []
     with rt.db.reader() as session:
-        members = session.execute(select(Member).order_by(Member.id)).scalars().all()
-        found = [d for member in members for d in differences(session, member)]
+        members = session.execute(_members(select(Member), merchant_id).order_by(Member.id)).scalars()
+        for member in members:
+            found.extend(differences(session, member))
+            if on_member:
+                on_member()
     if not fix:
         return found
     fixed = []

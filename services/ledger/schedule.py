@@ -61,7 +61,13 @@ def expire_holds(rt: Runtime) -> int:
         # No points move, so no member lock: the state guard makes a concurrent commit or void win.
         session.execute(
             update(Redemption)
-            .where(Redemption.state == "initiated", Redemption.expires_at <= now, Redemption.hold_entry_id.is_(None))
+            .where(
+                Redemption.state == "initiated",
+                Redemption.expires_at <= now,
+                Redemption.hold_entry_id.is_(None),
+                # A provider's redemption is voided at the provider too (services/programs/upkeep.py).
+                Redemption.provider_ref.is_(None),
+            )
             .values(state="voided", voided_at=now)
         )
     return done

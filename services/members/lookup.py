@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from loyalty.orders import Identity
 from models import Member
 from services.ledger.locks import lock
+from services.members import announce
 
 # Erased (DELETED) and merged-away (MERGED) members are gone for partners and for the member page.
 VISIBLE = ("ACTIVE", "INACTIVE")
+_NEW = "punchcard.members_created"  # session.info: members this transaction created (their fill-in is no update)
 # Identity fields an order may fill in when the member lacks them.
 _FILLABLE = ("email", "phone", "first_name", "last_name", "wallet_address")
 
@@ -88,8 +90,12 @@ def resolve_member(session: Session, merchant_id: int, identity: Identity, now: 
             return None
         member = _create(session, merchant_id, identity, now)
     member = lock_survivor(session, member)
-    if member is not None:
-        fill_identity(session, member, identity)
+    if (
+        member is not None
+        and fill_identity(session, member, identity)
+        and not session.info.get(_NEW, set()) & {member.id}
+    ):
+        announce.updated(session, member, now)  # an order gave a known member an email, a phone, a name
     return member
 
 
@@ -162,6 +168,8 @@ def _create(session: Session, merchant_id: int, identity: Identity, now: datetim
         if existing is None:
             raise
         return existing
+    session.info.setdefault(_NEW, set()).add(member.id)
+    announce.created(session, member, now)
     return member
 
 

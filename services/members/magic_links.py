@@ -52,7 +52,10 @@ class _ClockSigner(TimestampSigner):
 def _serializer(rt: Runtime) -> URLSafeTimedSerializer:
     # The wiring always hands over SECRET_KEY (settings refuse the development
     # value in production); only a Runtime built by hand has an empty key.
-    return URLSafeTimedSerializer(rt.secret_key, salt=_SALT, signer=_ClockSigner, signer_kwargs={"clock": rt.clock})
+    # itsdangerous signs with the last key of the list and verifies with any: SECRET_KEY_FALLBACKS
+    # keep the links sent before a rotation working.
+    keys = [*rt.secret_key_fallbacks, rt.secret_key]
+    return URLSafeTimedSerializer(keys, salt=_SALT, signer=_ClockSigner, signer_kwargs={"clock": rt.clock})
 
 
 def issue(rt: Runtime, merchant_id: int, member_id: str) -> MagicLink:

@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from models import Member, metadata
 from services import ledger
+from services.members import announce
 
 _BALANCES = ("points", "pending_points", "held_points", "lifetime_earned", "owed_points")
 _LINKS = ("shopify_customer_id", "external_user_id", "email", "phone", "wallet_address")
@@ -45,7 +46,7 @@ def merge(session: Session, source: Member, target: Member, *, now: datetime) ->
     for name in _BALANCES:
         setattr(target, name, getattr(target, name) + getattr(source, name))
         setattr(source, name, 0)
-    ledger.refresh_tier(session, target)
+    ledger.refresh_tier(session, target, now)
     _move_links(session, source, target)
     target.extra = {**(target.extra or {}), "merged_from": [*(target.extra or {}).get("merged_from", []), source.id]}
     source.extra = {**(source.extra or {}), "merged_into": target.id}
@@ -53,6 +54,7 @@ def merge(session: Session, source: Member, target: Member, *, now: datetime) ->
     for member in (source, target):
         member.updated_at = now
         flag_modified(member, "updated_at")  # the service's clock, not the column's onupdate
+        announce.updated(session, member, now)  # the source closed (MERGED), the target with its new links
 
 
 def _owned_tables():

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import LargeBinary, Text, cast, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from integrations.shopify.orders import PayloadError, loads, parse_privacy_request
 from loyalty.identity import region_for_currency
 from models import Delivery, LedgerEntry, Member, Merchant, PrivacyRequest
 from services.errors import BadRequest, NotFound
 from services.inbox.processing import FINAL
+from services.members import announce
 from services.members.lookup import find_member
 from services.runtime import Runtime
 
@@ -106,12 +107,13 @@ def export_member(
 
 
 def erase(member: Member, now: datetime) -> None:
-    """Erase a member's personal data; balances and ledger history stay."""
+    """Erase a member's personal data; balances and ledger history stay (announced as ``membership.updated``)."""
     for name in PERSONAL_FIELDS:
         setattr(member, name, None)
     member.extra = {}
     member.status = "DELETED"
     member.updated_at = now
+    announce.updated(object_session(member), member, now)
 
 
 def redact_customer(session: Session, merchant: Merchant, payload: dict, now: datetime) -> str | None:

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from models import ApiKey, Merchant, Reward, Tier, ToastRestaurant
+from models import ApiKey, EventEndpoint, Merchant, Reward, Tier, ToastRestaurant
 from services.merchants.claims import claim_problems
 from services.merchants.config import ConfigError, MerchantConfig, MerchantsFile
 from services.merchants.keys import hash_key
@@ -86,13 +86,17 @@ def _upsert_merchant(session: Session, cfg: MerchantConfig, report: SyncReport) 
         report.updated.append(cfg.slug)
     merchant.name, merchant.currency, merchant.timezone, merchant.active = cfg.name, cfg.currency, cfg.timezone, True
     merchant.program = cfg.program.model_dump(mode="json", exclude={"tiers"})
+    merchant.api_rate_limit_per_minute = cfg.api_rate_limit_per_minute
     merchant.shopify = _plain(cfg.shopify)
     merchant.toast = _plain(cfg.toast)
+    merchant.loyalty = _plain(cfg.loyalty)
+    merchant.webhooks_out = [_plain(endpoint) for endpoint in cfg.webhooks_out]
     merchant.config_version = _digest(cfg)
     _claim_shop_domain(session, merchant, cfg.shopify.shop_domain if cfg.shopify else None, report)
     session.flush()
     _sync_api_keys(session, merchant, [k.get_secret_value() if isinstance(k, SecretStr) else k for k in cfg.api_keys])
     _sync_restaurants(session, merchant, cfg.toast.restaurant_guids if cfg.toast else [], report)
+    _sync_endpoints(session, merchant, [endpoint.url for endpoint in cfg.webhooks_out])
     _sync_tiers(session, merchant, cfg)
     _sync_rewards(session, merchant, cfg)
 
@@ -172,6 +176,18 @@ def _sync_tiers(session: Session, merchant: Merchant, cfg: MerchantConfig) -> No
         session.add(tier)
     for tier in existing.values():
         tier.active = False
+
+
+def _sync_endpoints(session: Session, merchant: Merchant, urls: list[str]) -> None:
+    """One state row per events endpoint; a sync re-enables one disabled after days of failures (events.md)."""
+    rows = {
+        e.url: e
+        for e in session.execute(select(EventEndpoint).where(EventEndpoint.merchant_id == merchant.id)).scalars()
+    }
+    for url in urls:
+        row = rows.get(url) or EventEndpoint(merchant_id=merchant.id, url=url)
+        row.disabled_at = row.failing_since = None
+        session.add(row)
 
 
 def _sync_rewards(session: Session, merchant: Merchant, cfg: MerchantConfig) -> None:

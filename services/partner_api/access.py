@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loyalty.identity import normalize_email, normalize_phone, region_for_currency
-from loyalty.tiers import next_tier
 from models import Member, Merchant
-from services import ledger
-from services.errors import BadRequest, NotFound
+from services.errors import BadRequest, NotFound, Unavailable
 from services.members import VISIBLE
+from services.programs import engine_for
 from services.runtime import Runtime
 
 
@@ -54,11 +54,11 @@ def search_member(
 
 @dataclass(frozen=True)
 class Level:
-    """A member's tier and balances."""
+    """A member's tier and balances: points, or money for a store-credit program (Inveterate's credit)."""
 
     tier: str | None
-    lifetime_points: int
-    spendable: int
+    lifetime_points: int | Decimal
+    spendable: int | Decimal
     next_tier: tuple[str, int] | None
 
 
@@ -71,10 +71,26 @@ def get_member(session: Session, merchant_id: int, member_id: str) -> Member:
 
 
 def level(rt: Runtime, merchant_id: int, member_id: str) -> Level:
-    """The member's tier, lifetime and spendable points, and the next tier."""
+    """The member's tier, lifetime and spendable points, and the next tier, as the merchant's engine knows them.
+
+    ``Unavailable`` (``PROVIDER_UNAVAILABLE``) when a provider did not answer.
+    """
     with rt.db.reader() as session:
         member = get_member(session, merchant_id, member_id)
-        upcoming = next_tier(member.lifetime_earned, ledger.tier_rules(session, merchant_id), member.tier)
-        return Level(
-            member.tier, member.lifetime_earned, member.points, (upcoming[0].name, upcoming[1]) if upcoming else None
-        )
+        balance = engine_for(session.get(Merchant, merchant_id)).balance(rt, session, member)
+    if not balance.reachable:
+        raise provider_unavailable()
+    if balance.credit is not None:
+        return Level(balance.tier, balance.credit_earned or Decimal(0), balance.credit, balance.next_tier)
+    return Level(balance.tier, balance.lifetime_points, balance.points, balance.next_tier)
+
+
+def require_ledger(rt: Runtime, merchant_id: int) -> None:
+    """Refuse (409 ``PROGRAM_MANAGED_BY_PROVIDER``) a ledger operation for a merchant whose points live elsewhere."""
+    with rt.db.reader() as session:
+        engine_for(session.get(Merchant, merchant_id)).require_ledger()
+
+
+def provider_unavailable() -> Unavailable:
+    """The error of a read the merchant's provider did not answer in time."""
+    return Unavailable("The loyalty provider did not answer; retry later.", code="PROVIDER_UNAVAILABLE")

@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from models import IdempotentRequest
@@ -34,6 +35,7 @@ MAX_KEY_LENGTH = 255  # idempotent_requests.key
 # "partner_api:", which no "api:" key can equal, so no client key can take one.
 CLIENT_PREFIX = "api:"
 INTERNAL_PREFIX = "partner_api:"
+PRUNE_BATCH = 1000
 
 
 def client_key(key: str) -> str:
@@ -100,3 +102,38 @@ def _replay(previous: IdempotentRequest, digest: str, result: type[W]) -> W:
     if previous.request_hash != digest:
         raise Conflict("This idempotency key was used with a different request.", code="IDEMPOTENCY_KEY_REUSED")
     return result.model_validate({**previous.response, "replayed": True})
+
+
+def prune(rt: Runtime, older_than: timedelta, *, on_batch: Callable[[int], None] | None = None) -> int:
+    """Delete stored answers older than ``older_than`` (a retry after that is a new request); returns how many.
+
+    In batches of ``PRUNE_BATCH`` rows per transaction; ``on_batch`` is told each batch's size.
+    """
+    cutoff, deleted = rt.clock() - older_than, 0
+    while True:
+        with rt.db.transaction() as session:
+            batch = list(
+                session.scalars(
+                    select(IdempotentRequest.id)
+                    .where(IdempotentRequest.created_at < cutoff)
+                    .order_by(IdempotentRequest.id)
+                    .limit(PRUNE_BATCH)
+                )
+            )
+            if batch:
+                session.execute(delete(IdempotentRequest).where(IdempotentRequest.id.in_(batch)))
+        if not batch:
+            return deleted
+        deleted += len(batch)
+        if on_batch:
+            on_batch(len(batch))
+
+
+def count_prunable(rt: Runtime, older_than: timedelta) -> int:
+    """How many stored answers :func:`prune` would delete now."""
+    with rt.db.reader() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(IdempotentRequest)
+            .where(IdempotentRequest.created_at < rt.clock() - older_than)
+        )

@@ -17,19 +17,21 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import flag_modified
 
 from loyalty.identity import normalize_email, normalize_phone, region_for_currency
 from models import Member, Merchant
 from services import ledger
 from services.errors import BadRequest, Conflict
-from services.members import VISIBLE, magic_links, privacy
+from services.members import VISIBLE, announce, magic_links, privacy
 from services.members import merge as member_merge
 from services.members.lookup import lock
-from services.partner_api.access import get_member
+from services.outbox import postings
+from services.partner_api.access import get_member, require_ledger
 from services.partner_api.idempotency import run_once
 from services.partner_api.views import MembershipView, MembershipWritten
+from services.programs import engine_for
 from services.runtime import QueueUnavailable, Runtime
 from services.shopify.tagging import tagging_follow_ups
 
@@ -98,6 +100,7 @@ def remove(rt: Runtime, merchant_id: int, member_id: str, *, key: str | None) ->
 
 def merge(rt: Runtime, merchant_id: int, source_id: str, target_id: str, *, key: str | None) -> MembershipWritten:
     """Merge ``source_id`` into ``target_id`` for good (see ``services.member_merge``); answers the target."""
+    require_ledger(rt, merchant_id)
     return _perform(
         rt,
         merchant_id,
@@ -202,8 +205,8 @@ def delete(session: Session, merchant: Merchant, member_id: str, now: datetime) 
             ),
             now,
         )
-    privacy.erase(member, now)
-    _touch(member, now)
+    privacy.erase(member, now)  # announced there
+    flag_modified(member, "updated_at")
     return Result(member)
 
 
@@ -231,10 +234,14 @@ def _perform(rt: Runtime, merchant_id: int, key: str | None, body: dict, action:
     jobs: list[tuple[str, tuple]] = []
 
     def write(session: Session) -> MembershipWritten:
-        result = action(session, session.get(Merchant, merchant_id), rt.clock())
+        merchant = session.get(Merchant, merchant_id)
+        result = action(session, merchant, rt.clock())
         session.flush()
+        if result.member.status in VISIBLE:
+            engine_for(merchant).enroll(session, result.member, rt.clock())  # a provider learns of it after commit
         link = magic_links.issue(rt, merchant_id, result.member.id).url if body.get("include_magic_link") else None
         jobs.extend(result.follow_ups)
+        jobs.extend(postings.follow_ups(session))
         return MembershipWritten(membership=MembershipView.of(result.member), created=result.created, magic_link=link)
 
     written = run_once(rt, merchant_id, key, body, MembershipWritten, write)
@@ -348,6 +355,7 @@ def _insert(session: Session, merchant: Merchant, fields: dict, now: datetime) -
             _refuse_taken(session, merchant.id, "email", fields.get("email"), None)
             raise
         return None
+    announce.created(session, member, now)
     return member
 
 
@@ -397,6 +405,7 @@ def _touch(member: Member, now: datetime) -> None:
     # Flagged, so the column's ``onupdate`` (the wall clock) never overrides the service's clock.
     member.updated_at = now
     flag_modified(member, "updated_at")
+    announce.updated(object_session(member), member, now)
 
 
 def _set_column(member: Member, name: str, value: str | None) -> None:

@@ -20,16 +20,17 @@ from sqlalchemy.orm import Session
 
 from loyalty import lots
 from loyalty.points import points_for_spend
-from models import LedgerEntry, Member, OrderAccount, Redemption, Tier
+from models import LedgerEntry, Member, Merchant, OrderAccount, Redemption, Tier
 from models.base import new_id
 from services import ledger
 from services.errors import BadRequest, NotFound, Unprocessable
 from services.ledger import views as ledger_views
 from services.members import VISIBLE
 from services.members.lookup import lock
-from services.partner_api.access import get_member
+from services.partner_api.access import get_member, provider_unavailable, require_ledger
 from services.partner_api.idempotency import client_key, internal_key, run_once
 from services.partner_api.views import BalanceView, PointsWritten, TransactionView
+from services.programs import engine_for
 from services.runtime import Runtime
 from services.settlement import accounts as orders
 
@@ -45,13 +46,17 @@ def card(rt: Runtime, merchant_id: int, member_id: str) -> dict:
     """The member's points card (balances, lifetime buckets, pending points, next expiration and activation)."""
     with rt.db.reader() as session:
         member = get_member(session, merchant_id, member_id)
-        return ledger_views.card(session, member, rt.clock())
+        shown = engine_for(session.get(Merchant, merchant_id)).card(rt, session, member)
+    if shown is None:
+        raise provider_unavailable()
+    return shown
 
 
 def transactions(
     rt: Runtime, merchant_id: int, member_id: str, *, type: str | None, limit: int, cursor: str | None
 ) -> tuple[list[TransactionView], str | None]:
     """One page of the member's ledger, newest first, and the next page's cursor (None at the end)."""
+    require_ledger(rt, merchant_id)
     with rt.db.reader() as session:
         get_member(session, merchant_id, member_id)
         rows, next_cursor = ledger_views.transactions(session, member_id, type=type, limit=limit, cursor=cursor)
@@ -93,6 +98,7 @@ def record_activity(
     the purchase (``transaction_timestamp``, never later than now). A spend that
     earns 0 points posts nothing: 422 ``NO_POINTS_EARNED``.
     """
+    require_ledger(rt, merchant_id)
     if not key:
         raise BadRequest(
             "Missing required parameters.",
@@ -168,6 +174,7 @@ def adjust(rt: Runtime, merchant_id: int, member_id: str, adjustment: Adjustment
     A temporary hold is rolled back by the hold-expiry job after
     ``temp_timeout_sec`` (default ``program.hold_ttl_seconds``).
     """
+    require_ledger(rt, merchant_id)
     _validate(adjustment)
     request = {"operation": "adjustment", "member": member_id, **adjustment.__dict__}
     return run_once(
@@ -296,11 +303,13 @@ def _already_posted(business_key: str) -> Exception:
 
 def commit(rt: Runtime, merchant_id: int, transaction_id: str, key: str | None = None) -> PointsWritten:
     """Commit a temporary transaction (a held adjustment): its points are spent. A repeat answers the same (200)."""
+    require_ledger(rt, merchant_id)
     return _lifecycle(rt, merchant_id, transaction_id, key, "commit", _commit)
 
 
 def rollback(rt: Runtime, merchant_id: int, transaction_id: str, key: str | None = None) -> PointsWritten:
     """Roll back a temporary transaction: the held points come back by a REVERSAL (201; a repeat 200)."""
+    require_ledger(rt, merchant_id)
     return _lifecycle(rt, merchant_id, transaction_id, key, "rollback", _rollback)
 
 
@@ -310,6 +319,7 @@ def cancel(rt: Runtime, merchant_id: int, transaction_id: str, key: str | None =
     Cancelling an order's accrual cancels the order (ledger.md): it holds 0
     from then on, and its later states, refunds and voids post nothing more.
     """
+    require_ledger(rt, merchant_id)
 
     def write(session: Session) -> PointsWritten:
         account = _order_account(session, merchant_id, transaction_id)  # accounts lock before members

@@ -14,7 +14,7 @@ from services import ledger
 from services.errors import NotFound, Unprocessable
 from services.members import lock
 from services.partner_api import shopify_codes
-from services.partner_api.access import get_member
+from services.partner_api.access import get_member, require_ledger
 from services.partner_api.idempotency import client_key, internal_key, run_once
 from services.partner_api.views import RedemptionView, RedemptionWritten
 from services.rewards import catalogue as rewards_catalog
@@ -44,6 +44,7 @@ def initiate(rt: Runtime, merchant_id: int, member_id: str, reward_id: str, key:
     The hold lives ``program.hold_ttl_seconds``; after that the hold-expiry job
     rolls it back and the redemption can no longer be redeemed.
     """
+    require_ledger(rt, merchant_id)
     request = {"operation": "redemption", "member": member_id, "reward_id": reward_id}
     # A reward redeemed online at a Shopify shop with codes: the hold, then the code (partner_api/shopify_codes.py).
     code_plan = shopify_codes.plan(rt, merchant_id, member_id, reward_id)
@@ -141,6 +142,7 @@ def redeem(rt: Runtime, merchant_id: int, redemption_id: str, key: str | None = 
     422 ``REDEMPTION_EXPIRED`` once its hold outlived its time to live,
     ``REDEMPTION_VOIDED`` after a void.
     """
+    require_ledger(rt, merchant_id)
     request = {"operation": "redeem", "redemption": redemption_id}
     return run_once(
         rt,
@@ -175,6 +177,7 @@ def void_redemption(rt: Runtime, merchant_id: int, redemption_id: str, key: str 
 
     An unused Shopify code is deleted in Shopify first (``ShopifyUnavailable``: nothing is voided).
     """
+    require_ledger(rt, merchant_id)
     request = {"operation": "void", "redemption": redemption_id}
     shopify_codes.withdraw(rt, merchant_id, redemption_id)
     return run_once(

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from loyalty.rewards import RewardRule, availability
 from models import Merchant, Reward
-from services.partner_api.access import get_member
+from services.partner_api.access import get_member, require_ledger
 from services.partner_api.views import RewardView
 from services.rewards import catalogue as rewards_catalog
 from services.rewards.redemptions import Usage, member_usage
@@ -42,6 +42,7 @@ def list_rewards(rt: Runtime, merchant_id: int, member_id: str, *, include_all: 
     Only the available ones, unless ``include_all``: then the unavailable ones
     too, with ``available`` false and the ``reason``.
     """
+    require_ledger(rt, merchant_id)
     now = rt.clock()
     with rt.db.reader() as session:
         member = get_member(session, merchant_id, member_id)

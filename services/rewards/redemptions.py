@@ -18,6 +18,7 @@ from loyalty.rewards import MemberUsage
 from models import LedgerEntry, Redemption
 from services import ledger
 from services.ledger import lock
+from services.rewards import announce
 
 
 def commit(session: Session, redemption: Redemption, now: datetime) -> None:
@@ -25,8 +26,9 @@ def commit(session: Session, redemption: Redemption, now: datetime) -> None:
     member = lock(session, redemption.member_id)
     entry = hold_entry(session, redemption)
     if entry is not None:
-        ledger.commit_hold(member, entry)
+        ledger.commit_hold(member, entry, reward_id=redemption.reward_uuid)
     redemption.state, redemption.redeemed_at = "redeemed", now
+    announce.redeemed(session, redemption, now)
 
 
 def void(session: Session, redemption: Redemption, *, key: str, channel: str, now: datetime) -> None:

@@ -21,9 +21,9 @@ from loyalty.orders import Order, Refund
 from loyalty.points import OrderPosition, points_for_spend, refunded_spend
 from models import LedgerEntry, Member, Merchant, OrderAccount
 from services import ledger
-from services.ledger import owed as ledger_owed
 from services.members.lookup import lock as lock_member
 from services.members.lookup import resolve_member
+from services.programs import OrderTarget, ProgramEngine, builtin, engine_for
 
 # Channels whose ACCRUAL entries an order's settlement posted (reference = the order's key).
 ORDER_CHANNELS = ("shopify", "toast", "toast_loyalty")
@@ -76,7 +76,7 @@ def settle(
         account.taxes_included = order.taxes_included
     if order.paid and not account.cancelled:
         account.earned = _earning(session, merchant, member, account, order)
-    posted = _post_delta(session, account, member, channel, now)
+    posted = _post_delta(session, account, member, channel, now, engine=engine_for(merchant))
     return Settlement(member.id if member else None, posted)
 
 
@@ -93,7 +93,8 @@ def apply_refund(
     if not _record_refund(account, refund):
         return Settlement(account.member_id, 0)
     member = lock_member(session, account.member_id) if account.member_id else None
-    return Settlement(account.member_id, _post_delta(session, account, member, channel, now, key=refund.key))
+    posted = _post_delta(session, account, member, channel, now, key=refund.key, engine=engine_for(merchant))
+    return Settlement(account.member_id, posted)
 
 
 def reverse_account(session: Session, merchant: Merchant, order_key: str, channel: str, now: datetime) -> Settlement:
@@ -101,7 +102,9 @@ def reverse_account(session: Session, merchant: Merchant, order_key: str, channe
     account = lock_account(session, merchant.id, order_key, now)
     account.reversed_at = now
     member = lock_member(session, account.member_id) if account.member_id else None
-    return Settlement(account.member_id, _post_delta(session, account, member, channel, now))
+    return Settlement(
+        account.member_id, _post_delta(session, account, member, channel, now, engine=engine_for(merchant))
+    )
 
 
 def order_entry_account(session: Session, entry: LedgerEntry) -> OrderAccount | None:
@@ -142,7 +145,7 @@ def cancel_order_entry(
     account.held += back.points
     account.shortfall += back.shortfall
     account.cancelled = True
-    _post_delta(session, account, member, channel, now)
+    _post_delta(session, account, member, channel, now, engine=builtin.ENGINE)  # only the ledger has entries
     return back
 
 
@@ -241,31 +244,19 @@ def _position(account: OrderAccount) -> OrderPosition:
 
 
 def _post_delta(
-    session: Session, account: OrderAccount, member: Member | None, channel: str, now: datetime, key: str | None = None
+    session: Session,
+    account: OrderAccount,
+    member: Member | None,
+    channel: str,
+    now: datetime,
+    key: str | None = None,
+    *,
+    engine: ProgramEngine,
 ) -> int:
-    delta = _position(account).delta()
-    if delta == 0 or member is None:
+    """Hand the order's target to the merchant's engine, which posts the difference from what it holds."""
+    if member is None:
         return 0
-    account.revision += 1
-    posting = ledger.Posting(
-        key=key or f"{account.order_key}:r{account.revision}",
-        points=delta,
-        type="ACCRUAL" if delta > 0 else "REVERSAL",
-        channel=channel,
-        reference=account.order_key,
-    )
-    if delta > 0:
-        posted = ledger.Posted([ledger.post(session, member, posting, now)])
-    else:
-        # The order's own pending points go back first (a refund inside the return
-        # window), then spendable points, with a shortfall for what was spent.
-        posted = ledger.reverse_earnings(session, member, posting, now)
-    if None in posted.entries:
-        raise RuntimeError(f"ledger key {posting.key} already posted for a newer account state")
-    account.held += posted.points
-    account.shortfall += posted.shortfall
-    account.updated_at = now
-    if delta > 0 and account.shortfall > 0 and member.owed_points > 0:
-        # Earning again after a reversal that found the points spent: the order pays its own shortfall first.
-        ledger_owed.collect(session, member, posted.entries[0], now, ledger.post, reference=account.order_key)
-    return posted.points
+    position = _position(account)
+    spend = Decimal(0) if position.cancelled else max(account.eligible_spend - position.refunded, Decimal(0))
+    target = OrderTarget(points=position.target(), spend=spend, occurred_at=account.last_modified_at or now)
+    return engine.settle_order(session, account, member, target, channel=channel, now=now, key=key)

@@ -90,7 +90,7 @@ def _queue_stamped(rt: Runtime, session: Session) -> None:
 def schedule(rt: Runtime, member_id: str) -> None:
     """Queue the member's write ``DEBOUNCE_SECONDS`` from now, unless one is already waiting (it will see this)."""
     if not rt.dispatcher.pending(Job.SYNC_SHOPIFY_METAFIELDS, member_id):
-        rt.dispatcher.dispatch(Job.SYNC_SHOPIFY_METAFIELDS, member_id, delay=DEBOUNCE_SECONDS)
+        rt.dispatcher.dispatch_in(DEBOUNCE_SECONDS, Job.SYNC_SHOPIFY_METAFIELDS, member_id)
 
 
 @dataclass(frozen=True)

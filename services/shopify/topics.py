@@ -8,7 +8,7 @@ from integrations.shopify import orders as payloads
 from loyalty.identity import region_for_currency
 from models import Member
 from services.inbox.processing import Context, Outcome
-from services.members import fill_identity, find_member, privacy
+from services.members import announce, fill_identity, find_member, privacy
 from services.settlement.accounts import apply_refund, settle
 from services.shopify.code_orders import apply_codes
 from services.shopify.tagging import tagging_follow_ups
@@ -58,6 +58,7 @@ def customer_update(ctx: Context) -> Outcome:
         return Outcome(status="ignored", note="no member is linked to this customer")
     if fill_identity(session, member, identity, overwrite=True):
         member.updated_at = now
+        announce.updated(session, member, now)
     return Outcome(follow_ups=tagging_follow_ups(merchant, member))
 
 

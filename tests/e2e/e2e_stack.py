@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import requests
+from fake_receiver import SECRET as EVENTS_SECRET
 
 from devtools.services import free_port
 from shopify_fake import FakeShopifyAdmin
@@ -25,7 +26,14 @@ BIN = Path(sys.executable).parent
 class Stack:
     """Web and worker processes started the way the Procfile starts them."""
 
-    def __init__(self, database_url: str, redis_url: str, shopify: FakeShopifyAdmin) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        redis_url: str,
+        shopify: FakeShopifyAdmin,
+        extra_merchants: str = "",
+        events_url: str | None = None,
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.logdir = tempfile.mkdtemp(prefix="punchcard-e2e-")
@@ -34,8 +42,13 @@ class Stack:
             .read_text()
             .replace("https://demo-cafe.myshopify.com   #", f"{shopify.base_url}   #")
         )
+        if events_url:  # the demo merchant's webhooks_out: every event type, to the suite's receiver
+            keys = "      - ${DEMO_CAFE_API_KEY:-demo-cafe-dev-key}\n"
+            config = config.replace(
+                keys, f"{keys}    webhooks_out: [{{url: '{events_url}', secret: {EVENTS_SECRET}}}]\n", 1
+            )
         config_path = Path(self.logdir) / "merchants.yaml"
-        config_path.write_text(config)
+        config_path.write_text(config + extra_merchants)  # more entries of the merchants list
         self.env = {
             **os.environ,
             **TEST_ENV,

@@ -244,7 +244,7 @@ class Proc:
 class System:
     """Punchcard's processes on one database and one Redis, started as the Procfile starts them."""
 
-    def __init__(self, database_url: str, redis: RestartableRedis, workdir: Path) -> None:
+    def __init__(self, database_url: str, redis: RestartableRedis, workdir: Path, merchants: str = MERCHANTS) -> None:
         from models import Database
         from settings import normalize_database_url
 
@@ -255,7 +255,7 @@ class System:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = workdir / "merchants.yaml"
-        config.write_text(MERCHANTS)
+        config.write_text(merchants)
         self.env = {
             **os.environ,
             **TEST_ENV,
@@ -479,11 +479,14 @@ class System:
 
 @pytest.fixture
 def make_system(fault_redis, tmp_path):
-    """``make_system(database_url)``: a released system (nothing running yet); every process is gone afterwards."""
+    """``make_system(database_url[, merchants])``: a released system (nothing running yet).
+
+    Every process is gone afterwards.
+    """
     systems: list[System] = []
 
-    def make(database_url: str) -> System:
-        system = System(database_url, fault_redis, tmp_path)
+    def make(database_url: str, merchants: str = MERCHANTS) -> System:
+        system = System(database_url, fault_redis, tmp_path, merchants)
         systems.append(system)
         system.release()
         return system

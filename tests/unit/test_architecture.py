@@ -68,17 +68,19 @@ def test_every_layer_exists_as_a_package():
 
 # --- inside services/: feature packages, each importing only the packages below it ------------------
 
-SHARED = {"runtime", "errors", "health"}  # the only modules of services/ outside a feature package
+SHARED = {"runtime", "errors", "health", "metrics", "logs"}  # the only modules of services/ outside a feature package
 FEATURES = {  # a feature package and the feature packages it may import (design.md's house, bottom up)
     "merchants": set(),
-    "ledger": set(),
-    "rewards": {"ledger"},
-    "inbox": {"merchants"},
-    "members": {"ledger", "rewards", "inbox"},
-    "settlement": {"ledger", "members"},
+    "outbox": set(),
+    "ledger": {"outbox"},
+    "rewards": {"ledger", "outbox"},
+    "programs": {"ledger", "outbox", "rewards"},
+    "inbox": {"merchants", "outbox"},
+    "members": {"ledger", "rewards", "inbox", "outbox"},
+    "settlement": {"ledger", "members", "programs"},
     "shopify": {"inbox", "members", "rewards", "settlement"},
-    "toast": {"inbox", "ledger", "members", "merchants", "rewards", "settlement"},
-    "partner_api": {"ledger", "members", "merchants", "rewards", "settlement", "shopify"},
+    "toast": {"inbox", "ledger", "members", "merchants", "outbox", "programs", "rewards", "settlement"},
+    "partner_api": {"ledger", "members", "merchants", "outbox", "programs", "rewards", "settlement", "shopify"},
 }
 
 

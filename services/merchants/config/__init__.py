@@ -5,7 +5,7 @@
 """
 
 from .interpolate import InterpolationError, interpolate
-from .loader import ConfigError, load_config_file, parse_config
+from .loader import ConfigError, fallback_secrets, load_config_file, parse_config
 from .schema import (
     ELIGIBLE_SPENDS,
     REDEMPTION_METHODS,
@@ -25,6 +25,7 @@ from .schema import (
 __all__ = [
     "ConfigError",
     "ELIGIBLE_SPENDS",
+    "fallback_secrets",
     "InterpolationError",
     "MerchantConfig",
     "MerchantsFile",

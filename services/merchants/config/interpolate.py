@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["InterpolationError", "interpolate", "join_path", "path_of"]
+__all__ = ["InterpolationError", "fallbacks_used", "interpolate", "join_path", "path_of"]
 
 # `$${` is an escaped `${`; a `${` that is neither escaped nor a well-formed
 # reference is reported rather than kept, so a typo never reaches a secret.
@@ -54,6 +54,19 @@ def interpolate(text_or_tree: Any, env: Mapping[str, str]) -> Any:
     return result
 
 
+def fallbacks_used(tree: Any, env: Mapping[str, str], path: str = "") -> list[str]:
+    """The paths of the string scalars of ``tree`` where a ``${VAR:-default}`` took its default (VAR unset or empty)."""
+    if isinstance(tree, dict):
+        return [p for key, value in tree.items() for p in fallbacks_used(value, env, join_path(path, key))]
+    if isinstance(tree, list):
+        return [p for index, value in enumerate(tree) for p in fallbacks_used(value, env, join_path(path, index))]
+    if isinstance(tree, str):
+        for match in _REFERENCE.finditer(tree):
+            if match["name"] and match["fallback"] is not None and not env.get(match["name"]):
+                return [path]
+    return []
+
+
 def join_path(path: str, key: Any) -> str:
     """Extend a path such as `merchants[0]` with a key (`.shopify`) or an index (`[2]`)."""
     if isinstance(key, int) and not isinstance(key, bool):
@@ -61,11 +74,18 @@ def join_path(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+_LOYALTY_TAGS = {"punchcard", "hang", "voucherify", "altcraft", "inveterate"}
+
+
 def path_of(loc: Iterable[Any]) -> str:
     """Render a pydantic `loc` tuple as `merchants[1].rewards[2].reward_type`."""
-    path = ""
+    path, previous = "", None
     for key in loc:
-        path = join_path(path, key)
+        # The loyalty block is a union chosen by ``provider``: pydantic names the chosen member in
+        # the path (``loyalty.hang.api_key``); the file has no such level.
+        if not (previous == "loyalty" and key in _LOYALTY_TAGS):
+            path = join_path(path, key)
+        previous = key
     return path
 
 

@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .interpolate import InterpolationError, interpolate, path_of
+from .interpolate import InterpolationError, fallbacks_used, interpolate, path_of
 from .schema import MerchantsFile
 
-__all__ = ["ConfigError", "load_config_file", "parse_config"]
+__all__ = ["ConfigError", "fallback_secrets", "load_config_file", "parse_config"]
 
 ROOT = "(root)"
 SECRET_KEYS = frozenset({"api_keys", "webhook_secret", "loyalty_api_key", "client_secret", "access_token"})
@@ -59,6 +59,22 @@ def parse_config(text: str, env: Mapping[str, str]) -> MerchantsFile:
     if problems:
         raise ConfigError(_redact(problems, _secrets(tree)))
     return model
+
+
+def fallback_secrets(path: str | os.PathLike, env: Mapping[str, str] = os.environ) -> list[str]:
+    """The paths of the secrets of the merchants file at ``path`` that a ``${VAR:-default}`` fallback supplied.
+
+    Production mode refuses them: the default is a development value. Raises
+    ``ConfigError`` when the file does not load at all.
+    """
+    load_config_file(path, env)
+    tree = _read_yaml(Path(path).read_text(encoding="utf-8"), [])
+    return [p for p in fallbacks_used(tree, env) if _names_secret(p)]
+
+
+def _names_secret(path: str) -> bool:
+    # merchants[0].toast.webhook_secret, merchants[0].api_keys[1], merchants[0].shopify.webhook_secret[0]
+    return any(part.split("[")[0] in SECRET_KEYS for part in path.split("."))
 
 
 def load_config_file(path: str | os.PathLike, env: Mapping[str, str] = os.environ) -> MerchantsFile:

@@ -29,7 +29,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .loyalty import LoyaltyConfig, channel_problem
 from .unique import detail, duplicate_errors
+from .webhooks_out import WebhookOut
 
 REWARD_TYPES = ("redemption", "discount_percent_based", "discount_value_based", "access")
 REDEMPTION_METHODS = ("code", "store_link", "promo_code", "achievement", "pos")
@@ -65,6 +67,24 @@ def _secret(value: Any) -> Any:
     if not isinstance(value, str) or not value.strip():
         raise _fail("must be a non-empty string (quote it in YAML)")
     return value
+
+
+MAX_SECRETS = 5  # a rotation needs two; more is a file nobody cleaned up
+
+
+def _secret_or_list(value: Any) -> Any:
+    """One secret, or a list of them that verification tries in turn (rotation without downtime)."""
+    if not isinstance(value, list):
+        return SecretStr(_secret(value))
+    if not 1 <= len(value) <= MAX_SECRETS:
+        raise _fail(f"must be a secret or a list of 1 to {MAX_SECRETS} secrets")
+    secrets = []
+    for index, item in enumerate(value):
+        try:
+            secrets.append(SecretStr(_secret(item)))
+        except PydanticCustomError:
+            raise _fail(f"item {index}: must be a non-empty string (quote it in YAML)") from None
+    return secrets
 
 
 def _id_string(value: Any) -> str:
@@ -135,6 +155,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), Af
 Name200 = Annotated[Text, StringConstraints(max_length=200)]  # merchants.name, rewards.name
 Days = Annotated[int, Field(ge=0, le=_MAX_DAYS)]
 Secret = Annotated[SecretStr, BeforeValidator(_secret)]
+Secrets = Annotated[SecretStr | list[SecretStr], BeforeValidator(_secret_or_list)]
 Money = Annotated[Decimal, BeforeValidator(lambda v: Decimal(str(v)) if isinstance(v, float) else v)]
 IdString = Annotated[str, BeforeValidator(_id_string)]
 UuidString = Annotated[str, BeforeValidator(_uuid_string)]
@@ -195,7 +216,7 @@ class ToastConfig(_Strict):
     """A merchant on Toast: its restaurants and the secrets Toast calls us with."""
 
     restaurant_guids: list[UuidString] = Field(min_length=1)
-    webhook_secret: Secret
+    webhook_secret: Secrets  # a list while rotating: any of them verifies
     loyalty_api_key: Secret
     api: ToastApiConfig | None = None
 
@@ -242,7 +263,7 @@ class ShopifyConfig(_Strict):
     no discount codes, no customer metafields (both need `admin_api`)."""
 
     shop_domain: str
-    webhook_secret: Secret
+    webhook_secret: Secrets  # a list while rotating: any of them verifies
     admin_api: ShopifyAdminApiConfig | None = None
     member_tags: list[Annotated[str, _matching(r"[^,]*[^,\s][^,]*", "must be a non-empty tag without commas")]] = Field(
         default_factory=list
@@ -354,10 +375,23 @@ class MerchantConfig(_Strict):
     currency: Annotated[str, _matching(r"[A-Z]{3}", "must be a three-letter ISO 4217 code in capitals, e.g. USD")]
     timezone: str = DEFAULT_TIMEZONE
     api_keys: list[Secret] = Field(default_factory=list)
+    # Partner API requests per minute per key; omitted: API_RATE_LIMIT_PER_MINUTE (600).
+    api_rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
     program: ProgramConfig
     toast: ToastConfig | None = None
     shopify: ShopifyConfig | None = None
+    loyalty: LoyaltyConfig | None = None  # the program engine (providers.md); absent: the built-in ledger
+    webhooks_out: list[WebhookOut] = Field(default_factory=list)  # signed events to the merchant (events.md)
     rewards: list[RewardConfig] = Field(default_factory=list)
+
+    @field_validator("loyalty")
+    @classmethod
+    def _check_loyalty_channels(cls, value: Any, info: ValidationInfo) -> Any:
+        # A shopify block that failed validation is absent from info.data: reported there, not here too.
+        problem = channel_problem(value, on_shopify=info.data.get("shopify", True) is not None)
+        if problem:
+            raise _fail(problem)
+        return value
 
     @field_validator("timezone", mode="before")
     @classmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import func, select
 
 from loyalty.identity import normalize_email, normalize_phone, region_for_currency
@@ -9,14 +11,22 @@ from loyalty.orders import Identity
 from models import Member
 from services.members.lookup import lock_survivor, member_by_id, resolve_member
 from services.members.merge import merge
+from services.programs import ProgramManagedByProvider, engine_for
 from services.toast.pos.errors import LoyaltyError
 
 SEARCH_LIMIT = 20
 
 
-def account_info(member: Member) -> dict:
-    """Toast's ``AccountInfo`` for a member; the identifier is our opaque member id."""
-    info = {"identifier": member.id, "pointsBalance": str(member.points)}
+def account_info(member: Member, points: int | Decimal | None) -> dict:
+    """Toast's ``AccountInfo`` for a member; the identifier is our opaque member id.
+
+    ``points`` is the spendable balance the engine reported, points or a
+    store-credit program's money (None: not known now, e.g. a provider that
+    did not answer: the POS shows no balance).
+    """
+    info = {"identifier": member.id}
+    if points is not None:
+        info["pointsBalance"] = str(points)
     for key, value in (
         ("firstName", member.first_name),
         ("lastName", member.last_name),
@@ -63,7 +73,10 @@ def search(ctx) -> dict:
     )
     if not members:
         raise LoyaltyError(code="ERROR_ACCOUNT_INVALID")
-    return {"searchResponse": {"accounts": [account_info(m) for m in members]}}
+    # The built-in ledger's balance is on the row; a provider's would cost one call per account, so the
+    # POS shows it once the guest's check is open (INQUIRE).
+    local = engine_for(ctx.merchant).name == "punchcard"
+    return {"searchResponse": {"accounts": [account_info(m, m.points if local else None) for m in members]}}
 
 
 def signup(ctx) -> dict:
@@ -83,6 +96,7 @@ def signup(ctx) -> dict:
     if identity.is_empty:
         raise LoyaltyError(code="ERROR_INVALID_INPUT_PROPERTIES")
     member = resolve_member(ctx.session, ctx.merchant.id, identity, ctx.rt.clock())
+    engine_for(ctx.merchant).enroll(ctx.session, member, ctx.rt.clock())  # a provider learns of it after commit
     return {"signupResponse": {"loyaltyIdentifier": member.id}}
 
 
@@ -95,6 +109,10 @@ def transfer(ctx) -> dict:
     """
     info = ctx.call.body.get("transferTransactionInformation") or {}
     source_id, target_id = info.get("fromLoyaltyIdentifier"), info.get("toLoyaltyIdentifier")
+    try:
+        engine_for(ctx.merchant).require_ledger()  # a provider's members merge in the provider
+    except ProgramManagedByProvider:
+        raise LoyaltyError(code="ERROR_INVALID_TRANSFER") from None
     if not source_id or not target_id or source_id == target_id:
         raise LoyaltyError(code="ERROR_INVALID_TRANSFER")
     source, target = (active_member(ctx, source_id, locked=False), active_member(ctx, target_id, locked=False))

@@ -13,7 +13,7 @@ from loyalty import rewards
 from loyalty.money import minor_unit
 from models import Delivery, Member
 from services.inbox.store import delivery_key, store
-from services.rewards import catalogue as rewards_catalog
+from services.programs import engine_for
 from services.runtime import Job, QueueUnavailable, Runtime
 from services.toast.pos.accounts import account_info, active_member
 from services.toast.pos.calls import loyalty_identifier
@@ -54,23 +54,47 @@ def check_call(ctx, *, locked: bool = True) -> CheckCall:
 
 
 def inquire(ctx) -> dict:
-    """The member's account and one offer per available reward, evaluated on the open check."""
+    """The member's account and one offer per available reward, evaluated on the open check.
+
+    The engine answers on the POS's clock: a provider that does not answer in
+    time gives the account without offers, with a sentence for the cashier.
+    """
     call = check_call(ctx, locked=False)
     now, unit = ctx.rt.clock(), minor_unit(ctx.merchant.currency)
-    catalogue = rewards_catalog.rules(ctx.session, ctx.merchant)
-    used = rewards_catalog.usage(ctx.session, call.member.id)
+    engine = engine_for(ctx.merchant)
+    balance = engine.balance(ctx.rt, ctx.session, call.member, pos=True)
+    catalogue = engine.catalogue(ctx.rt, ctx.session, call.member, pos=True) if balance.reachable else None
+    if catalogue is None:
+        return _unreachable(call)
     available = [
         rule
-        for rule in catalogue.values()
-        if rewards.availability(rule, used.get(rule.uuid, rewards.MemberUsage()), call.member.points, now).available
+        for rule in catalogue.rules.values()
+        if rewards.availability(
+            rule, catalogue.usage.get(rule.uuid, rewards.MemberUsage()), balance.points, now
+        ).available
     ]
-    on_check = [catalogue[r["identifier"]] for r in call.redemptions if r.get("identifier") in catalogue]
+    on_check = [catalogue.rules[r["identifier"]] for r in call.redemptions if r.get("identifier") in catalogue.rules]
     offers = rewards.inquire(available, call.lines, applied=on_check, minor_unit=unit)
     return {
         "checkResponse": {
-            "accountInfo": account_info(call.member),
-            "offers": [_offer(o, catalogue[o.uuid]) for o in offers],
-            "userMessage": f"{call.member.points} points available",
+            "accountInfo": account_info(call.member, balance.spendable),
+            "offers": [_offer(o, catalogue.rules[o.uuid]) for o in offers],
+            "userMessage": balance.available(),
+            "redemptionLimit": {"maxRedemptions": None},
+        }
+    }
+
+
+UNREACHABLE = "Rewards can't be shown right now; points will still be earned on this check."
+
+
+def _unreachable(call: CheckCall) -> dict:
+    """The account without offers: the program's provider did not answer in time (never a 5xx to the POS)."""
+    return {
+        "checkResponse": {
+            "accountInfo": account_info(call.member, None),
+            "offers": [],
+            "userMessage": UNREACHABLE,
             "redemptionLimit": {"maxRedemptions": None},
         }
     }

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from models import LoyaltyTransaction, Merchant
 from services.merchants import lookup as merchant_lookup
-from services.runtime import Runtime
+from services.outbox import postings
+from services.runtime import QueueUnavailable, Runtime
 from services.toast.pos import accounts, checks, redeem, reversal
 from services.toast.pos.calls import (
     ACCEPT,
@@ -62,7 +63,8 @@ def handle(rt: Runtime, call: LoyaltyCall) -> LoyaltyAnswer:
                 return LoyaltyAnswer.from_response(replay.response)
             answer = _run(Context(rt, session, merchant, call))
             _remember(session, merchant.id, call, answer)
-        _after_commit(rt, call, answer)
+            jobs = postings.follow_ups(session)  # what a provider must hear once this commits
+        _after_commit(rt, call, answer, jobs)
         return answer
     except LoyaltyError as exc:
         return LoyaltyAnswer(exc.code)
@@ -141,6 +143,11 @@ def _remember(session: Session, merchant_id: int, call: LoyaltyCall, answer: Loy
         session.flush()
 
 
-def _after_commit(rt: Runtime, call: LoyaltyCall, answer: LoyaltyAnswer) -> None:
+def _after_commit(rt: Runtime, call: LoyaltyCall, answer: LoyaltyAnswer, jobs: list) -> None:
     if call.transaction_type == "LOYALTY_ACCRUE" and answer.accepted:
         checks.enqueue_accrual(rt, call)
+    try:
+        for job, args in jobs:
+            rt.dispatcher.dispatch(job, *args)
+    except QueueUnavailable:
+        log.warning("queue unavailable: provider postings wait for the scheduled sender")

@@ -13,8 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Merchant, Redemption
-from services.rewards.redemptions import commit as commit_redemption
-from services.rewards.redemptions import void
+from services.programs import engine_for
 
 DEFAULT_TTL_SECONDS = 86400
 CHANNEL = "toast_loyalty"
@@ -34,11 +33,11 @@ def commit_check_redemptions(
     With ``references`` (the loyalty discounts in force on the paid check),
     only the redemptions they name are committed.
     """
-    done = 0
+    done, engine = 0, engine_for(session.get(Merchant, merchant_id))
     for redemption in _on_check(session, merchant_id, check_guid, ("initiated",)):
         if references and redemption.reward_uuid not in references and redemption.id not in references:
             continue
-        commit_redemption(session, redemption, now)
+        engine.commit(session, redemption, now)
         done += 1
     return done
 
@@ -51,8 +50,9 @@ def release_check_redemptions(session: Session, merchant_id: int, check_guid: st
     happen. Each is voided once, so a repeated void webhook changes nothing.
     """
     rows = _on_check(session, merchant_id, check_guid, ("initiated", "redeemed"))
+    engine = engine_for(session.get(Merchant, merchant_id))
     for redemption in rows:
-        void(session, redemption, key=f"toast:check-voided:{redemption.id}", channel=CHANNEL, now=now)
+        engine.void(session, redemption, key=f"toast:check-voided:{redemption.id}", channel=CHANNEL, now=now)
     return len(rows)
 
 

@@ -10,7 +10,7 @@ Punchcard computed, never the one the POS proposed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -20,7 +20,8 @@ from loyalty import rewards
 from loyalty.money import minor_unit
 from models import Redemption
 from services import ledger
-from services.rewards import catalogue as rewards_catalog
+from services.programs import engine_for
+from services.programs.port import Charge
 from services.toast.pos.accounts import account_info
 from services.toast.pos.calls import loyalty_identifier
 from services.toast.pos.checks import CheckCall, check_call
@@ -35,6 +36,9 @@ REASONS = {
     "INSUFFICIENT_POINTS": "Not enough points for this reward.",
 }
 UNKNOWN = "This reward does not exist or is no longer offered."
+UNREACHABLE = "Rewards can't be redeemed right now; try again in a moment."
+REFUSED = "The loyalty program refused this reward."
+REASONS["PROVIDER_UNAVAILABLE"] = UNREACHABLE
 
 
 @dataclass
@@ -44,6 +48,7 @@ class _Running:
     now: datetime
     unit: Decimal
     usage: dict[str, rewards.MemberUsage]
+    spendable: int  # the engine's balance, less what this request's accepted redemptions took
     on_check: list[rewards.RewardRule] = field(default_factory=list)  # charged by earlier requests
     accepted: list[rewards.RewardRule] = field(default_factory=list)  # by this one, in the order they apply
 
@@ -52,29 +57,38 @@ def redeem(ctx) -> dict:
     """Accept or reject each redemption of the request; answer Toast's ``checkResponse``."""
     call = check_call(ctx)
     now = ctx.rt.clock()
+    engine = engine_for(ctx.merchant)
     ledger.activate_due(ctx.session, call.member, now)  # points that came due are spendable
-    catalogue = rewards_catalog.rules(ctx.session, ctx.merchant)
-    running = _Running(now, minor_unit(ctx.merchant.currency), dict(rewards_catalog.usage(ctx.session, call.member.id)))
+    balance = engine.balance(ctx.rt, ctx.session, call.member, pos=True)
+    catalogue = engine.catalogue(ctx.rt, ctx.session, call.member, pos=True) if balance.reachable else None
+    rules = catalogue.rules if catalogue is not None else {}
+    usage = dict(catalogue.usage) if catalogue is not None else {}
+    running = _Running(now, minor_unit(ctx.merchant.currency), usage, balance.points)
     answers: dict[int, dict | str] = {}
     for index, row in _already_charged(ctx, call).items():
         # Toast repeats validated redemptions: the one charged earlier answers as it was charged.
         answers[index] = _applied(call.redemptions[index], row.amount, row.details.get("item_application"))
-        if row.reward_uuid in catalogue:
-            running.on_check.append(catalogue[row.reward_uuid])
-    for index, rule in _wanted(call, catalogue, answers):
-        answers[index] = _weigh(ctx, call, running, index, rule) if rule is not None else UNKNOWN
+        if row.reward_uuid in rules:
+            running.on_check.append(rules[row.reward_uuid])
+    for index, rule in _wanted(call, rules, answers):
+        if catalogue is None:
+            answers[index] = UNREACHABLE
+        else:
+            refused = catalogue.refusal or UNKNOWN  # an engine with no reward to redeem here says why
+            answers[index] = _weigh(ctx, engine, call, running, index, rule) if rule is not None else refused
     applied = [answers[i] for i in range(len(call.redemptions)) if isinstance(answers[i], dict)]
     rejected = [
         {"redemption": call.redemptions[i], "message": answers[i]}
         for i in range(len(call.redemptions))
         if isinstance(answers[i], str)
     ]
+    left = replace(balance, points=running.spendable)
     return {
         "checkResponse": {
-            "accountInfo": account_info(call.member),
+            "accountInfo": account_info(call.member, left.spendable if balance.reachable else None),
             "appliedRedemptions": applied,
             "rejectedRedemptions": rejected,
-            "userMessage": f"{call.member.points} points available",
+            "userMessage": left.available() if balance.reachable else UNREACHABLE,
         }
     }
 
@@ -93,10 +107,10 @@ def _wanted(call: CheckCall, catalogue: dict, answered: dict) -> list[tuple[int,
     return [(i, rule) for i, rule in pending if rule is None] + known
 
 
-def _weigh(ctx, call: CheckCall, running: _Running, index: int, rule: rewards.RewardRule) -> dict | str:
+def _weigh(ctx, engine, call: CheckCall, running: _Running, index: int, rule: rewards.RewardRule) -> dict | str:
     """Accept one redemption (its applied body) or refuse it (the message), seeing what was accepted before it."""
     verdict = rewards.availability(
-        rule, running.usage.get(rule.uuid, rewards.MemberUsage()), call.member.points, running.now
+        rule, running.usage.get(rule.uuid, rewards.MemberUsage()), running.spendable, running.now
     )
     short = verdict.reason == rewards.INSUFFICIENT_POINTS
     if not verdict.available and not short:
@@ -106,9 +120,11 @@ def _weigh(ctx, call: CheckCall, running: _Running, index: int, rule: rewards.Re
     if not offer.applicable:
         return offer.rejection  # the check refuses it whatever the balance: the more useful message
     split = _split(offer)
-    if short or not _charge(ctx, call, rule, index, offer.amount, split):
-        return REASONS["INSUFFICIENT_POINTS"]
+    refusal = "INSUFFICIENT_POINTS" if short else _charge(ctx, engine, call, rule, index, offer.amount, split)
+    if refusal is not None:
+        return REASONS.get(refusal, REFUSED)
     running.accepted.append(rule)
+    running.spendable -= rule.points_price
     used = running.usage.get(rule.uuid, rewards.MemberUsage())
     running.usage[rule.uuid] = rewards.MemberUsage(used.redemption_count + 1, running.now)
     return _applied(call.redemptions[index], offer.amount, split)
@@ -174,46 +190,23 @@ def source_key(ctx, index: int) -> str:
 
 
 def _charge(
-    ctx, call: CheckCall, rule: rewards.RewardRule, index: int, amount: Decimal, split: list[dict] | None
-) -> bool:
-    """Hold the reward's points until the check is paid, voided or the hold's time is up; False if short."""
-    source, now = source_key(ctx, index), ctx.rt.clock()
-    expires_at = hold_expiry(ctx.merchant, now)
-    entry = None
-    if rule.points_price:
-        try:
-            entry = ledger.hold(
-                ctx.session,
-                call.member,
-                key=f"{source}:hold",
-                points=rule.points_price,
-                channel=CHANNEL,
-                reference=source,
-                now=now,
-                expires_at=expires_at,
-            )
-        except ledger.InsufficientPoints:
-            return False
-        if entry is None:
-            raise RuntimeError(f"hold {source}:hold already posted")  # never a reward for free
+    ctx, engine, call: CheckCall, rule: rewards.RewardRule, index: int, amount: Decimal, split: list[dict] | None
+) -> str | None:
+    """Take the reward through the merchant's engine until the check is paid, voided or its time is up.
+
+    None when taken; else the reason (``INSUFFICIENT_POINTS``, ``PROVIDER_UNAVAILABLE``, ...).
+    """
     details = {"toast_transaction": ctx.call.transaction_guid[:64], "redemption": call.redemptions[index]}
     if split is not None:
         details["item_application"] = split
-    ctx.session.add(
-        Redemption(
-            merchant_id=ctx.merchant.id,
-            member_id=call.member.id,
-            reward_uuid=rule.uuid,
-            points=rule.points_price,
-            amount=amount,
-            hold_entry_id=entry.id if entry else None,
-            channel=CHANNEL,
-            source_key=source,
-            check_guid=str(call.check.get("guid")),
-            created_at=now,
-            expires_at=expires_at,
-            details=details,
-        )
+    now = ctx.rt.clock()
+    charge = Charge(
+        rule=rule,
+        source=source_key(ctx, index),
+        amount=amount,
+        check_guid=str(call.check.get("guid")),
+        expires_at=hold_expiry(ctx.merchant, now),
+        channel=CHANNEL,
+        details=details,
     )
-    ctx.session.flush()
-    return True
+    return engine.charge(ctx.rt, ctx.session, call.member, charge, now)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from integrations.toast.orders import check_key
 from models import LoyaltyTransaction, Redemption
-from services.rewards.redemptions import void
+from services.programs import engine_for
 from services.settlement.accounts import reverse_account
 from services.toast.pos.errors import LoyaltyError
 
@@ -58,9 +58,10 @@ def _reverse_redemptions(ctx, original: LoyaltyTransaction, only) -> None:
         .all()
     )
     mine = [r for r in rows if r.details.get("toast_transaction") == original.transaction_guid]
+    engine = engine_for(ctx.merchant)
     for redemption in mine:
         if only is None or _listed(redemption, only):
-            void(
+            engine.void(
                 ctx.session,
                 redemption,
                 key=f"toast-loyalty:{ctx.call.transaction_guid}:{redemption.id}",

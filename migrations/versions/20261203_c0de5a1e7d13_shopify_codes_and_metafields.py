@@ -1,7 +1,7 @@
 """Shopify discount codes on redemptions, and the customer metafields still to write for members
 
 Revision ID: c0de5a1e7d13
-Revises: 9b3e7d21c4a8
+Revises: e7a3f1c9d5b2
 Create Date: 2026-12-02 09:00:00
 
 A redemption of a reward at a merchant with ``shopify.redemption_codes`` gets
@@ -15,7 +15,7 @@ import models.base
 
 
 revision = 'c0de5a1e7d13'
-down_revision = '9b3e7d21c4a8'
+down_revision = 'e7a3f1c9d5b2'
 branch_labels = None
 depends_on = None
 

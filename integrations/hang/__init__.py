@@ -1,0 +1,1 @@
+"""Hang's partner API, as a program engine speaks it."""
