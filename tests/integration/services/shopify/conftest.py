@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from events_support import receiver  # noqa: F401  (fixture: the merchant's events endpoint)
 from sqlalchemy import select
 
 from models import Member
