@@ -23,7 +23,14 @@ from models import Database
 from services.metrics import Metered
 
 # The operations of the clients, named as the third parties' documents name them (metrics labels).
-SHOPIFY_OPERATIONS = {"find_customer_gid": "customers", "add_tags": "tagsAdd"}
+SHOPIFY_OPERATIONS = {
+    "find_customer_gid": "customers",
+    "add_tags": "tagsAdd",
+    "create_code_discount": "discountCodeBasicCreate",
+    "find_code_discount": "codeDiscountNodeByCode",
+    "delete_code_discount": "discountCodeDelete",
+    "set_metafields": "metafieldsSet",
+}
 TOAST_OPERATIONS = {"get_order": "orders", "orders_bulk": "ordersBulk"}
 
 
