@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .loyalty import LoyaltyConfig, channel_problem
+from .loyalty import LoyaltyConfig, channel_problem, ledger_only_problems
 from .unique import detail, duplicate_errors
 from .webhooks_out import WebhookOut
 
@@ -392,6 +392,15 @@ class MerchantConfig(_Strict):
         if problem:
             raise _fail(problem)
         return value
+
+    @model_validator(mode="after")
+    def _ledger_only_features(self) -> MerchantConfig:
+        # Reported at the Shopify key: that is what the merchant turned on that cannot work.
+        problems = ledger_only_problems(self.loyalty, self.shopify)
+        if problems:
+            errors = [detail("provider_managed", message, ("shopify", name)) for name, message in problems]
+            raise ValidationError.from_exception_data(type(self).__name__, errors, hide_input=True)
+        return self
 
     @field_validator("timezone", mode="before")
     @classmethod

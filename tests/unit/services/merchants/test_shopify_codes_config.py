@@ -59,3 +59,27 @@ def test_codes_or_metafields_without_an_admin_api_are_refused_with_the_path():
 def test_a_bad_code_or_metafield_setting_is_refused_with_its_path(block, problem):
     [found] = problems(shopify(block + "\n"))
     assert found.startswith(problem)
+
+
+HANG = '  loyalty: {provider: hang, base_url: "https://h.test/partner-api", api_key: k, activity_type_id: a}\n'
+INVETERATE = '  loyalty: {provider: inveterate, base_url: "https://i.test", api_key: k, credit_rate: 0.05}\n'
+
+
+def with_loyalty(block: str, loyalty: str) -> str:
+    return shopify(block) + textwrap.indent(loyalty, "  ")
+
+
+@pytest.mark.parametrize(("loyalty", "provider"), [(HANG, "hang"), (INVETERATE, "inveterate")])
+def test_a_provider_backed_merchant_cannot_turn_on_codes_or_metafields_and_each_is_named(loyalty, provider):
+    found = problems(with_loyalty("redemption_codes: {}\ncustomer_metafields: {}\n", loyalty))
+    assert found == [
+        f"merchants[0].shopify.{name}: not available with loyalty.provider {provider}: "
+        f"the points live in {provider}, not in Punchcard"
+        for name in ("redemption_codes", "customer_metafields")
+    ]
+
+
+def test_a_provider_backed_shop_without_codes_or_metafields_and_the_built_in_ledger_with_them_are_accepted():
+    assert parse_config(with_loyalty("", INVETERATE), {}).merchants[0].loyalty.provider == "inveterate"
+    config = parse_config(with_loyalty("customer_metafields: {}\n", "  loyalty: {provider: punchcard}\n"), {})
+    assert config.merchants[0].shopify.customer_metafields.namespace == "punchcard"
