@@ -61,6 +61,9 @@ def init(cfg, *, transport=None) -> bool:
         integrations=[FlaskIntegration(), RqIntegration()],
         environment="production" if cfg.production else "development",
         max_request_body_size="never",
+        # Outbound calls go to third parties (Shopify, Toast, loyalty platforms, merchants' endpoints):
+        # Sentry's sentry-trace and baggage headers are our internals, never theirs.
+        trace_propagation_targets=[],
         include_local_variables=False,  # a frame's locals hold bodies, members and secrets
         before_send=lambda event, hint: scrub(event, secrets),
         before_send_transaction=lambda event, hint: scrub(event, secrets),

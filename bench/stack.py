@@ -68,9 +68,13 @@ _databases = itertools.count(1)
 class Stack:
     """A work directory, a Redis server, a database URL and the environment of the app's processes."""
 
-    def __init__(self, backend: str, postgres: TempPostgres | None = None) -> None:
+    def __init__(self, backend: str, postgres: TempPostgres | None = None, merchants: str | None = None) -> None:
         self.backend = backend
         self.work = Path(tempfile.mkdtemp(prefix=f"punchcard-bench-{backend}-"))
+        self.merchants_config = EXAMPLE_CONFIG
+        if merchants is not None:  # another merchants file (a provider's merchant, events on)
+            self.merchants_config = self.work / "merchants.yaml"
+            self.merchants_config.write_text(merchants)
         self.redis_port = free_port()
         self.redis = start_redis(self.redis_port, str(self.work / "redis"))
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
@@ -98,7 +102,7 @@ class Stack:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
-            "MERCHANTS_CONFIG": str(EXAMPLE_CONFIG),
+            "MERCHANTS_CONFIG": str(self.merchants_config),
             "DEMO_CAFE_SHOPIFY_SECRET": SHOPIFY_SECRET,
             "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
             **extra,
@@ -162,8 +166,8 @@ def postgres() -> Iterator[TempPostgres]:
 
 
 @contextmanager
-def stack(backend: str, cluster: TempPostgres | None = None) -> Iterator[Stack]:
-    s = Stack(backend, cluster)
+def stack(backend: str, cluster: TempPostgres | None = None, merchants: str | None = None) -> Iterator[Stack]:
+    s = Stack(backend, cluster, merchants)
     try:
         s.release()
         yield s

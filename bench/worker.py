@@ -20,11 +20,19 @@ processed, start-up included.
 The worker's memory is recorded along the one-worker drain, after half and
 all of the backlog (10,000 and 20,000), with bench.stack.memory_snapshot.
 ``BENCH_BACKLOG=2000`` runs a quicker, smaller drain.
+
+Two variants settle ``BENCH_VARIANT_BACKLOG`` (2,000) orders with the work the
+feature issues added to a settle: ``events`` (the demo merchant with a
+``webhooks_out`` endpoint: each change writes an event and its delivery, sent
+to a verifying receiver) and ``hang`` (a Hang merchant: each order writes a
+provider posting, sent to a fake Hang over HTTP).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -37,6 +45,7 @@ from tests.factories import encode, shopify_order
 
 ORDERS_PER_CUSTOMER = 10
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "20000"))
+VARIANT_BACKLOG = int(os.environ.get("BENCH_VARIANT_BACKLOG", "2000"))
 FORK_BACKLOG = 1_000  # the --fork comparison settles about 10 orders/s: a smaller backlog tells the same
 ORDER_BASE = 5_600_000_000_000
 CUSTOMER_BASE = 7_400_000_000_000_000_000
@@ -64,15 +73,15 @@ def payload(n: int, customers: int) -> bytes:
     )
 
 
-def seed(stack: st.Stack, count: int) -> None:
-    """Store ``count`` received deliveries and enqueue each, as the web process would."""
+def seed(stack: st.Stack, count: int, shop: str = st.SHOP) -> None:
+    """Store ``count`` received deliveries of ``shop`` and enqueue each, as the web process would."""
     from models import Delivery, Merchant
 
     rt = stack.runtime()
     now = datetime.now(UTC)
     customers = max(count // ORDERS_PER_CUSTOMER, 1)
     with rt.db.transaction() as session:
-        merchant_id = session.execute(select(Merchant.id).where(Merchant.shopify_shop_domain == st.SHOP)).scalar_one()
+        merchant_id = session.execute(select(Merchant.id).where(Merchant.shopify_shop_domain == shop)).scalar_one()
         rows = [
             {
                 "merchant_id": merchant_id,
@@ -85,7 +94,7 @@ def seed(stack: st.Stack, count: int) -> None:
                 "body": payload(n, customers),
                 "status": "received",
                 "attempts": 0,
-                "headers": {"Topic": "orders/paid", "Shop-Domain": st.SHOP, "Webhook-Id": f"bench-{n}"},
+                "headers": {"Topic": "orders/paid", "Shop-Domain": shop, "Webhook-Id": f"bench-{n}"},
             }
             for n in range(count)
         ]
@@ -213,8 +222,48 @@ def run(cluster=None, backlog: int = BACKLOG, noop_jobs: int = 1_000, backend: s
         result["settled_per_s_2_workers"] = round(two.steady_rate(), 1)
         result["outcome_2_workers"] = outcome(stack)
     result["ratio"] = round(result["settled_per_s_per_worker"] / result["noop_jobs_per_s"], 3)
+    for kind in ("events", "hang"):
+        result[kind] = variant(cluster, backend, kind, result["noop_jobs_per_s"])
     result["fork"] = fork_comparison(cluster, backend, noop_jobs)
     return result
+
+
+def variant(cluster, backend: str, kind: str, noop_rate: float, backlog: int = VARIANT_BACKLOG) -> dict:
+    """Settles that also write an event per change (``events``: the demo merchant with a webhooks_out
+    endpoint, a verifying receiver in this process) or a provider posting (``hang``: a Hang merchant, a fake
+    Hang over HTTP in this process). The settle rate is the webhooks queue's, as for the plain settle; the
+    drain ends when the events or postings are sent too (the worker takes them after the orders)."""
+    sys.path.insert(0, str(st.ROOT / "tests"))  # the suite's fakes, in their documented shapes
+    from fake_hang import FakeHang
+    from fake_receiver import SECRET, FakeReceiver
+    from hang_support import SHOP as HANG_SHOP
+    from hang_support import config as hang_config
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fakes' request lines
+    fake = FakeReceiver() if kind == "events" else FakeHang()
+    config = st.EXAMPLE_CONFIG.read_text()
+    if kind == "events":
+        keys = "      - ${DEMO_CAFE_API_KEY:-demo-cafe-dev-key}\n"
+        config = config.replace(keys, f"{keys}    webhooks_out: [{{url: '{fake.url}', secret: {SECRET}}}]\n", 1)
+    else:
+        config += hang_config(fake.base_url).split("merchants:", 1)[1]
+    try:
+        with st.stack(backend, cluster, merchants=config) as stack:
+            seed(stack, backlog, st.SHOP if kind == "events" else HANG_SHOP)
+            drain = Drain(stack, 1, backlog)
+            elapsed = drain.run()
+            rate = drain.steady_rate()
+            sent = len(fake.events) if kind == "events" else len(fake.activities)
+            return {
+                "backlog": backlog,
+                "settled_per_s_per_worker": round(rate, 1),
+                "ratio": round(rate / noop_rate, 3),
+                "drain_s": round(elapsed, 1),
+                "sent": sent,  # events verified by the receiver, or purchase activities Hang recorded
+                "outcome": outcome(stack),
+            }
+    finally:
+        fake.stop()
 
 
 def fork_comparison(cluster, backend: str, noop_jobs: int) -> dict:

@@ -26,6 +26,7 @@ from .reward_rules import (  # noqa: F401  (the rules are part of this module's 
     MemberUsage,
     RewardRule,
     availability,
+    available_rules,
 )
 
 # --- matching --------------------------------------------------------------

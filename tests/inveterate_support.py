@@ -12,7 +12,7 @@ from models import Delivery, Member, ProviderPosting
 from toast_contract import validate_response
 from toast_factories import toast_body, toast_envelope, toast_headers
 
-RESTAURANT = "6b2c3d4e-5f60-4b7c-9d8e-0f1a2b3c4d5e"
+RESTAURANT = "8d4e5f60-7b8c-4d9e-8f01-2b3c4d5e6f70"
 SHOP = "inveterate-shop.myshopify.com"
 SHOPIFY_SECRET, TOAST_SECRET = "inveterate-shopify-secret", "inveterate-toast-secret"
 POS_KEY, API = "inveterate-pos-key", "inveterate-shop-key"

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from models import ApiKey, EventEndpoint, Merchant, Reward, Tier, ToastRestaurant
+from services.merchants import lookup
 from services.merchants.claims import claim_problems
 from services.merchants.config import ConfigError, MerchantConfig, MerchantsFile
 from services.merchants.keys import hash_key
@@ -55,6 +56,7 @@ def sync(rt: Runtime, config: MerchantsFile) -> SyncReport:
                 raise ConfigError(problems)
             _apply(session, config, report)
     except (IntegrityError, DataError) as exc:
+        lookup.forget()
         # Validation should have caught it; a concurrent sync can still win a race.
         log.warning("merchants sync refused by the database: %s", type(exc.orig).__name__)
         raise ConfigError(
@@ -63,6 +65,7 @@ def sync(rt: Runtime, config: MerchantsFile) -> SyncReport:
                 "sync ran at the same time); nothing was written, run it again"
             ]
         ) from None
+    lookup.forget()  # this process's deliveries see the new merchants at once; others' within 5 s
     return report
 
 

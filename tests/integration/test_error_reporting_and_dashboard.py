@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 
 import pytest
+import requests
 import sentry_sdk
+from fake_receiver import FakeReceiver
 from sentry_sdk.transport import Transport
 
 import reporting
 from app import create_app
+from integrations.webhooks_out import sender
 from settings import load
 
 SECRET = "sk-live-0123456789abcdef"
@@ -41,7 +45,19 @@ def reporting_on(rt):
 
     yield app.test_client()
     sentry_sdk.get_client().close()
-    sentry_sdk.init(dsn=None)
+    sentry_sdk.init(dsn=None, trace_propagation_targets=[])  # the suite's later outbound calls stay clean
+
+
+def test_outbound_requests_carry_no_sentry_trace_headers_to_third_parties(reporting_on):
+    receiver = FakeReceiver()
+    try:
+        with sentry_sdk.start_transaction(name="deliver"):
+            signed = sender.headers(event_id="evt_1", timestamp=datetime.now(UTC), body="{}", secrets=[receiver.secret])
+            sender.post(requests.Session(), receiver.url, "{}", signed)
+    finally:
+        receiver.stop()
+    [request] = receiver.requests
+    assert not {"sentry-trace", "baggage", "traceparent"} & set(request["headers"])
 
 
 def test_an_unhandled_error_is_reported_without_secrets_or_personal_data(reporting_on):

@@ -66,13 +66,7 @@ def inquire(ctx) -> dict:
     catalogue = engine.catalogue(ctx.rt, ctx.session, call.member, pos=True) if balance.reachable else None
     if catalogue is None:
         return _unreachable(call)
-    available = [
-        rule
-        for rule in catalogue.rules.values()
-        if rewards.availability(
-            rule, catalogue.usage.get(rule.uuid, rewards.MemberUsage()), balance.points, now
-        ).available
-    ]
+    available = rewards.available_rules(catalogue.rules.values(), catalogue.usage, balance.points, now)
     on_check = [catalogue.rules[r["identifier"]] for r in call.redemptions if r.get("identifier") in catalogue.rules]
     offers = rewards.inquire(available, call.lines, applied=on_check, minor_unit=unit)
     return {

@@ -89,3 +89,27 @@ def test_an_instant_in_another_offset_is_compared_as_the_same_moment():
     start = datetime(2026, 3, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))  # 12:00 UTC
     assert availability(rule(start=start), NEVER, 500, NOW).available
     assert availability(rule(start=start), NEVER, 500, NOW - timedelta(seconds=1)).reason == "NOT_STARTED"
+
+
+def test_the_available_rules_of_a_catalogue_are_exactly_those_availability_allows_in_order():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from loyalty.rewards import available_rules
+
+    @given(
+        st.lists(st.tuples(st.booleans(), st.integers(0, 900), st.integers(0, 3), st.integers(0, 2)), max_size=12),
+        st.integers(0, 900),
+    )
+    def check(shapes, points):
+        rules = [
+            RewardRule(
+                uuid=f"r{n}", name=f"R{n}", reward_type="redemption", active=active, points_price=price, limit=limit
+            )
+            for n, (active, price, limit, _) in enumerate(shapes)
+        ]
+        usage = {f"r{n}": MemberUsage(redemption_count=used) for n, (*_, used) in enumerate(shapes) if used}
+        expected = [r for r in rules if availability(r, usage.get(r.uuid, NEVER), points, NOW).available]
+        assert available_rules(rules, usage, points, NOW) == expected
+
+    check()
