@@ -26,6 +26,7 @@ from api.common import API_BODY_LIMIT
 from models import Database
 from services import logs, runtime
 from services.outbox import events
+from services.shopify import metafields as shopify_metafields
 from services.shopify import topics as shopify_topics
 from services.toast import topics as toast_topics
 from webhooks import shopify as shopify_webhooks
@@ -60,6 +61,16 @@ def build_runtime(cfg: settings_module.Settings, redis_url: str | None = None) -
     )
 
 
+def wire(rt: runtime.Runtime) -> runtime.Runtime:
+    """Give a runtime the topic routers and the session watchers, and install it (a runtime built elsewhere too)."""
+    rt.topics = rt.topics or dict(TOPICS)  # a runtime built elsewhere (tests, commands) gets the same wiring
+    events.relay(rt)  # events' first attempts are queued when their change commits
+    # Every committed change of a linked member's balances or tier queues its Shopify metafields.
+    shopify_metafields.watch(rt)
+    runtime.install(rt)
+    return rt
+
+
 def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime | None = None) -> Flask:
     """The web application (gunicorn: ``app:create_app()``)."""
     cfg = cfg or settings_module.load()
@@ -67,9 +78,7 @@ def create_app(cfg: settings_module.Settings | None = None, rt: runtime.Runtime 
     _refuse_bad_production_settings(cfg)
     reporting.init(cfg)
     rt = rt or build_runtime(cfg)
-    rt.topics = rt.topics or dict(TOPICS)  # a runtime built elsewhere (tests, commands) gets the same wiring
-    events.relay(rt)  # events' first attempts are queued when their change commits
-    runtime.install(rt)
+    wire(rt)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=cfg.secret_key,

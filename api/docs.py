@@ -54,6 +54,10 @@ MESSAGES = {
     "RATE_LIMITED": "Too many requests for this API key (600 per 1 minute); retry later.",
     "DATABASE_UNAVAILABLE": "The database is unavailable; retry later.",
     "QUEUE_UNAVAILABLE": "The queue is unavailable; retry later.",
+    "REDEEMED_BY_SHOPIFY_ORDER": "This redemption is a Shopify discount code: the order that uses it redeems it.",
+    "SHOPIFY_CUSTOMER_NOT_FOUND": "This member has no Shopify customer to issue a discount code to.",
+    "SHOPIFY_REJECTED": "Shopify refused the discount code; nothing was redeemed.",
+    "SHOPIFY_UNAVAILABLE": "Shopify is unavailable; nothing was redeemed. Retry later.",
 }
 BAD_INPUT = ["API_KEY_HEADER_IS_MISSING", "INVALID_JSON", "INVALID_PARAMETERS", "MISSING_REQUIRED_PARAMETERS"]
 EVERY = {401: ["INVALID_API_KEY"], 429: ["RATE_LIMITED"], 503: ["DATABASE_UNAVAILABLE", "QUEUE_UNAVAILABLE"]}
@@ -62,6 +66,8 @@ WRITE = {409: ["IDEMPOTENCY_KEY_REUSED"], 413: ["PAYLOAD_TOO_LARGE"]}
 IDENTITY = {
     409: ["IDEMPOTENCY_KEY_REUSED", "EMAIL_ALREADY_EXISTS", "MULTIPLE_PROGRAM_MEMBERSHIPS_FOUND_FOR_GIVEN_PARAMETERS"]
 }
+# A reward redeemed as a Shopify discount code (docs/partner-api.md): Shopify refused it, or could not be reached.
+SHOPIFY = {502: ["SHOPIFY_REJECTED"], 503: [*EVERY[503], "SHOPIFY_UNAVAILABLE"]}
 HOLDS = [
     "TRANSACTION_NOT_TEMPORARY",
     "TRANSACTION_NOT_HELD",
@@ -131,18 +137,29 @@ OPERATIONS = {
         {
             **WRITE,
             404: ["PROGRAM_MEMBERSHIP_NOT_FOUND", "REWARD_NOT_FOUND"],
-            422: ["REWARD_NOT_AVAILABLE", "INSUFFICIENT_POINTS_BALANCE_TO_REDEEM_REWARD"],
+            422: ["REWARD_NOT_AVAILABLE", "INSUFFICIENT_POINTS_BALANCE_TO_REDEEM_REWARD", "SHOPIFY_CUSTOMER_NOT_FOUND"],
+            **SHOPIFY,
         },
     ),
+    ("get", f"{P}/program-memberships/{{member_id}}/redemptions"): (
+        "listMembershipRedemptions",
+        False,
+        {**MEMBER, 400: ["INVALID_CURSOR"]},
+    ),
+    ("get", f"{P}/redemptions/{{redemption_id}}"): ("getRedemption", False, {404: ["REDEMPTION_NOT_FOUND"]}),
     ("post", f"{P}/redemptions/{{redemption_id}}/redeem"): (
         "redeemRedemption",
         True,
-        {**WRITE, 404: ["REDEMPTION_NOT_FOUND"], 422: ["REDEMPTION_EXPIRED", "REDEMPTION_VOIDED"]},
+        {
+            **WRITE,
+            404: ["REDEMPTION_NOT_FOUND"],
+            422: ["REDEMPTION_EXPIRED", "REDEMPTION_VOIDED", "REDEEMED_BY_SHOPIFY_ORDER"],
+        },
     ),
     ("post", f"{P}/redemptions/{{redemption_id}}/void"): (
         "voidRedemption",
         True,
-        {**WRITE, 404: ["REDEMPTION_NOT_FOUND"], 422: ["REDEMPTION_EXPIRED"]},
+        {**WRITE, 404: ["REDEMPTION_NOT_FOUND"], 422: ["REDEMPTION_EXPIRED"], **SHOPIFY},
     ),
 }
 IDEMPOTENCY_HEADER = {
@@ -162,6 +179,7 @@ REASONS = {
     413: "Payload Too Large",
     422: "Unprocessable Content",
     429: "Too Many Requests",
+    502: "Bad Gateway",
     503: "Service Unavailable",
 }
 

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, jsonify
 from redis.exceptions import RedisError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from services.errors import BadRequest, Conflict, NotFound, ServiceError, Unauthorized, Unavailable, Unprocessable
+from services.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    ServiceError,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+    UpstreamRejected,
+)
 from services.runtime import QueueUnavailable
 
-STATUS = {BadRequest: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, Unprocessable: 422, Unavailable: 503}
-RETRY_AFTER = "5"  # seconds: a database failover or a Redis restart is usually over by then
+STATUS = {
+    BadRequest: 400,
+    Unauthorized: 401,
+    NotFound: 404,
+    Conflict: 409,
+    Unprocessable: 422,
+    UpstreamRejected: 502,
+    Unavailable: 503,
+}
+# Seconds, when whatever is down named no wait of its own: a database failover or a Redis restart is usually over.
+DEFAULT_RETRY_AFTER = 5
 DATABASE_DOWN = Unavailable("The database is unavailable; retry later.", code="DATABASE_UNAVAILABLE")
 QUEUE_DOWN = Unavailable("The queue is unavailable; retry later.", code="QUEUE_UNAVAILABLE")
 
@@ -29,9 +49,12 @@ def body_of(exc: ServiceError, **more) -> dict:
 
 
 def render(exc: ServiceError):
-    """A Flask error handler for ``ServiceError``; a 503 says when to retry."""
+    """A Flask error handler for ``ServiceError``; a 503 says when to retry (``Retry-After``: the wait if known)."""
     status = status_of(exc)
-    return jsonify(body_of(exc)), status, ({"Retry-After": RETRY_AFTER} if status == 503 else {})
+    if status != 503:
+        return jsonify(body_of(exc)), status
+    wait = getattr(exc, "retry_after", None)
+    return jsonify(body_of(exc)), status, {"Retry-After": str(max(1, math.ceil(wait or DEFAULT_RETRY_AFTER)))}
 
 
 def database_down(_exc: Exception):

@@ -13,12 +13,20 @@ import math
 import time
 
 from flask import Blueprint, Flask, current_app, jsonify
-from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter import HeaderNames, Limiter, RateLimitExceeded
 
 from api.common import api_key, key_access
 from services.errors import ServiceError
 
-limiter = Limiter(key_func=lambda: "", headers_enabled=True, swallow_errors=True, strategy="fixed-window")
+# flask-limiter would set every answer's Retry-After to at least the window's end, overriding a 503's own wait
+# (Shopify's, api/errors.py): its value goes in a header of its own, and the 429 sets Retry-After itself.
+limiter = Limiter(
+    key_func=lambda: "",
+    headers_enabled=True,
+    swallow_errors=True,
+    strategy="fixed-window",
+    header_name_mapping={HeaderNames.RETRY_AFTER: "X-RateLimit-Retry-After"},
+)
 
 
 def _key() -> str:
@@ -53,6 +61,7 @@ def install(app: Flask, connection, per_minute: int) -> None:
 
 def _too_many(exc: RateLimitExceeded):
     reset = getattr(limiter.current_limit, "reset_at", None)
-    retry_after = max(1, math.ceil(reset - time.time())) if reset else 60
+    # The window is a minute: a reset a rounding past it still asks for at most 60 s.
+    retry_after = min(60, max(1, math.ceil(reset - time.time()))) if reset else 60
     body = {"error": "RATE_LIMITED", "message": f"Too many requests for this API key ({exc.description}); retry later."}
     return jsonify(body), 429, {"Retry-After": str(retry_after)}

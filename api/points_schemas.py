@@ -132,10 +132,22 @@ class RedemptionOut(BaseModel):
     created_at: int
     redeemed_at: int | None = None
     voided_at: int | None = None
+    channel: str | None = Field(None, description="where it was redeemed: partner_api, toast_loyalty, ...")
+    code: str | None = Field(None, description="the Shopify discount code, for a reward redeemed online")
+    discount_gid: str | None = Field(None, description="the Shopify discount's gid (gid://shopify/DiscountCodeNode/…)")
 
 
 class RedemptionEnvelope(BaseModel):
     redemption: RedemptionOut
+
+
+class RedemptionsQuery(Page):
+    state: Literal["initiated", "redeemed", "voided"] | None = None
+
+
+class RedemptionsOut(BaseModel):
+    redemptions: list[RedemptionOut]
+    next_cursor: str | None = None
 
 
 class RefusalBody(BaseModel):

@@ -89,6 +89,9 @@ def redemption(view: RedemptionView) -> dict:
         "created_at": epoch(view.created_at),
         "redeemed_at": epoch(view.redeemed_at),
         "voided_at": epoch(view.voided_at),
+        "channel": view.channel,
+        "code": view.code,
+        "discount_gid": view.discount_gid,
     }
 
 

@@ -40,6 +40,7 @@ class RewardRule:
     group_ids: frozenset[str] = frozenset()
     active: bool = True
     description: str | None = None
+    redemption_method: str = "code"  # how the guest uses it; "code" at a Shopify shop with codes: a discount code
 
     def __post_init__(self) -> None:
         if self.reward_type not in REWARD_TYPES:
@@ -77,6 +78,7 @@ class RewardRule:
             group_ids=_ids(d.get("applicable_menu_group_multi_location_ids")),
             active=bool(d.get("active", True)),
             description=d.get("description"),
+            redemption_method=str(d.get("redemption_method") or "code"),
         )
 
 

@@ -125,6 +125,10 @@ class Member(Base):
     wallet_address: Mapped[str | None] = mapped_column(String(200), nullable=True)
     shopify_customer_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     shopify_tagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Customer metafields (services/shopify/metafields.py): when a change of the balances or tier is
+    # still to be written to Shopify (None: nothing is), and the values last written.
+    shopify_metafields_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    shopify_metafields: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     points: Mapped[int] = mapped_column(BigInteger, default=0)  # spendable
     pending_points: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -241,7 +245,7 @@ class Redemption(Base):
     """A reward redeemed (or being redeemed) by a member; its points are a ledger hold until committed."""
 
     __tablename__ = "redemptions"
-    __table_args__ = (UniqueConstraint("merchant_id", "source_key"),)
+    __table_args__ = (UniqueConstraint("merchant_id", "source_key"), UniqueConstraint("merchant_id", "code"))
     seq: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(_ID, unique=True, default=lambda: new_id("rdm"))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
@@ -263,6 +267,12 @@ class Redemption(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A Shopify discount code (services/shopify/codes.py), in upper case, and the discount's gid.
+    # code_state: creating -> active -> used | deleted; rejected when Shopify refused to create it, undeleted
+    # when it refused to delete it (services/shopify/codes.py).
+    code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    discount_gid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    code_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class LoyaltyTransaction(Base):

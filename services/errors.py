@@ -46,7 +46,17 @@ class Unprocessable(ServiceError):
 
 
 class Unavailable(ServiceError):
-    """The database or the queue is down: the caller should retry."""
+    """The database, the queue or a third party is down: the caller should retry, after ``retry_after`` s if known."""
+
+    def __init__(
+        self, message: str, *, code: str, details: list[dict] | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code=code, details=details)
+        self.retry_after = retry_after
+
+
+class UpstreamRejected(ServiceError):
+    """A third party refused what the request needed of it (Shopify's userErrors, in ``details``)."""
 
 
 class PermanentFailure(CodedError):

@@ -8,6 +8,7 @@ case, which never looks it up itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,14 @@ from models import Database
 from services.metrics import Metered
 
 # The operations of the clients, named as the third parties' documents name them (metrics labels).
-SHOPIFY_OPERATIONS = {"find_customer_gid": "customers", "add_tags": "tagsAdd"}
+SHOPIFY_OPERATIONS = {
+    "find_customer_gid": "customers",
+    "add_tags": "tagsAdd",
+    "create_code_discount": "discountCodeBasicCreate",
+    "find_code_discount": "codeDiscountNodeByCode",
+    "delete_code_discount": "discountCodeDelete",
+    "set_metafields": "metafieldsSet",
+}
 TOAST_OPERATIONS = {"get_order": "orders", "orders_bulk": "ordersBulk"}
 
 
@@ -43,6 +51,9 @@ class Job(StrEnum):
     DELIVER_DUE_EVENTS = "deliver_due_events"
     PRUNE_DELIVERIES = "prune_deliveries"
     PRUNE_IDEMPOTENT_REQUESTS = "prune_idempotent_requests"
+    DELETE_SHOPIFY_CODE = "delete_shopify_code"
+    SYNC_SHOPIFY_METAFIELDS = "sync_shopify_metafields"
+    SWEEP_SHOPIFY_METAFIELDS = "sweep_shopify_metafields"
 
 
 class Dispatcher(Protocol):
@@ -52,7 +63,11 @@ class Dispatcher(Protocol):
         """Enqueue ``job`` with JSON-safe ``args``; raises ``QueueUnavailable`` when Redis is down."""
 
     def dispatch_in(self, seconds: float, job: Job, *args: Any) -> None:
-        """Enqueue ``job`` to run ``seconds`` from now (a retry on its own schedule); raises ``QueueUnavailable``."""
+        """Enqueue ``job`` to run ``seconds`` from now (a retry on its own schedule, a debounced write).
+
+        While no ``job`` for ``args`` is live, the scheduled one is what ``pending`` then sees.
+        Raises ``QueueUnavailable``.
+        """
 
     def pending(self, job: Job, *args: Any) -> bool:
         """True while the queue holds a live (queued, scheduled or running) ``job`` for ``args``."""
@@ -130,6 +145,8 @@ class Runtime:
     db: Database
     dispatcher: Dispatcher
     clock: Callable[[], datetime] = _utcnow
+    # What a use case waits with when a third party asks it to, inside a request (Shopify's throttle).
+    sleep: Callable[[float], None] = time.sleep
     http: requests.Session = field(default_factory=requests.Session)
     shopify_admin_factory: Callable[[dict, requests.Session], ShopifyAdmin] = _shopify_admin
     toast_api_factory: Callable[[dict, requests.Session], ToastApi] = _toast_api

@@ -98,13 +98,11 @@ def clock():
 @pytest.fixture
 def rt(database, redis_conn, clock):
     """A runtime on the real database and Redis, installed for jobs run in this process."""
-    from app import TOPICS
+    from app import wire
 
-    instance = runtime.Runtime(
-        db=database, dispatcher=RQDispatcher(redis_conn), clock=clock, topics=dict(TOPICS), cache=RedisCache(redis_conn)
+    return wire(
+        runtime.Runtime(db=database, dispatcher=RQDispatcher(redis_conn), clock=clock, cache=RedisCache(redis_conn))
     )
-    runtime.install(instance)
-    return instance
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ PERIODIC = (
     # Pending points become spendable, and holds past their time to live come back, within a minute.
     (jobs.activate_points, {"interval": 60, "job_timeout": JOBS[Job.ACTIVATE_POINTS].timeout}),
     (jobs.expire_holds, {"interval": 60, "job_timeout": JOBS[Job.EXPIRE_HOLDS].timeout}),
+    # Metafield writes queued after a commit are normally on their way; this catches the ones Redis lost.
+    (jobs.sweep_shopify_metafields, {"interval": 60}),
     # Provider postings whose retry came due, or whose sender died, go out again.
     (jobs.send_due_postings, {"interval": 60}),
     (jobs.expire_provider_redemptions, {"interval": 300}),

@@ -18,7 +18,8 @@ from services.outbox import event_deliveries
 from services.partner_api import idempotency
 from services.programs import sender, upkeep
 from services.runtime import current
-from services.shopify import tagging
+from services.shopify import codes as shopify_codes
+from services.shopify import metafields, tagging
 from services.toast import reconciliation
 
 F = TypeVar("F", bound=Callable)
@@ -105,8 +106,30 @@ def expire_points() -> int:
 
 @measured
 def expire_holds() -> int:
-    """Roll back holds past their time to live (Toast REDEEM holds included) and void their redemptions."""
-    return ledger_schedule.expire_holds(current())
+    """Roll back holds past their time to live (Toast REDEEM holds included) and void their redemptions.
+
+    Then queue the deletion in Shopify of the codes of redemptions voided so (the follow-up job below).
+    """
+    done = ledger_schedule.expire_holds(current())
+    shopify_codes.queue_deletions(current())
+    return done
+
+
+@honours_retry_after
+def delete_shopify_code(redemption_id: str) -> str:
+    """Delete an expired or voided redemption's unused discount code in Shopify; throttling waits what Shopify asks."""
+    return shopify_codes.delete_code(current(), redemption_id)
+
+
+@honours_retry_after
+def sync_shopify_metafields(member_id: str) -> str:
+    """Write a member's points, pending points and tier to its Shopify customer's metafields."""
+    return metafields.sync_member(current(), member_id)
+
+
+def sweep_shopify_metafields() -> int:
+    """Queue the metafield writes whose job was lost (Redis was down after the change committed)."""
+    return metafields.sweep(current())
 
 
 @measured

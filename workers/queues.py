@@ -52,6 +52,15 @@ JOBS: dict[Job, JobSpec] = {
     Job.TAG_SHOPIFY_CUSTOMER: JobSpec(
         jobs.tag_shopify_customer, INTEGRATIONS, Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])
     ),
+    # Deleting an expired or voided reward code, and writing a member's balance to its customer's metafields:
+    # throttled like tagging, retried with the same backoff (RetryLater stretches it to what Shopify asks).
+    Job.DELETE_SHOPIFY_CODE: JobSpec(
+        jobs.delete_shopify_code, INTEGRATIONS, Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])
+    ),
+    Job.SYNC_SHOPIFY_METAFIELDS: JobSpec(
+        jobs.sync_shopify_metafields, INTEGRATIONS, Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 900, 1800])
+    ),
+    Job.SWEEP_SHOPIFY_METAFIELDS: JobSpec(jobs.sweep_shopify_metafields, MAINTENANCE, None, timeout=300),
     Job.SWEEP_DELIVERIES: JobSpec(jobs.sweep_deliveries, MAINTENANCE, None, timeout=300),
     Job.RECONCILE_TOAST: JobSpec(jobs.reconcile_toast, MAINTENANCE, None, timeout=600),
     # Idempotent and rescheduled by cron: no retries; the next run picks up what one missed.
@@ -164,21 +173,24 @@ class RQDispatcher:
     def dispatch_in(self, seconds: float, job: str, *args: Any) -> None:
         """Schedule ``job`` ``seconds`` from now (the worker's RQ scheduler enqueues it then).
 
-        Its id names the time too: the job that schedules it is still running under the plain
-        id, and RQ would overwrite that record (and expire it with the finished job's result).
+        While no job of its plain id is live, it takes that id, so ``pending`` sees it waiting (the
+        metafields' debounce relies on that). Otherwise its id names the time too: the job that
+        schedules it is still running under the plain id, and RQ would overwrite that record (and
+        expire it with the finished job's result).
         """
         spec = JOBS[job]
+        plain = job_id(job, args)
         at = int(self.clock().timestamp() + seconds)
         try:
             self._queues[spec.queue].enqueue_in(
                 timedelta(seconds=seconds),
                 spec.func,
                 *args,
-                job_id=f"{job_id(job, args)}-at-{at}",
+                job_id=f"{plain}-at-{at}" if self.pending(job, *args) else plain,
                 retry=spec.retry,
                 job_timeout=spec.timeout,
                 result_ttl=600,
-                failure_ttl=7 * 86400,
+                failure_ttl=FAILED_TTL,
             )
         except RedisError as exc:
             raise QueueUnavailable(type(exc).__name__) from None

@@ -1,9 +1,11 @@
-"""Shopify GraphQL Admin API client: find a customer, add loyalty tags.
+"""Shopify GraphQL Admin API client: find a customer, add loyalty tags, reward codes, balance metafields.
 
-Only what wallet tagging needs (see spec "Wallet tagging (Shopify)"). The
-client makes one HTTP request per call and never sleeps or retries: it
-classifies failures into retryable/permanent errors carrying a machine
-``reason`` (and a ``retry_after`` hint), and the RQ job decides what to do.
+What wallet tagging, discount codes and customer metafields need (spec
+"Wallet tagging (Shopify)", "Rewards redeemed online", "Balance on the
+Shopify customer"). The client makes one HTTP request per call and never
+sleeps or retries: it classifies failures into retryable/permanent errors
+carrying a machine ``reason`` (and a ``retry_after`` hint), and the caller
+(an RQ job, or a request within its budget) decides what to do.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ from typing import Any, Protocol
 import requests
 
 from integrations.common import ApiError, PermanentError, RetryableError, parse_retry_after  # noqa: F401
+from integrations.shopify import discounts
+from integrations.shopify.discounts import CodeDiscount, FoundCode
+from integrations.shopify.metafields import METAFIELDS_SET_MUTATION
 
 logger = logging.getLogger(__name__)
 
 CUSTOMER_GID_PREFIX = "gid://shopify/Customer/"
+DISCOUNT_GID_PREFIX = "gid://shopify/DiscountCodeNode/"
 
 # Selecting only ids keeps the query cost minimal and version-proof:
 # Customer.email is deprecated from 2025-04 in favour of defaultEmailAddress.
@@ -71,8 +77,39 @@ class TagResult:
         return not self.user_errors
 
 
+@dataclass(frozen=True)
+class MutationResult:
+    """Outcome of a mutation: the id it names (created or deleted) and Shopify's userErrors, empty on success."""
+
+    id: str | None = None
+    user_errors: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when Shopify reported no userErrors."""
+        return not self.user_errors
+
+
 class ShopifyAdmin(Protocol):
     """What services need from the Shopify Admin API (fakes in tests follow this shape)."""
+
+    api_version: str
+
+    def create_code_discount(self, *, discount: CodeDiscount) -> MutationResult:
+        """Create a single-use code discount (``discountCodeBasicCreate``); ``id`` is its gid."""
+        ...
+
+    def find_code_discount(self, *, code: str) -> FoundCode | None:
+        """The code discount with ``code`` (``codeDiscountNodeByCode``), or None."""
+        ...
+
+    def delete_code_discount(self, *, discount_gid: str) -> MutationResult:
+        """Delete a code discount for good (``discountCodeDelete``)."""
+        ...
+
+    def set_metafields(self, *, metafields: list[dict]) -> MutationResult:
+        """Write metafields (``metafieldsSet``, at most 25 per call)."""
+        ...
 
     def find_customer_gid(self, *, email: str) -> str | None:
         """Return the GID of the shop's customer with this email, or None."""
@@ -96,6 +133,7 @@ class ShopifyAdminClient:
         timeout: float = 10.0,
     ) -> None:
         """Build a client for ``base_url`` (e.g. ``https://shop.myshopify.com``)."""
+        self.api_version = api_version
         self._endpoint = f"{base_url.rstrip('/')}/admin/api/{api_version}/graphql.json"
         self._access_token = access_token
         self._session = session or requests.Session()
@@ -140,6 +178,51 @@ class ShopifyAdminClient:
             customer_gid=node_id if isinstance(node_id, str) else customer_gid,
             user_errors=list(payload.get("userErrors") or []),
         )
+
+    def create_code_discount(self, *, discount: CodeDiscount) -> MutationResult:
+        """Create ``discount`` as a ``DiscountCodeBasic`` in this client's API version's input shape.
+
+        Not idempotent in Shopify: a repeat of a call whose answer was lost
+        gets a ``TAKEN`` userError on ``code``; :meth:`find_code_discount` then
+        tells whether the code is the one we asked for.
+        """
+        variables = {"basicCodeDiscount": discounts.basic_code_input(discount, self.api_version)}
+        payload = self._payload(discounts.CREATE_MUTATION, variables, "discountCodeBasicCreate")
+        return MutationResult(id=_dig(payload, "codeDiscountNode", "id"), user_errors=payload["userErrors"])
+
+    def find_code_discount(self, *, code: str) -> FoundCode | None:
+        """The code discount whose code is ``code`` (Shopify compares codes case-insensitively), or None."""
+        if not code.strip():
+            raise ValueError("code must not be blank")
+        data = self._execute(discounts.FIND_BY_CODE_QUERY, {"code": code})
+        node = data.get("codeDiscountNodeByCode")
+        if node is None:
+            return None
+        if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+            raise ShopifyPermanentError("codeDiscountNodeByCode malformed", code="malformed_response")
+        title = _dig(node, "codeDiscount", "title")
+        return FoundCode(gid=node["id"], title=title if isinstance(title, str) else None)
+
+    def delete_code_discount(self, *, discount_gid: str) -> MutationResult:
+        """Delete a code discount; deleting one an order already used leaves that order alone."""
+        if not discount_gid.startswith(DISCOUNT_GID_PREFIX):
+            raise ValueError(f"not a code discount GID: {discount_gid!r}")  # never delete anything else
+        payload = self._payload(discounts.DELETE_MUTATION, {"id": discount_gid}, "discountCodeDelete")
+        return MutationResult(id=payload.get("deletedCodeDiscountId"), user_errors=payload["userErrors"])
+
+    def set_metafields(self, *, metafields: list[dict]) -> MutationResult:
+        """Write ``metafields`` with ``metafieldsSet``: atomic, and idempotent (the same values twice are a no-op)."""
+        if not 0 < len(metafields) <= 25:
+            raise ValueError("metafieldsSet takes 1 to 25 metafields")
+        payload = self._payload(METAFIELDS_SET_MUTATION, {"metafields": metafields}, "metafieldsSet")
+        return MutationResult(id=metafields[0]["ownerId"], user_errors=payload["userErrors"])
+
+    def _payload(self, document: str, variables: dict[str, Any], root: str) -> dict[str, Any]:
+        """A mutation's payload object, with ``userErrors`` a list (Shopify answers them with HTTP 200)."""
+        payload = _dig(self._execute(document, variables), root)
+        if not isinstance(payload, dict) or not isinstance(payload.get("userErrors", []), list):
+            raise ShopifyPermanentError(f"{root} missing from response", code="malformed_response")
+        return {**payload, "userErrors": list(payload.get("userErrors") or [])}
 
     def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """POST one GraphQL document; return ``data`` or raise a classified error."""

@@ -114,6 +114,19 @@ def parse_privacy_request(data: dict, *, region: str | None) -> tuple[Identity, 
     return identity, tuple(order_id for order_id in map(_opt_id, orders) if order_id)
 
 
+def discount_codes(data: dict) -> tuple[str, ...]:
+    """The discount codes an order used: ``discount_codes[].code`` and ``discount_applications[]`` of type
+    ``discount_code`` (older payloads carry no ``type`` in ``discount_codes``), each once, as given."""
+    found = [item.get("code") for item in objects(data.get("discount_codes"), "discount_codes")]
+    found += [
+        item.get("code")
+        for item in objects(data.get("discount_applications"), "discount_applications")
+        if item.get("type") == "discount_code"
+    ]
+    codes = (parse_text(code, "discount code", limit=255) for code in found)
+    return tuple(dict.fromkeys(code for code in codes if code))
+
+
 def wallet_address(note_attributes) -> str | None:
     """The ``wallet_address`` note attribute (name compared case-insensitively)."""
     for attribute in note_attributes if isinstance(note_attributes, list) else ():

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.rewards import ENDED, INACTIVE, MemberUsage, availability
 from loyalty.tiers import next_tier, tier_for
-from models import LedgerEntry, Member, Merchant
+from models import LedgerEntry, Member, Merchant, Redemption
 from services import ledger
 from services.ledger import views as ledger_views
 from services.members import magic_links
@@ -65,6 +65,7 @@ def load(rt: Runtime, token: str) -> dict:
             "pending_points": int(card["balance"].get("pending_points") or 0),
             "next_expiration": card.get("next_expiration"),
             "rewards": _rewards(session, merchant, member, spendable, now),
+            "codes": _codes(session, merchant, member, now),
             "history": _history(session, member, ZoneInfo(merchant.timezone)),
         }
 
@@ -110,6 +111,27 @@ def _rewards(session: Session, merchant: Merchant, member: Member, spendable: in
             }
         )
     return shown
+
+
+def _codes(session: Session, merchant: Merchant, member: Member, now: datetime) -> list[dict]:
+    """The member's Shopify discount codes still to use, soonest to expire first, with their expiry."""
+    rows = session.execute(
+        select(Redemption).where(
+            Redemption.member_id == member.id, Redemption.state == "initiated", Redemption.code_state == "active"
+        )
+    ).scalars()
+    names = {uuid: rule.name for uuid, rule in rewards_catalog.rules(session, merchant).items()}
+    zone = ZoneInfo(merchant.timezone)
+    live = [row for row in rows if row.expires_at is None or row.expires_at > now]
+    live.sort(key=lambda row: (row.expires_at is None, row.expires_at or now, row.seq))
+    return [
+        {
+            "code": row.code,
+            "reward": names.get(row.reward_uuid, "Reward"),
+            "expires": row.expires_at.astimezone(zone) if row.expires_at else None,
+        }
+        for row in live
+    ]
 
 
 def _history(session: Session, member: Member, zone: ZoneInfo) -> list[dict]:

@@ -125,7 +125,7 @@ def _reveal(value):
     if isinstance(value, list):
         return [_reveal(v) for v in value]
     if isinstance(value, Decimal):
-        return format(value, "f")  # JSON has no exact decimal: kept as its string
+        return format(value, "f")  # JSON has no exact decimals: money is kept as its string (redemption_codes)
     return value
 
 

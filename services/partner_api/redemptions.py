@@ -13,6 +13,7 @@ from models.base import new_id
 from services import ledger
 from services.errors import NotFound, Unprocessable
 from services.members import lock
+from services.partner_api import shopify_codes
 from services.partner_api.access import get_member, require_ledger
 from services.partner_api.idempotency import client_key, internal_key, run_once
 from services.partner_api.views import RedemptionView, RedemptionWritten
@@ -45,18 +46,29 @@ def initiate(rt: Runtime, merchant_id: int, member_id: str, reward_id: str, key:
     """
     require_ledger(rt, merchant_id)
     request = {"operation": "redemption", "member": member_id, "reward_id": reward_id}
-    return run_once(
+    # A reward redeemed online at a Shopify shop with codes: the hold, then the code (partner_api/shopify_codes.py).
+    code_plan = shopify_codes.plan(rt, merchant_id, member_id, reward_id)
+    code = shopify_codes.new_code(code_plan) if code_plan else None
+    written = run_once(
         rt,
         merchant_id,
         key,
         request,
         RedemptionWritten,
-        lambda session: _initiate(rt, session, merchant_id, member_id, reward_id, key),
+        lambda session: _initiate(rt, session, merchant_id, member_id, reward_id, key, code=code),
     )
+    return shopify_codes.issue(rt, merchant_id, code_plan, written, key) if code_plan else written
 
 
 def _initiate(
-    rt: Runtime, session: Session, merchant_id: int, member_id: str, reward_id: str, key: str | None
+    rt: Runtime,
+    session: Session,
+    merchant_id: int,
+    member_id: str,
+    reward_id: str,
+    key: str | None,
+    *,
+    code: str | None = None,
 ) -> RedemptionWritten:
     now, merchant = rt.clock(), session.get(Merchant, merchant_id)
     # The lock comes before every read that decides: concurrent redemptions queue here.
@@ -71,6 +83,8 @@ def _initiate(
     if not verdict.available:
         raise RewardNotAvailable(verdict.reason)
     redemption = _new_redemption(session, merchant, member.id, rule, key, now)
+    if code is not None:
+        redemption.code, redemption.code_state = code, "creating"
     if rule.points_price:
         redemption.hold_entry_id = _hold(session, member, redemption, now).id
     return RedemptionWritten(redemption=RedemptionView.of(redemption), created=True)
@@ -145,6 +159,11 @@ def _redeem(rt: Runtime, session: Session, merchant_id: int, redemption_id: str)
     redemption = _locked(session, merchant_id, redemption_id)
     if redemption.state == "voided":
         raise Unprocessable("This redemption was voided; it cannot be redeemed.", code="REDEMPTION_VOIDED")
+    if redemption.state == "initiated" and redemption.code is not None:
+        raise Unprocessable(
+            "This redemption is a Shopify discount code: the order that uses it redeems it.",
+            code="REDEEMED_BY_SHOPIFY_ORDER",
+        )
     if redemption.state == "initiated":
         entry = hold_entry(session, redemption)
         if lapsed(redemption, now) or (entry is not None and entry.status != "HELD"):
@@ -154,9 +173,13 @@ def _redeem(rt: Runtime, session: Session, merchant_id: int, redemption_id: str)
 
 
 def void_redemption(rt: Runtime, merchant_id: int, redemption_id: str, key: str | None = None) -> RedemptionWritten:
-    """Void a redemption: its hold released, or its spent points refunded. A repeat answers the same."""
+    """Void a redemption: its hold released, or its spent points refunded. A repeat answers the same.
+
+    An unused Shopify code is deleted in Shopify first (``ShopifyUnavailable``: nothing is voided).
+    """
     require_ledger(rt, merchant_id)
     request = {"operation": "void", "redemption": redemption_id}
+    shopify_codes.withdraw(rt, merchant_id, redemption_id)
     return run_once(
         rt, merchant_id, key, request, RedemptionWritten, lambda session: _void(rt, session, merchant_id, redemption_id)
     )

@@ -77,10 +77,14 @@ class RedemptionView(View):
     created_at: datetime | None = None
     redeemed_at: datetime | None = None
     voided_at: datetime | None = None
+    channel: str | None = None
+    code: str | None = None  # a Shopify discount code, once Shopify holds it
+    discount_gid: str | None = None
 
     @classmethod
     def of(cls, redemption: Redemption) -> RedemptionView:
-        """The view of a redemption row."""
+        """The view of a redemption row; a code Shopify has not confirmed (or refused) is not shown."""
+        shown = redemption.code_state in ("active", "used", "deleted")
         return cls(
             id=redemption.id,
             state=redemption.state,
@@ -90,6 +94,9 @@ class RedemptionView(View):
             created_at=redemption.created_at,
             redeemed_at=redemption.redeemed_at,
             voided_at=redemption.voided_at,
+            channel=redemption.channel,
+            code=redemption.code if shown else None,
+            discount_gid=redemption.discount_gid if shown else None,
         )
 
 

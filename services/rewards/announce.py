@@ -13,8 +13,10 @@ from services.outbox import events
 def redeemed(session: Session, redemption: Redemption, now: datetime) -> None:
     """Announce a redemption that was just redeemed (its code, when it is a Shopify discount code)."""
     body = {"id": redemption.id, "reward_id": redemption.reward_uuid, "points": redemption.points}
-    if (redemption.details or {}).get("code"):
-        body["code"] = redemption.details["code"]
+    # A Shopify discount code is kept on the redemption (services/shopify/codes.py); details for older writers.
+    code = redemption.code or (redemption.details or {}).get("code")
+    if code:
+        body["code"] = code
     events.emit(
         session,
         merchant_id=redemption.merchant_id,

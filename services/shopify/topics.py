@@ -10,6 +10,7 @@ from models import Member
 from services.inbox.processing import Context, Outcome
 from services.members import announce, fill_identity, find_member, privacy
 from services.settlement.accounts import apply_refund, settle
+from services.shopify.code_orders import apply_codes
 from services.shopify.tagging import tagging_follow_ups
 
 log = logging.getLogger(__name__)
@@ -26,12 +27,17 @@ def settle_order(ctx: Context) -> Outcome:
         fallback_time=delivery.triggered_at or delivery.received_at,
     )
     result = settle(session, merchant, order, "shopify", now)
-    outcome = Outcome(status="processed", note="stale: a later state was already settled" if result.stale else None)
+    # A reward's code is redeemed by the order that used it, whatever the order's own earning (stale included).
+    notes = apply_codes(session, merchant, order.key, payloads.discount_codes(data), cancelled=order.cancelled, now=now)
+    if result.stale:
+        notes.insert(0, "stale: a later state was already settled")
+    outcome = Outcome(status="processed")
     member = session.get(Member, result.member_id) if result.member_id else None
     if member is not None:
         outcome.follow_ups.extend(tagging_follow_ups(merchant, member))
     elif not result.stale and order.identity.is_empty:
-        outcome.note = "no customer identity on the order: no member to credit"
+        notes.insert(0, "no customer identity on the order: no member to credit")
+    outcome.note = "; ".join(notes) or None
     return outcome
 
 

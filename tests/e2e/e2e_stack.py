@@ -1,4 +1,7 @@
-"""The running system as processes (release phase, gunicorn web, RQ worker) and a fake Shopify over HTTP."""
+"""The running system as processes (release phase, gunicorn web, RQ worker) and a fake Shopify over HTTP.
+
+The fake Shopify (``FakeShopifyAdmin``) lives in tests/shopify_fake.py, shared with the integration tier.
+"""
 
 from __future__ import annotations
 
@@ -7,50 +10,17 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import requests
 from fake_receiver import SECRET as EVENTS_SECRET
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from devtools.services import free_port
+from shopify_fake import FakeShopifyAdmin
 from support import ROOT, TEST_ENV, wait_for
 
 BIN = Path(sys.executable).parent
-
-
-class FakeShopifyAdmin:
-    """Shopify's GraphQL Admin endpoint over real HTTP, answering tagsAdd in its documented shape."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict] = []
-        self.port = free_port()
-        self.server = make_server("127.0.0.1", self.port, self.app)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @Request.application
-    def app(self, request: Request) -> Response:
-        body = request.get_json()
-        self.calls.append({"path": request.path, "token": request.headers.get("X-Shopify-Access-Token"), **body})
-        gid = body["variables"].get("id", "gid://shopify/Customer/1")
-        answer = {
-            "data": {"tagsAdd": {"node": {"id": gid}, "userErrors": []}},
-            "extensions": {
-                "cost": {
-                    "requestedQueryCost": 10,
-                    "actualQueryCost": 10,
-                    "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0},
-                }
-            },
-        }
-        return Response(__import__("json").dumps(answer), content_type="application/json")
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 class Stack:

@@ -78,7 +78,7 @@ FEATURES = {  # a feature package and the feature packages it may import (design
     "inbox": {"merchants", "outbox"},
     "members": {"ledger", "rewards", "inbox", "outbox"},
     "settlement": {"ledger", "members", "programs"},
-    "shopify": {"inbox", "members", "settlement"},
+    "shopify": {"inbox", "members", "rewards", "settlement"},
     "toast": {"inbox", "ledger", "members", "merchants", "outbox", "programs", "rewards", "settlement"},
     "partner_api": {"ledger", "members", "merchants", "outbox", "programs", "rewards", "settlement", "shopify"},
 }

@@ -128,6 +128,23 @@ def channel_problem(loyalty: Any, *, on_shopify: bool) -> str | None:
     return None
 
 
+# What the built-in ledger alone can do on Shopify: a provider keeps the points, so Punchcard has none to spend as
+# a discount code or to show on the customer (decisions.md).
+LEDGER_ONLY_SHOPIFY = ("redemption_codes", "customer_metafields")
+
+
+def ledger_only_problems(loyalty: Any, shopify: Any) -> list[tuple[str, str]]:
+    """``(shopify key, message)`` for each ledger-only Shopify feature a provider-backed merchant turned on."""
+    provider = getattr(loyalty, "provider", "punchcard")
+    if provider == "punchcard" or shopify is None:
+        return []
+    return [
+        (name, f"not available with loyalty.provider {provider}: the points live in {provider}, not in Punchcard")
+        for name in LEDGER_ONLY_SHOPIFY
+        if getattr(shopify, name, None) is not None
+    ]
+
+
 def _provider_of(value: Any) -> str | None:
     if isinstance(value, dict):
         return value.get("provider") if value.get("provider") in PROVIDERS else None

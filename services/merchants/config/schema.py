@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .loyalty import LoyaltyConfig, channel_problem
+from .loyalty import LoyaltyConfig, channel_problem, ledger_only_problems
 from .unique import detail, duplicate_errors
 from .webhooks_out import WebhookOut
 
@@ -230,8 +230,37 @@ class ShopifyAdminApiConfig(_Strict):
     version: Annotated[str, _matching(r"\d{4}-\d{2}|unstable", "must be like 2025-07 (or unstable)")] = "2025-07"
 
 
+class CombinesWithConfig(_Strict):
+    """Which other discounts a reward's code combines with at checkout (Shopify's `combinesWith`)."""
+
+    order_discounts: bool = False
+    product_discounts: bool = False
+    shipping_discounts: bool = True
+
+
+class RedemptionCodesConfig(_Strict):
+    """Rewards redeemed online become single-use Shopify discount codes (webhooks.md).
+    Defaults: prefix `PC-`, codes live 30 days (0 = never expire), no minimum
+    subtotal, combine with shipping discounts only."""
+
+    prefix: Annotated[str, _matching(r"[A-Za-z0-9_-]{0,20}", "must be at most 20 letters, digits, - or _")] = "PC-"
+    expires_after_days: Days = 30
+    minimum_subtotal: Money | None = Field(default=None, gt=0, max_digits=20)
+    combines_with: CombinesWithConfig = Field(default_factory=CombinesWithConfig)
+
+
+class CustomerMetafieldsConfig(_Strict):
+    """The balance and tier written on the Shopify customer (`<namespace>.points`, `.pending_points`, `.tier`)."""
+
+    # Shopify: a namespace is 3 to 255 characters of letters, digits, - and _.
+    namespace: Annotated[str, _matching(r"[A-Za-z0-9_-]{3,255}", "must be 3 to 255 letters, digits, - or _")] = (
+        "punchcard"
+    )
+
+
 class ShopifyConfig(_Strict):
-    """A merchant on Shopify. Defaults: no member tags, `eligible_spend: subtotal`."""
+    """A merchant on Shopify. Defaults: no member tags, `eligible_spend: subtotal`,
+    no discount codes, no customer metafields (both need `admin_api`)."""
 
     shop_domain: str
     webhook_secret: Secrets  # a list while rotating: any of them verifies
@@ -240,6 +269,8 @@ class ShopifyConfig(_Strict):
         default_factory=list
     )
     eligible_spend: Annotated[str, _one_of(ELIGIBLE_SPENDS)] = "subtotal"
+    redemption_codes: RedemptionCodesConfig | None = None
+    customer_metafields: CustomerMetafieldsConfig | None = None
 
     @field_validator("shop_domain", mode="before")
     @classmethod
@@ -250,6 +281,13 @@ class ShopifyConfig(_Strict):
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", domain):
             raise _fail("must be <shop>.myshopify.com, the shop name in letters, digits and hyphens")
         return domain
+
+    @model_validator(mode="after")
+    def _writes_need_the_admin_api(self) -> ShopifyConfig:
+        missing = [name for name in ("redemption_codes", "customer_metafields") if getattr(self, name) is not None]
+        if missing and self.admin_api is None:
+            raise _fail(f"{' and '.join(missing)} need admin_api (a token with write access)")
+        return self
 
     @model_validator(mode="after")
     def _default_admin_base_url(self) -> ShopifyConfig:
@@ -354,6 +392,15 @@ class MerchantConfig(_Strict):
         if problem:
             raise _fail(problem)
         return value
+
+    @model_validator(mode="after")
+    def _ledger_only_features(self) -> MerchantConfig:
+        # Reported at the Shopify key: that is what the merchant turned on that cannot work.
+        problems = ledger_only_problems(self.loyalty, self.shopify)
+        if problems:
+            errors = [detail("provider_managed", message, ("shopify", name)) for name, message in problems]
+            raise ValidationError.from_exception_data(type(self).__name__, errors, hide_input=True)
+        return self
 
     @field_validator("timezone", mode="before")
     @classmethod

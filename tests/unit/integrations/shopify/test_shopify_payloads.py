@@ -103,3 +103,17 @@ def test_unusable_payloads_raise_a_payload_error_with_a_reason(body):
     with pytest.raises(orders.PayloadError) as caught:
         orders.parse_order(orders.loads(body), region="US", eligible="subtotal", fallback_time=NOW)
     assert caught.value.code in ("invalid_json", "invalid_payload")
+
+
+def test_the_codes_an_order_used_come_from_discount_codes_and_discount_code_applications_once_each():
+    data = {
+        "discount_codes": [{"code": "PC-AAA", "amount": "10.00", "type": "fixed_amount"}, {"code": "OLD"}],
+        "discount_applications": [
+            {"type": "discount_code", "code": "PC-AAA", "value": "10.0"},
+            {"type": "discount_code", "code": "PC-BBB", "value": "5.0"},
+            {"type": "automatic", "title": "Summer", "value": "5.0"},
+            {"type": "manual", "title": "Staff", "value": "1.0"},
+        ],
+    }
+    assert orders.discount_codes(data) == ("PC-AAA", "OLD", "PC-BBB")
+    assert orders.discount_codes({}) == ()
