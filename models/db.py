@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
@@ -85,11 +86,27 @@ def _make_engine(url: str, pool_size: int) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(
-            url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, connect_args={"connect_timeout": 5}
-        )
+        engine = create_engine(url, pool_size=pool_size, max_overflow=10, connect_args={"connect_timeout": 5})
+        event.listen(engine, "checkout", _closed_by_the_server)
     _guard_against_fork(engine)
     return engine
+
+
+def _closed_by_the_server(dbapi_connection, _record, _proxy) -> None:
+    """Replace a pooled connection the server has closed (a restart, a failover) before it is used.
+
+    An idle connection has nothing to read; once the server has gone, its socket reads as
+    ready (end of file). Polling it costs no round trip, where ``pool_pre_ping`` sent a
+    ``SELECT 1`` before every transaction. Raising ``DisconnectionError`` makes the pool open
+    a fresh connection instead. A connection that is readable for another reason (a notice)
+    is replaced too: harmless, and rare on a pool that never LISTENs.
+    """
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError):  # the socket is gone already
+        readable = [True]
+    if readable:
+        raise exc.DisconnectionError("the server closed this pooled connection")
 
 
 def _ensure_sqlite_dir(url: str) -> None:

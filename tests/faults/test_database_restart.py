@@ -1,6 +1,6 @@
 """PostgreSQL restarted while deliveries arrive and jobs run: 503 while it is down, never 2xx; afterwards the
-running app serves again (no restart: pool_pre_ping) and the worker's failed jobs come back through RQ's
-retries, so everything acknowledged is processed once."""
+running app serves again (no restart: a pooled connection the server closed is replaced at checkout) and the
+worker's failed jobs come back through RQ's retries, so everything acknowledged is processed once."""
 
 from __future__ import annotations
 
