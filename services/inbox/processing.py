@@ -78,6 +78,9 @@ def _process(rt: Runtime, delivery_pk: int) -> str:
             return delivery.status if delivery else "missing"
         session.info[POSTED_ENTRIES] = []
         outcome = _run(rt, session, delivery, rt.clock())
+        # Counted here, not before the handler: one UPDATE of the delivery at commit instead of two
+        # (the savepoint would flush it first). A run that rolls back is counted by _count_failed_attempt.
+        delivery.attempts += 1
         if outcome.status == "processed":
             # What the handler wrote for a loyalty provider goes out after this commit.
             outcome.follow_ups.extend(postings.follow_ups(session))
@@ -135,7 +138,6 @@ def _describe(exc: BaseException) -> str:
 
 
 def _run(rt: Runtime, session: Session, delivery: Delivery, now: datetime) -> Outcome:
-    delivery.attempts += 1
     merchant = session.get(Merchant, delivery.merchant_id)
     logs.annotate(merchant=merchant.slug)
     route = rt.topics.get(delivery.provider)

@@ -15,4 +15,15 @@ def lock(session: Session, member_id: str) -> Member:
     from an unlocked read, and its balances must be the ones read under the lock.
     """
     query = select(Member).where(Member.id == member_id).with_for_update()
-    return session.execute(query.execution_options(populate_existing=True)).scalar_one()
+    return keep(session, session.execute(query.execution_options(populate_existing=True)).scalar_one())
+
+
+def keep(session: Session, member: Member) -> Member:
+    """Hold ``member`` for the session's life; returns it.
+
+    A session's identity map keeps clean objects only weakly, and a locked (or
+    just inserted) member is read again by id (``session.get``) once the
+    posting has flushed it: without a strong reference that is a second SELECT.
+    """
+    session.info.setdefault("punchcard.members", {})[member.id] = member
+    return member

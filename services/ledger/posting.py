@@ -227,7 +227,9 @@ def tier_rules(session: Session, merchant_id: int) -> list[TierRule]:
     """The merchant's active tiers as pure rules, read once per session (a settle needs them twice)."""
     cache = session.info.setdefault("tier_rules", {})
     if merchant_id not in cache:
-        rows = session.execute(select(Tier).where(Tier.merchant_id == merchant_id, Tier.active)).scalars()
+        # Nothing a transaction writes changes tiers (only a sync does): no flush of its pending changes first.
+        with session.no_autoflush:
+            rows = session.execute(select(Tier).where(Tier.merchant_id == merchant_id, Tier.active)).scalars().all()
         cache[merchant_id] = [TierRule(t.name, t.min_lifetime_points, t.multiplier) for t in rows]
     return cache[merchant_id]
 

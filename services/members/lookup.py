@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from loyalty.orders import Identity
 from models import Member
+from services.ledger import locks
 from services.ledger.locks import lock
 from services.members import announce
 
@@ -174,6 +175,7 @@ def _create(session: Session, merchant_id: int, identity: Identity, now: datetim
             raise
         return existing
     session.info.setdefault(_NEW, set()).add(member.id)
+    locks.keep(session, member)
     announce.created(session, member, now)
     return member
 
