@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fake_altcraft import CURRENCY, PROGRAM_ID, TOKEN
-from hang_support import check_info, postings, the_member  # merchant-neutral helpers
-
-from factories import encode, shopify_headers
-from toast_contract import validate_response
-from toast_factories import toast_body, toast_envelope, toast_headers
+from provider_support import Channels, check_info, postings, the_member  # noqa: F401  (the tests import them from here)
 
 __all__ = ["check_info", "postings", "the_member"]
 
@@ -60,33 +54,10 @@ merchants:
 """
 
 
-def deliver_shopify(client, topic: str, payload: dict, webhook_id: str | None = None):
-    body = encode(payload)
-    headers = shopify_headers(body, topic, webhook_id or str(uuid.uuid4()), secret=SHOPIFY_SECRET, shop=SHOP)
-    response = client.post("/webhooks/shopify", data=body, headers=headers)
-    assert response.status_code == 200, response.get_json()
-    return response
-
-
-def deliver_toast(client, order: dict):
-    body = toast_body(toast_envelope(order, RESTAURANT))
-    headers = toast_headers(body, secret=TOAST_SECRET, restaurant_guid=RESTAURANT)
-    assert client.post("/webhooks/toast", data=body, headers=headers).status_code == 200
-
-
-def pos(client, kind: str, body: dict, *, guid: str | None = None):
-    headers = {
-        "Authorization": POS_KEY,
-        "Toast-Restaurant-External-ID": RESTAURANT,
-        "Toast-Transaction-Type": kind,
-        "Toast-Transaction-GUID": guid or str(uuid.uuid4()),
-        "Content-Type": "application/json",
-    }
-    response = client.post(
-        "/webhooks/toast/loyalty", data=toast_body({"toastTransactionType": kind, **body}), headers=headers
-    )
-    validate_response(response.get_json())
-    return response
+_CHANNELS = Channels(SHOP, SHOPIFY_SECRET, RESTAURANT, TOAST_SECRET, POS_KEY)
+deliver_shopify = _CHANNELS.deliver_shopify
+deliver_toast = _CHANNELS.deliver_toast
+pos = _CHANNELS.pos
 
 
 def profile_of(altcraft, phone: str = "+14155550134") -> dict:

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fake_hang import API_KEY
-from sqlalchemy import select
-
-from factories import encode, shopify_headers
-from models import Member, ProviderPosting
-from toast_contract import validate_response
-from toast_factories import toast_body, toast_envelope, toast_headers
+from provider_support import Channels, check_info, postings, the_member  # noqa: F401  (the tests import them from here)
 
 RESTAURANT = "5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 SHOP = "hang-cafe.myshopify.com"
@@ -38,6 +31,12 @@ merchants:
     toast: {{restaurant_guids: [{RESTAURANT}], webhook_secret: {TOAST_SECRET}, loyalty_api_key: {POS_KEY}}}
     shopify: {{shop_domain: {SHOP}, webhook_secret: {SHOPIFY_SECRET}}}
 """
+
+
+_CHANNELS = Channels(SHOP, SHOPIFY_SECRET, RESTAURANT, TOAST_SECRET, POS_KEY)
+deliver_shopify = _CHANNELS.deliver_shopify
+deliver_toast = _CHANNELS.deliver_toast
+pos = _CHANNELS.pos
 
 
 HANG_REWARDS = [
@@ -73,53 +72,3 @@ HANG_REWARDS = [
         "applicable_menu_group_multi_location_ids": [],
     },
 ]
-
-
-def deliver_shopify(client, topic: str, payload: dict, webhook_id: str | None = None):
-    body = encode(payload)
-    headers = shopify_headers(body, topic, webhook_id or str(uuid.uuid4()), secret=SHOPIFY_SECRET, shop=SHOP)
-    response = client.post("/webhooks/shopify", data=body, headers=headers)
-    assert response.status_code == 200, response.get_json()
-    return response
-
-
-def deliver_toast(client, order: dict):
-    body = toast_body(toast_envelope(order, RESTAURANT))
-    headers = toast_headers(body, secret=TOAST_SECRET, restaurant_guid=RESTAURANT)
-    assert client.post("/webhooks/toast", data=body, headers=headers).status_code == 200
-
-
-def pos(client, kind: str, body: dict, *, guid: str | None = None):
-    headers = {
-        "Authorization": POS_KEY,
-        "Toast-Restaurant-External-ID": RESTAURANT,
-        "Toast-Transaction-Type": kind,
-        "Toast-Transaction-GUID": guid or str(uuid.uuid4()),
-        "Content-Type": "application/json",
-    }
-    response = client.post(
-        "/webhooks/toast/loyalty", data=toast_body({"toastTransactionType": kind, **body}), headers=headers
-    )
-    validate_response(response.get_json())
-    return response
-
-
-def check_info(member_id: str | None, check: dict, redemptions: list | None = None) -> dict:
-    return {
-        "checkTransactionInformation": {
-            "loyaltyIdentifier": member_id,
-            "orderGuid": str(uuid.uuid4()),
-            "check": check,
-            "redemptions": redemptions or [],
-        }
-    }
-
-
-def postings(rt) -> list[ProviderPosting]:
-    with rt.db.reader() as s:
-        return s.execute(select(ProviderPosting).order_by(ProviderPosting.id)).scalars().all()
-
-
-def the_member(rt) -> Member:
-    with rt.db.reader() as s:
-        return s.execute(select(Member)).scalar_one()

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fake_voucherify import APP_ID, APP_TOKEN, PROGRAM_ID
-
-from factories import encode, shopify_headers
-from toast_contract import validate_response
-from toast_factories import toast_body, toast_envelope, toast_headers
+from provider_support import Channels
 
 RESTAURANT = "6b2c3d4e-5f60-4b7c-9d8e-0f1a2b3c4d5e"
 SHOP = "voucherify-cafe.myshopify.com"
@@ -55,35 +50,11 @@ merchants:
 """
 
 
-def deliver_shopify(client, topic: str, payload: dict, webhook_id: str | None = None):
-    body = encode(payload)
-    headers = shopify_headers(body, topic, webhook_id or str(uuid.uuid4()), secret=SHOPIFY_SECRET, shop=SHOP)
-    response = client.post("/webhooks/shopify", data=body, headers=headers)
-    assert response.status_code == 200, response.get_json()
-    return response
-
-
-def deliver_toast(client, order: dict):
-    body = toast_body(toast_envelope(order, RESTAURANT))
-    headers = toast_headers(body, secret=TOAST_SECRET, restaurant_guid=RESTAURANT)
-    assert client.post("/webhooks/toast", data=body, headers=headers).status_code == 200
-
-
-def pos_headers(kind: str, guid: str | None = None) -> dict:
-    return {
-        "Authorization": POS_KEY,
-        "Toast-Restaurant-External-ID": RESTAURANT,
-        "Toast-Transaction-Type": kind,
-        "Toast-Transaction-GUID": guid or str(uuid.uuid4()),
-        "Content-Type": "application/json",
-    }
-
-
-def pos(client, kind: str, body: dict, *, guid: str | None = None):
-    data = toast_body({"toastTransactionType": kind, **body})
-    response = client.post("/webhooks/toast/loyalty", data=data, headers=pos_headers(kind, guid))
-    validate_response(response.get_json())
-    return response
+_CHANNELS = Channels(SHOP, SHOPIFY_SECRET, RESTAURANT, TOAST_SECRET, POS_KEY)
+deliver_shopify = _CHANNELS.deliver_shopify
+deliver_toast = _CHANNELS.deliver_toast
+pos_headers = _CHANNELS.pos_headers
+pos = _CHANNELS.pos
 
 
 def adjusted(fake, member: dict) -> list[tuple[int, str]]:
